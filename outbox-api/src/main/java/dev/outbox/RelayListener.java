@@ -1,0 +1,53 @@
+package dev.outbox;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Hears what a {@link Relay} does, for logs and metrics. Every method has an empty default; implement what
+ * you need.
+ *
+ * <p>Called on the relay's thread, after the outcome is recorded in the database: keep it quick. An
+ * exception thrown here is logged and otherwise ignored; it never changes an outcome.
+ */
+public interface RelayListener {
+
+    /** A listener that does nothing. */
+    RelayListener NONE = new RelayListener() { };
+
+    /** These events reached the broker and are marked published. */
+    default void published(List<Event> events) {
+    }
+
+    /**
+     * An attempt failed and another is scheduled.
+     *
+     * @param attempts attempts made so far
+     * @param delay how long until the next attempt
+     * @param reason why the attempt failed
+     */
+    default void retryScheduled(Event event, int attempts, Duration delay, String reason) {
+    }
+
+    /**
+     * The event is dead: rejected for good, or out of attempts. It holds back later events of its aggregate
+     * until it is requeued or discarded.
+     */
+    default void dead(Event event, int attempts, String reason) {
+    }
+
+    /** Claiming failed (database unreachable, statement timeout). The relay will try again. */
+    default void claimFailed(Exception error) {
+    }
+
+    /**
+     * Publishing happened but its outcome could not be recorded; the claims will expire and these events will
+     * be published again (at-least-once).
+     */
+    default void recordFailed(List<Event> events, Exception error) {
+    }
+
+    /** One claimed batch is finished, after the outcomes above. */
+    default void batchCompleted(RelayResult result, Duration elapsed) {
+    }
+}

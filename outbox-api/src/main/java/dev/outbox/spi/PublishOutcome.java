@@ -1,0 +1,55 @@
+package dev.outbox.spi;
+
+/**
+ * What became of one event handed to a {@link Publisher}.
+ *
+ * @param status published, to retry later, or rejected for good
+ * @param reason why it was not published; null exactly when {@code status} is {@link Status#PUBLISHED}
+ */
+public record PublishOutcome(Status status, String reason) {
+
+    /** The three possible fates of an event. */
+    public enum Status {
+        /** The broker accepted the event. */
+        PUBLISHED,
+        /** A transient failure (throttling, timeout, 5xx): try again after the retry policy's delay. */
+        RETRY,
+        /** The broker refuses this event for its content: retrying cannot help, the event goes dead at once. */
+        REJECTED
+    }
+
+    private static final PublishOutcome PUBLISHED = new PublishOutcome(Status.PUBLISHED, null);
+
+    /** Checks that a reason is given exactly when the event was not published. */
+    public PublishOutcome {
+        if (status == null) {
+            throw new IllegalArgumentException("status must not be null");
+        }
+        if (status == Status.PUBLISHED && reason != null) {
+            throw new IllegalArgumentException("a published outcome has no reason");
+        }
+        if (status != Status.PUBLISHED && (reason == null || reason.isBlank())) {
+            throw new IllegalArgumentException("a " + status + " outcome needs a reason");
+        }
+    }
+
+    /** @return the outcome of an event the broker accepted */
+    public static PublishOutcome published() {
+        return PUBLISHED;
+    }
+
+    /** @return the outcome of a transient failure, retried after the relay's backoff */
+    public static PublishOutcome retry(String reason) {
+        return new PublishOutcome(Status.RETRY, reason);
+    }
+
+    /** @return the outcome of an event the broker refuses for good; it becomes dead */
+    public static PublishOutcome rejected(String reason) {
+        return new PublishOutcome(Status.REJECTED, reason);
+    }
+
+    /** @return true when the broker accepted the event */
+    public boolean isPublished() {
+        return status == Status.PUBLISHED;
+    }
+}

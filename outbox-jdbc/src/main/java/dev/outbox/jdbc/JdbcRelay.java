@@ -1,0 +1,404 @@
+package dev.outbox.jdbc;
+
+import dev.outbox.Event;
+import dev.outbox.InvalidConfigurationException;
+import dev.outbox.OutboxException;
+import dev.outbox.Relay;
+import dev.outbox.RelayListener;
+import dev.outbox.RelayLoop;
+import dev.outbox.RelayResult;
+import dev.outbox.RetryPolicy;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.Publisher;
+import java.lang.management.ManagementFactory;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Relay} on PostgreSQL.
+ *
+ * <p>One {@link #runOnce()} is two short statements around the publisher call: a claim
+ * ({@code FOR UPDATE SKIP LOCKED}, writing a lease: owner, token, expiry) and one statement recording every
+ * outcome, guarded by the lease token. Between them no connection is held. A relay that dies leaves its
+ * claims to expire after {@link Builder#leaseDuration}; another relay then claims and publishes them again.
+ * Choose a lease longer than the publisher's slowest call: a batch whose lease runs out while it is being
+ * published may be published twice.
+ *
+ * <pre>{@code
+ * JdbcRelay relay = JdbcRelay.builder(dataSource, publisher).build();
+ * RelayLoop loop = relay.start(executor);   // or call relay.runOnce() from your scheduler
+ * }</pre>
+ */
+public final class JdbcRelay implements Relay {
+
+    private static final Logger log = LoggerFactory.getLogger(JdbcRelay.class);
+    private static final Set<String> OPEN_OWNERS = ConcurrentHashMap.newKeySet();
+    private static final int RECORD_TRIES = 3;
+
+    private final OutboxTable table;
+    private final Publisher publisher;
+    private final RelayStore store;
+    private final Ordering ordering;
+    private final int batchSize;
+    private final Duration leaseDuration;
+    private final RetryPolicy retryPolicy;
+    private final Duration pollInterval;
+    private final String ownerId;
+    private final RelayListener listener;
+    private final String ownerKey;
+    private final List<RelayLoop> loops = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+
+    private JdbcRelay(Builder b) {
+        this.table = b.table;
+        this.publisher = b.publisher;
+        this.store = new RelayStore(b.dataSource, b.table, b.statementTimeout);
+        this.ordering = b.ordering;
+        this.batchSize = b.batchSize;
+        this.leaseDuration = b.leaseDuration;
+        this.retryPolicy = b.retryPolicy;
+        this.pollInterval = b.pollInterval;
+        this.ownerId = b.ownerId;
+        this.listener = b.listener;
+        this.ownerKey = table + "|" + ownerId;
+        if (!OPEN_OWNERS.add(ownerKey)) {
+            throw new InvalidConfigurationException("ownerId '" + ownerId + "' is already used by an open relay on "
+                    + table + "; give each relay its own ownerId, or close the other relay first");
+        }
+    }
+
+    /**
+     * @param dataSource where the outbox table lives; a pool is recommended, the relay borrows a connection
+     *        per statement
+     * @param publisher where events go; the relay does not close it
+     */
+    public static Builder builder(DataSource dataSource, Publisher publisher) {
+        return new Builder(dataSource, publisher);
+    }
+
+    /** @return the id written into each claim's {@code claimed_by} */
+    public String ownerId() {
+        return ownerId;
+    }
+
+    @Override
+    public RelayResult runOnce() {
+        if (closed) {
+            throw new OutboxException("relay " + ownerId + " on " + table + " is closed");
+        }
+        long started = System.nanoTime();
+        ClaimedBatch batch;
+        try {
+            batch = store.claim(ownerId, batchSize, leaseDuration, ordering);
+        } catch (SQLException e) {
+            notifyListener(() -> listener.claimFailed(e));
+            throw RelayStore.failure("claiming events", table, e);
+        }
+        if (batch.size() == 0) {
+            return RelayResult.EMPTY;
+        }
+        List<Settlement> settlements = settle(batch, publish(batch));
+        Duration publishTime = Duration.ofNanos(System.nanoTime() - started);
+        if (publishTime.compareTo(leaseDuration) > 0) {
+            log.warn("relay {}: batch of {} took {} ms, longer than the {} ms lease; another relay may have"
+                    + " published it again", ownerId, batch.size(), publishTime.toMillis(), leaseDuration.toMillis());
+        }
+        Set<Long> recorded = record(batch, settlements);
+        RelayResult result = report(batch, settlements, recorded);
+        notifyListener(() -> listener.batchCompleted(result, Duration.ofNanos(System.nanoTime() - started)));
+        return result;
+    }
+
+    @Override
+    public RelayLoop start(Executor executor) {
+        if (closed) {
+            throw new OutboxException("relay " + ownerId + " on " + table + " is closed");
+        }
+        RelayLoop loop = RelayLoop.start(this, ownerId, pollInterval, executor);
+        loops.add(loop);
+        return loop;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (RelayLoop loop : loops) {
+            loop.close();
+        }
+        OPEN_OWNERS.remove(ownerKey);
+    }
+
+    /** Calls the publisher, turning every way it can misbehave into retry outcomes. */
+    private List<PublishOutcome> publish(ClaimedBatch batch) {
+        List<Event> events = batch.events();
+        String failure;
+        try {
+            List<PublishOutcome> outcomes = publisher.publish(events);
+            if (outcomes != null && outcomes.size() == events.size() && !outcomes.contains(null)) {
+                return outcomes;
+            }
+            failure = outcomes == null ? "publisher returned null instead of outcomes"
+                    : outcomes.size() != events.size()
+                            ? "publisher returned " + outcomes.size() + " outcomes for " + events.size() + " events"
+                            : "publisher returned a null outcome";
+            log.error("relay {}: {} (a publisher bug); retrying the batch, first event {}", ownerId, failure,
+                    events.get(0).id());
+        } catch (RuntimeException | Error e) {
+            if (e instanceof Error && !(e instanceof AssertionError || e instanceof LinkageError)) {
+                throw (Error) e;
+            }
+            failure = "publisher threw " + e;
+            log.warn("relay {}: publisher threw for a batch of {} events (first {}); they will be retried",
+                    ownerId, events.size(), events.get(0).id(), e);
+        }
+        List<PublishOutcome> retries = new ArrayList<>(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            retries.add(PublishOutcome.retry(failure));
+        }
+        return retries;
+    }
+
+    /** Turns outcomes into what is recorded: retries spend attempts, and the aggregate's order is kept. */
+    private List<Settlement> settle(ClaimedBatch batch, List<PublishOutcome> outcomes) {
+        List<Settlement> settlements = new ArrayList<>(batch.size());
+        Set<String> failedAggregates = new HashSet<>();
+        for (int i = 0; i < batch.size(); i++) {
+            ClaimedBatch.Row row = batch.rows().get(i);
+            PublishOutcome outcome = outcomes.get(i);
+            Event event = row.event();
+            String aggregate = event.aggregateType() + '\0' + event.aggregateId();
+            boolean heldBack = ordering == Ordering.PER_AGGREGATE && failedAggregates.contains(aggregate);
+            settlements.add(switch (outcome.status()) {
+                case PUBLISHED -> {
+                    if (heldBack) {
+                        log.warn("relay {}: publisher delivered event {} after an earlier event of aggregate {}/{}"
+                                + " failed in the same batch; per-aggregate order was broken by the publisher",
+                                ownerId, event.id(), event.aggregateType(), event.aggregateId());
+                    }
+                    yield new Settlement(row, Settlement.Kind.PUBLISHED, 0, null);
+                }
+                case REJECTED -> {
+                    failedAggregates.add(aggregate);
+                    yield new Settlement(row, Settlement.Kind.DEAD, 0, "rejected: " + outcome.reason());
+                }
+                case RETRY -> {
+                    if (heldBack) {
+                        yield new Settlement(row, Settlement.Kind.RELEASED, 0, null);
+                    }
+                    failedAggregates.add(aggregate);
+                    if (retryPolicy.exhausted(row.attempts())) {
+                        yield new Settlement(row, Settlement.Kind.DEAD, 0,
+                                "gave up after " + row.attempts() + " attempts: " + outcome.reason());
+                    }
+                    Duration delay = retryPolicy.delayAfter(row.attempts(), ThreadLocalRandom.current().nextDouble());
+                    yield new Settlement(row, Settlement.Kind.RETRY, delay.toMillis(), outcome.reason());
+                }
+            });
+        }
+        return settlements;
+    }
+
+    private Set<Long> record(ClaimedBatch batch, List<Settlement> settlements) {
+        SQLException last = null;
+        for (int attempt = 1; attempt <= RECORD_TRIES; attempt++) {
+            try {
+                Set<Long> recorded = store.record(batch.leaseToken(), settlements);
+                if (recorded.size() < batch.size()) {
+                    log.warn("relay {}: lease expired for {} of {} events before their outcome was recorded;"
+                            + " another relay owns them now", ownerId, batch.size() - recorded.size(), batch.size());
+                }
+                return recorded;
+            } catch (SQLException e) {
+                last = e;
+                log.warn("relay {}: recording outcomes failed (try {} of {}): {}", ownerId, attempt, RECORD_TRIES,
+                        e.getMessage());
+                sleep(Duration.ofMillis(100L << attempt));
+            }
+        }
+        SQLException error = last;
+        List<UUID> ids = batch.events().stream().map(Event::id).toList();
+        log.error("relay {}: outcomes of {} events could not be recorded; they will be published again after their"
+                + " lease expires: {}", ownerId, ids.size(), ids, error);
+        notifyListener(() -> listener.recordFailed(batch.events(), error));
+        throw RelayStore.failure("recording outcomes of " + ids.size() + " events", table, error);
+    }
+
+    private RelayResult report(ClaimedBatch batch, List<Settlement> settlements, Set<Long> recorded) {
+        List<Event> published = new ArrayList<>();
+        int retried = 0;
+        int dead = 0;
+        for (Settlement s : settlements) {
+            if (!recorded.contains(s.row().position())) {
+                continue;
+            }
+            Event event = s.row().event();
+            switch (s.kind()) {
+                case PUBLISHED -> published.add(event);
+                case RETRY -> {
+                    retried++;
+                    log.debug("relay {}: event {} attempt {} failed, retry in {} ms: {}", ownerId, event.id(),
+                            s.row().attempts(), s.delayMillis(), s.error());
+                    notifyListener(() -> listener.retryScheduled(event, s.row().attempts(),
+                            Duration.ofMillis(s.delayMillis()), s.error()));
+                }
+                case RELEASED -> retried++;
+                case DEAD -> {
+                    dead++;
+                    log.warn("relay {}: event {} ({}/{} {}) is dead after {} attempts: {}", ownerId, event.id(),
+                            event.aggregateType(), event.aggregateId(), event.type(), s.row().attempts(), s.error());
+                    notifyListener(() -> listener.dead(event, s.row().attempts(), s.error()));
+                }
+            }
+        }
+        if (!published.isEmpty()) {
+            notifyListener(() -> listener.published(published));
+        }
+        return new RelayResult(batch.size(), published.size(), retried, dead, batch.size() >= batchSize);
+    }
+
+    private void notifyListener(Runnable call) {
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            log.warn("relay {}: listener threw; ignored", ownerId, e);
+        }
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Configures a {@link JdbcRelay}; every setting is checked in {@link #build()}. */
+    public static final class Builder {
+        private final DataSource dataSource;
+        private final Publisher publisher;
+        private OutboxTable table = OutboxTable.DEFAULT;
+        private Ordering ordering = Ordering.PER_AGGREGATE;
+        private int batchSize = 500;
+        private Duration leaseDuration = Duration.ofSeconds(30);
+        private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
+        private Duration pollInterval = Duration.ofSeconds(1);
+        private Duration statementTimeout = Duration.ofSeconds(30);
+        private String ownerId = defaultOwnerId();
+        private RelayListener listener = RelayListener.NONE;
+
+        private Builder(DataSource dataSource, Publisher publisher) {
+            this.dataSource = dataSource;
+            this.publisher = publisher;
+        }
+
+        /** The outbox table; {@link OutboxTable#DEFAULT} if not set. */
+        public Builder table(OutboxTable table) {
+            this.table = table;
+            return this;
+        }
+
+        /** {@link Ordering#PER_AGGREGATE} (default) or {@link Ordering#NONE}. */
+        public Builder ordering(Ordering ordering) {
+            this.ordering = ordering;
+            return this;
+        }
+
+        /** Most events claimed and published per {@link #runOnce()}: 1 to 10,000, default 500. */
+        public Builder batchSize(int batchSize) {
+            this.batchSize = batchSize;
+            return this;
+        }
+
+        /** How long a claim is exclusive: 1 s to 1 h, default 30 s. A crashed relay's events wait this long. */
+        public Builder leaseDuration(Duration leaseDuration) {
+            this.leaseDuration = leaseDuration;
+            return this;
+        }
+
+        /** Backoff and attempts for failed publications; {@link RetryPolicy#DEFAULT} if not set. */
+        public Builder retryPolicy(RetryPolicy retryPolicy) {
+            this.retryPolicy = retryPolicy;
+            return this;
+        }
+
+        /** Longest idle wait of a started loop: 1 ms to 1 h, default 1 s. */
+        public Builder pollInterval(Duration pollInterval) {
+            this.pollInterval = pollInterval;
+            return this;
+        }
+
+        /** Limit on each claim or record statement: 1 s to 10 min, default 30 s. */
+        public Builder statementTimeout(Duration statementTimeout) {
+            this.statementTimeout = statementTimeout;
+            return this;
+        }
+
+        /** The name written into claims: 1 to 200 characters, default host, process id and a random suffix. */
+        public Builder ownerId(String ownerId) {
+            this.ownerId = ownerId;
+            return this;
+        }
+
+        /** Hears outcomes, for metrics; {@link RelayListener#NONE} if not set. */
+        public Builder listener(RelayListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        /**
+         * @throws InvalidConfigurationException naming the first setting that is missing or out of range, or an
+         *         ownerId already used by an open relay on the same table in this JVM
+         */
+        public JdbcRelay build() {
+            require(dataSource, "dataSource");
+            require(publisher, "publisher");
+            require(table, "table");
+            require(ordering, "ordering");
+            require(retryPolicy, "retryPolicy");
+            require(listener, "listener");
+            if (batchSize < 1 || batchSize > 10_000) {
+                throw new InvalidConfigurationException("batchSize must be from 1 to 10000, was " + batchSize);
+            }
+            checkRange("leaseDuration", leaseDuration, Duration.ofSeconds(1), Duration.ofHours(1));
+            checkRange("pollInterval", pollInterval, Duration.ofMillis(1), Duration.ofHours(1));
+            checkRange("statementTimeout", statementTimeout, Duration.ofSeconds(1), Duration.ofMinutes(10));
+            if (ownerId == null || ownerId.isBlank() || ownerId.length() > 200) {
+                throw new InvalidConfigurationException("ownerId must be 1 to 200 characters, was "
+                        + (ownerId == null ? "null" : ownerId.length() + " characters"));
+            }
+            return new JdbcRelay(this);
+        }
+
+        private static void require(Object value, String name) {
+            if (value == null) {
+                throw new InvalidConfigurationException(name + " must not be null");
+            }
+        }
+
+        private static void checkRange(String name, Duration value, Duration min, Duration max) {
+            if (value == null || value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+                throw new InvalidConfigurationException(name + " must be from " + min + " to " + max + ", was " + value);
+            }
+        }
+
+        private static String defaultOwnerId() {
+            String runtime = ManagementFactory.getRuntimeMXBean().getName(); // pid@host
+            return runtime + ":" + UUID.randomUUID().toString().substring(0, 8);
+        }
+    }
+}

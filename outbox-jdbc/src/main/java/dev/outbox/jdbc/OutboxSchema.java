@@ -1,0 +1,83 @@
+package dev.outbox.jdbc;
+
+import dev.outbox.OutboxException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import javax.sql.DataSource;
+
+/**
+ * The DDL the outbox assumes, shipped as the resource {@code dev/outbox/jdbc/postgresql.sql}.
+ *
+ * <p>Run it with {@link #create(DataSource, OutboxTable)}, print it with
+ * {@code java -cp outbox-jdbc.jar dev.outbox.jdbc.OutboxSchema [schema.]table}, or copy the resource into a
+ * Flyway or Liquibase migration: its {@code ${outbox_table}} and {@code ${outbox_name}} placeholders are
+ * theirs too. Every statement is {@code IF NOT EXISTS}, so running it twice is harmless.
+ */
+public final class OutboxSchema {
+
+    /** Classpath location of the PostgreSQL DDL template. */
+    public static final String POSTGRES_RESOURCE = "dev/outbox/jdbc/postgresql.sql";
+
+    private OutboxSchema() {
+    }
+
+    /** @return the PostgreSQL DDL for {@code table}, ready to run */
+    public static String postgres(OutboxTable table) {
+        return template()
+                .replace("${outbox_table}", table.qualifiedName())
+                .replace("${outbox_name}", table.name());
+    }
+
+    /**
+     * Creates the table and its indexes if they do not exist, in one transaction.
+     *
+     * @throws OutboxException wrapping the database's error
+     */
+    public static void create(DataSource dataSource, OutboxTable table) {
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            connection.setAutoCommit(false);
+            try (Statement statement = connection.createStatement()) {
+                statement.execute(postgres(table));
+                connection.commit();
+            } catch (SQLException e) {
+                connection.rollback();
+                throw e;
+            } finally {
+                connection.setAutoCommit(autoCommit);
+            }
+        } catch (SQLException e) {
+            throw new OutboxException("could not create outbox table " + table + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Prints the DDL.
+     *
+     * @param args optionally {@code [schema.]table}; {@code outbox_event} by default
+     */
+    public static void main(String[] args) {
+        OutboxTable table = OutboxTable.DEFAULT;
+        if (args.length > 0) {
+            String[] parts = args[0].split("\\.", 2);
+            table = parts.length == 2 ? new OutboxTable(parts[0], parts[1]) : OutboxTable.named(parts[0]);
+        }
+        System.out.println(postgres(table));
+    }
+
+    private static String template() {
+        try (InputStream in = OutboxSchema.class.getClassLoader().getResourceAsStream(POSTGRES_RESOURCE)) {
+            if (in == null) {
+                throw new OutboxException("resource " + POSTGRES_RESOURCE + " is missing from the classpath");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

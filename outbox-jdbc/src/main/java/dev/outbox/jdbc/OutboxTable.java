@@ -1,0 +1,60 @@
+package dev.outbox.jdbc;
+
+import dev.outbox.InvalidConfigurationException;
+import java.util.regex.Pattern;
+
+/**
+ * The outbox table's name and optional schema, validated as plain SQL identifiers so that nothing can be
+ * injected through them.
+ *
+ * <p>Each part is 1 to {@value #MAX_NAME_LENGTH} lowercase ASCII letters, digits and underscores, starting
+ * with a letter or underscore. Names are always rendered double-quoted, so a reserved word such as
+ * {@code user} works as a name.
+ *
+ * @param schema the schema, or null for the connection's search path
+ * @param name the table name
+ */
+public record OutboxTable(String schema, String name) {
+
+    /** Longest table or schema name; index names add up to 25 characters, within PostgreSQL's 63. */
+    public static final int MAX_NAME_LENGTH = 32;
+
+    // Declared before DEFAULT: static fields initialise in order.
+    private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0," + (MAX_NAME_LENGTH - 1) + "}");
+
+    /** {@code outbox_event} on the search path. */
+    public static final OutboxTable DEFAULT = new OutboxTable(null, "outbox_event");
+
+    /**
+     * @throws InvalidConfigurationException when a part is not a valid identifier
+     */
+    public OutboxTable {
+        check("table name", name);
+        if (schema != null) {
+            check("schema name", schema);
+        }
+    }
+
+    /** @return the table {@code name} on the search path */
+    public static OutboxTable named(String name) {
+        return new OutboxTable(null, name);
+    }
+
+    /** @return the double-quoted, schema-qualified name to use in SQL */
+    public String qualifiedName() {
+        return schema == null ? '"' + name + '"' : '"' + schema + "\".\"" + name + '"';
+    }
+
+    @Override
+    public String toString() {
+        return schema == null ? name : schema + "." + name;
+    }
+
+    private static void check(String what, String value) {
+        if (value == null || !IDENTIFIER.matcher(value).matches()) {
+            String shown = value == null ? "null" : "'" + (value.length() > 80 ? value.substring(0, 80) + "..." : value) + "'";
+            throw new InvalidConfigurationException(what + " " + shown + " is not allowed: use 1 to "
+                    + MAX_NAME_LENGTH + " lowercase letters, digits and underscores, starting with a letter or underscore");
+        }
+    }
+}

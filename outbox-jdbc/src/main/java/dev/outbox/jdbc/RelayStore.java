@@ -1,0 +1,130 @@
+package dev.outbox.jdbc;
+
+import dev.outbox.OutboxException;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The relay's two statements, claim and record, each on a connection borrowed for that statement alone.
+ * Nothing is held between them, so no connection or transaction stays open while the publisher runs.
+ */
+final class RelayStore {
+
+    private final DataSource dataSource;
+    private final PostgresStatements sql;
+    private final int timeoutSeconds;
+
+    RelayStore(DataSource dataSource, OutboxTable table, Duration statementTimeout) {
+        this.dataSource = dataSource;
+        this.sql = new PostgresStatements(table);
+        this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
+    }
+
+    ClaimedBatch claim(String owner, int limit, Duration lease, Ordering ordering) throws SQLException {
+        UUID token = UUID.randomUUID();
+        String statement = ordering == Ordering.PER_AGGREGATE ? sql.claimOrdered : sql.claimUnordered;
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            try (PreparedStatement claim = connection.prepareStatement(statement)) {
+                claim.setQueryTimeout(timeoutSeconds);
+                claim.setInt(1, limit);
+                claim.setString(2, owner);
+                claim.setObject(3, token);
+                claim.setLong(4, lease.toMillis());
+                ClaimedBatch batch;
+                try (ResultSet rs = claim.executeQuery()) {
+                    batch = ClaimedBatch.read(token, rs);
+                }
+                if (!autoCommit) {
+                    connection.commit();
+                }
+                return batch;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(connection, autoCommit, e);
+                throw e;
+            }
+        }
+    }
+
+    /** @return the positions whose outcome was written; a missing one had lost its lease */
+    Set<Long> record(UUID token, List<Settlement> settlements) throws SQLException {
+        boolean allPublished = settlements.stream().allMatch(s -> s.kind() == Settlement.Kind.PUBLISHED);
+        int n = settlements.size();
+        Long[] positions = new Long[n];
+        for (int i = 0; i < n; i++) {
+            positions[i] = settlements.get(i).row().position();
+        }
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            try (PreparedStatement record = connection.prepareStatement(
+                    allPublished ? sql.recordPublished : sql.recordOutcomes)) {
+                record.setQueryTimeout(timeoutSeconds);
+                Array[] arrays;
+                if (allPublished) {
+                    arrays = new Array[] {connection.createArrayOf("bigint", positions)};
+                    record.setArray(1, arrays[0]);
+                    record.setObject(2, token);
+                } else {
+                    String[] kinds = new String[n];
+                    Long[] delays = new Long[n];
+                    String[] errors = new String[n];
+                    for (int i = 0; i < n; i++) {
+                        Settlement s = settlements.get(i);
+                        kinds[i] = s.kind().sql;
+                        delays[i] = s.delayMillis();
+                        errors[i] = s.error();
+                    }
+                    arrays = new Array[] {
+                        connection.createArrayOf("bigint", positions),
+                        connection.createArrayOf("text", kinds),
+                        connection.createArrayOf("bigint", delays),
+                        connection.createArrayOf("text", errors)};
+                    for (int i = 0; i < arrays.length; i++) {
+                        record.setArray(i + 1, arrays[i]);
+                    }
+                    record.setObject(5, token);
+                }
+                Set<Long> recorded = new HashSet<>();
+                try (ResultSet rs = record.executeQuery()) {
+                    while (rs.next()) {
+                        recorded.add(rs.getLong(1));
+                    }
+                }
+                if (!autoCommit) {
+                    connection.commit();
+                }
+                for (Array array : arrays) {
+                    array.free();
+                }
+                return recorded;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(connection, autoCommit, e);
+                throw e;
+            }
+        }
+    }
+
+    private static void rollbackQuietly(Connection connection, boolean autoCommit, Exception cause) {
+        if (autoCommit) {
+            return;
+        }
+        try {
+            connection.rollback();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
+    static OutboxException failure(String what, OutboxTable table, SQLException e) {
+        return new OutboxException(what + " on outbox table " + table + " failed: " + e.getMessage(), e);
+    }
+}

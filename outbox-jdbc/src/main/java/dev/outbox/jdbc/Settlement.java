@@ -1,0 +1,36 @@
+package dev.outbox.jdbc;
+
+/**
+ * How the relay settles one claimed event after publishing, as written to the table.
+ *
+ * @param row the claimed event
+ * @param kind what to record
+ * @param delayMillis for {@link Kind#RETRY}, how long until the next attempt
+ * @param error the reason the event was not published, or null
+ */
+record Settlement(ClaimedBatch.Row row, Kind kind, long delayMillis, String error) {
+
+    /** Longest error text kept in {@code last_error}. */
+    static final int MAX_ERROR_LENGTH = 2000;
+
+    /** The four things that can be recorded; {@link #sql} is the value the outcome statement matches on. */
+    enum Kind {
+        PUBLISHED("published"),
+        RETRY("retry"),
+        DEAD("dead"),
+        /** Not attempted, because an earlier event of its aggregate failed: the attempt is given back. */
+        RELEASED("released");
+
+        final String sql;
+
+        Kind(String sql) {
+            this.sql = sql;
+        }
+    }
+
+    Settlement {
+        if (error != null && error.length() > MAX_ERROR_LENGTH) {
+            error = error.substring(0, MAX_ERROR_LENGTH - 3) + "...";
+        }
+    }
+}
