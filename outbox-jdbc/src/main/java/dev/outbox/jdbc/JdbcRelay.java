@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -149,7 +150,9 @@ public final class JdbcRelay implements Relay {
         String failure;
         try {
             List<PublishOutcome> outcomes = publisher.publish(events);
-            if (outcomes != null && outcomes.size() == events.size() && !outcomes.contains(null)) {
+            // Not outcomes.contains(null): immutable lists throw on a null argument.
+            boolean hasNull = outcomes != null && outcomes.stream().anyMatch(Objects::isNull);
+            if (outcomes != null && outcomes.size() == events.size() && !hasNull) {
                 return outcomes;
             }
             failure = outcomes == null ? "publisher returned null instead of outcomes"

@@ -230,11 +230,16 @@ class RelayTest {
         nulls.close();
         Thread.sleep(10);
 
+        JdbcRelay nullOutcome = built(relay(events -> java.util.Arrays.asList((PublishOutcome) null)).retryPolicy(quick));
+        assertEquals(1, nullOutcome.runOnce().retried());
+        nullOutcome.close();
+        Thread.sleep(10);
+
         RecordingPublisher good = new RecordingPublisher();
         JdbcRelay relay = built(relay(good).retryPolicy(quick));
         relay.drain(Duration.ofSeconds(5));
         assertEquals(List.of(e.id()), good.deliveries().stream().map(Event::id).toList());
-        assertEquals(4, column(e, "attempts"));
+        assertEquals(5, column(e, "attempts"));
     }
 
     @Test

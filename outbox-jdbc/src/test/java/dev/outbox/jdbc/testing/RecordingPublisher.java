@@ -61,7 +61,8 @@ public final class RecordingPublisher implements Publisher {
             }
             outcomes.add(outcome);
         }
-        return outcomes;
+        return List.copyOf(outcomes); // immutable, as most publishers return
+
     }
 
     /** @return every delivered event, in delivery order, duplicates included */

@@ -1,0 +1,76 @@
+package dev.outbox.spi;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.outbox.Event;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.Test;
+
+class BrokerCallsTest {
+
+    static Event event(String aggregate, int n) {
+        return Event.of("a", aggregate, "t", "{\"n\":" + n + "}");
+    }
+
+    @Test
+    void callsRespectEntryAndByteLimitsAndNeverCarryOneAggregateTwice() {
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            events.add(event("agg" + (i % 5), i));
+        }
+        List<List<Event>> calls = Collections.synchronizedList(new ArrayList<>());
+        BrokerCalls<Event> broker = new BrokerCalls<>(3, 250, null);
+        List<PublishOutcome> outcomes = broker.publish(events, e -> BrokerCalls.Prepared.entry(e, 100), entries -> {
+            calls.add(entries);
+            return entries.stream().map(x -> PublishOutcome.published()).toList();
+        });
+        assertEquals(25, outcomes.stream().filter(PublishOutcome::isPublished).count());
+        for (List<Event> call : calls) {
+            assertTrue(call.size() <= 2, "250 bytes hold two 100-byte entries, call had " + call.size());
+            assertEquals(call.size(), call.stream().map(Event::aggregateId).distinct().count());
+        }
+        List<Integer> agg0 = calls.stream().flatMap(List::stream).filter(e -> e.aggregateId().equals("agg0"))
+                .map(e -> Integer.parseInt(e.payload().replaceAll("\\D", ""))).toList();
+        assertEquals(List.of(0, 5, 10, 15, 20), agg0, "an aggregate's events go out in order");
+    }
+
+    @Test
+    void aFailureHoldsBackTheAggregatesLaterEventsButNotOthers() throws Exception {
+        List<Event> events = List.of(event("x", 0), event("y", 1), event("x", 2), event("y", 3), event("x", 4));
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        BrokerCalls<Event> broker = new BrokerCalls<>(1, 1000, pool);
+        List<Event> sent = Collections.synchronizedList(new ArrayList<>());
+        List<PublishOutcome> outcomes = broker.publish(events, e -> BrokerCalls.Prepared.entry(e, 10), entries -> {
+            sent.addAll(entries);
+            return entries.stream().map(e -> e.payload().contains("2")
+                    ? PublishOutcome.retry("throttled") : PublishOutcome.published()).toList();
+        });
+        pool.shutdown();
+        assertEquals(PublishOutcome.Status.PUBLISHED, outcomes.get(0).status());
+        assertEquals(PublishOutcome.Status.RETRY, outcomes.get(2).status());
+        assertTrue(outcomes.get(4).reason().startsWith("held back"));
+        assertEquals(PublishOutcome.Status.PUBLISHED, outcomes.get(3).status());
+        assertEquals(4, sent.size(), "the held-back event was never sent");
+    }
+
+    @Test
+    void refusedEntriesAndThrowingCallsBecomeOutcomes() {
+        List<Event> events = List.of(event("x", 0), event("x", 1), event("y", 2));
+        BrokerCalls<Event> broker = new BrokerCalls<>(10, 1000, null);
+        List<PublishOutcome> outcomes = broker.publish(events,
+                e -> e.aggregateId().equals("x") && e.payload().contains("0")
+                        ? BrokerCalls.Prepared.refused(PublishOutcome.rejected("too large"))
+                        : BrokerCalls.Prepared.entry(e, 10),
+                entries -> {
+                    throw new IllegalStateException("connection reset");
+                });
+        assertEquals(PublishOutcome.rejected("too large"), outcomes.get(0));
+        assertTrue(outcomes.get(1).reason().startsWith("held back"));
+        assertTrue(outcomes.get(2).reason().contains("connection reset"));
+    }
+}

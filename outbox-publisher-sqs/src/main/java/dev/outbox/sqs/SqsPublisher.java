@@ -1,0 +1,349 @@
+package dev.outbox.sqs;
+
+import dev.outbox.Event;
+import dev.outbox.InvalidConfigurationException;
+import dev.outbox.spi.BrokerCalls;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.Publisher;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.SqsClientBuilder;
+import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
+import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequest;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchResultEntry;
+
+/**
+ * Publishes events to one Amazon SQS queue with {@code SendMessageBatch}.
+ *
+ * <p>Each call carries up to 10 messages and at most {@link Builder#maxMessageBytes} bytes in all (SQS counts
+ * the body plus every attribute's name, type and value; the limit is 1 MiB since August 2025). A message that
+ * alone is larger is rejected without a call. The message body is the payload. Attributes:
+ * {@code outbox-event-id}, {@code outbox-event-type}, {@code outbox-aggregate-type},
+ * {@code outbox-aggregate-id}, then each header under its own name. SQS allows 10 attributes per message,
+ * so when an event has more than 6 headers (or an empty header value, which SQS refuses) all its headers
+ * travel as one JSON object in the {@code outbox-headers} attribute instead.
+ *
+ * <p>On a FIFO queue (URL ending in {@code .fifo}) the message group is the aggregate, so SQS keeps each
+ * aggregate's order, and the deduplication id is the event id, so an event re-sent after a relay crash is
+ * dropped by SQS within its 5-minute deduplication window.
+ *
+ * <p>Per-entry results become per-event outcomes: entries SQS refuses for their content (sender fault) are
+ * rejected for good with SQS's code and message; throttling, server errors and network failures are retried.
+ */
+public final class SqsPublisher implements Publisher {
+
+    /** Most entries SQS takes in one SendMessageBatch call. */
+    public static final int MAX_ENTRIES = 10;
+    /** SQS's limit on one message and on one call's total, in bytes. */
+    public static final int MAX_MESSAGE_BYTES = 1024 * 1024;
+    /** Headers carried as separate attributes; beyond this they are packed into {@code outbox-headers}. */
+    public static final int MAX_HEADER_ATTRIBUTES = 6;
+
+    private static final Logger log = LoggerFactory.getLogger(SqsPublisher.class);
+    private static final String STRING = "String";
+
+    private final SqsClient client;
+    private final boolean ownsClient;
+    private final String queueUrl;
+    private final boolean fifo;
+    private final ExecutorService executor;
+    private final BrokerCalls<SendMessageBatchRequestEntry> calls;
+    private final int maxMessageBytes;
+
+    private SqsPublisher(Builder b) {
+        this.queueUrl = b.queueUrl;
+        this.fifo = b.queueUrl.endsWith(".fifo");
+        this.ownsClient = b.client == null;
+        this.client = b.client != null ? b.client : b.newClient();
+        this.executor = b.maxConcurrentCalls > 1 ? newExecutor(b.maxConcurrentCalls) : null;
+        this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxMessageBytes, executor);
+        this.maxMessageBytes = b.maxMessageBytes;
+    }
+
+    /** @return a builder; {@code queueUrl} is required */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** @return true when the queue is FIFO and messages carry group and deduplication ids */
+    public boolean fifo() {
+        return fifo;
+    }
+
+    @Override
+    public List<PublishOutcome> publish(List<Event> events) {
+        return calls.publish(events, this::prepare, this::send);
+    }
+
+    /** Closes the SDK client if this publisher created it, and its call threads. */
+    @Override
+    public void close() {
+        if (executor != null) {
+            executor.shutdown();
+        }
+        if (ownsClient) {
+            client.close();
+        }
+    }
+
+    private BrokerCalls.Prepared<SendMessageBatchRequestEntry> prepare(Event event) {
+        Map<String, MessageAttributeValue> attributes = new LinkedHashMap<>();
+        long bytes = utf8(event.payload());
+        bytes += attribute(attributes, "outbox-event-id", event.id().toString());
+        bytes += attribute(attributes, "outbox-event-type", event.type());
+        bytes += attribute(attributes, "outbox-aggregate-type", event.aggregateType());
+        bytes += attribute(attributes, "outbox-aggregate-id", event.aggregateId());
+        Map<String, String> headers = event.headers();
+        boolean separate = headers.size() <= MAX_HEADER_ATTRIBUTES && headers.values().stream().noneMatch(String::isEmpty);
+        if (separate) {
+            for (Map.Entry<String, String> h : headers.entrySet()) {
+                bytes += attribute(attributes, h.getKey(), h.getValue());
+            }
+        } else {
+            bytes += attribute(attributes, "outbox-headers", headersJson(headers));
+        }
+        if (bytes > maxMessageBytes) {
+            return BrokerCalls.Prepared.refused(PublishOutcome.rejected("message is " + bytes
+                    + " bytes with its attributes, SQS's limit is " + maxMessageBytes));
+        }
+        SendMessageBatchRequestEntry.Builder entry = SendMessageBatchRequestEntry.builder()
+                .messageBody(event.payload())
+                .messageAttributes(attributes);
+        if (fifo) {
+            entry.messageGroupId(groupId(event)).messageDeduplicationId(event.id().toString());
+        }
+        return BrokerCalls.Prepared.entry(entry.build(), bytes);
+    }
+
+    private List<PublishOutcome> send(List<SendMessageBatchRequestEntry> entries) {
+        List<SendMessageBatchRequestEntry> numbered = new ArrayList<>(entries.size());
+        for (int i = 0; i < entries.size(); i++) {
+            numbered.add(entries.get(i).toBuilder().id(Integer.toString(i)).build());
+        }
+        SendMessageBatchResponse response;
+        try {
+            response = client.sendMessageBatch(SendMessageBatchRequest.builder()
+                    .queueUrl(queueUrl).entries(numbered).build());
+        } catch (AwsServiceException e) {
+            boolean transientError = e.isThrottlingException() || e.statusCode() >= 500;
+            if (transientError) {
+                return all(entries.size(), PublishOutcome.retry("SQS " + e.statusCode() + " " + errorCode(e)));
+            }
+            if (entries.size() > 1) {
+                // A whole-call refusal names no entry: send them one by one to find the one SQS refuses.
+                log.info("SQS refused a call of {} entries ({}); resending them one at a time", entries.size(),
+                        errorCode(e));
+                List<PublishOutcome> outcomes = new ArrayList<>(entries.size());
+                for (SendMessageBatchRequestEntry entry : entries) {
+                    outcomes.add(send(List.of(entry)).get(0));
+                }
+                return outcomes;
+            }
+            return List.of(PublishOutcome.rejected("SQS " + errorCode(e) + ": " + e.awsErrorDetails().errorMessage()));
+        } catch (SdkException e) {
+            return all(entries.size(), PublishOutcome.retry("SQS unreachable: " + e.getMessage()));
+        }
+        PublishOutcome[] outcomes = new PublishOutcome[entries.size()];
+        for (SendMessageBatchResultEntry ok : response.successful()) {
+            outcomes[Integer.parseInt(ok.id())] = PublishOutcome.published();
+        }
+        for (BatchResultErrorEntry failed : response.failed()) {
+            int i = Integer.parseInt(failed.id());
+            String reason = "SQS " + failed.code() + ": " + failed.message();
+            boolean content = Boolean.TRUE.equals(failed.senderFault()) && !failed.code().contains("Throttl");
+            outcomes[i] = content ? PublishOutcome.rejected(reason) : PublishOutcome.retry(reason);
+            log.debug("SQS refused entry for event {}: {}", entries.get(i).messageAttributes()
+                    .get("outbox-event-id").stringValue(), reason);
+        }
+        for (int i = 0; i < outcomes.length; i++) {
+            if (outcomes[i] == null) {
+                outcomes[i] = PublishOutcome.retry("SQS reported no result for the entry");
+            }
+        }
+        return List.of(outcomes);
+    }
+
+    private static long attribute(Map<String, MessageAttributeValue> attributes, String name, String value) {
+        attributes.put(name, MessageAttributeValue.builder().dataType(STRING).stringValue(value).build());
+        return utf8(name) + STRING.length() + utf8(value);
+    }
+
+    /** SQS group ids are at most 128 characters of ASCII punctuation and alphanumerics. */
+    static String groupId(Event event) {
+        String plain = event.aggregateType() + ":" + event.aggregateId();
+        if (plain.length() <= 128 && plain.chars().allMatch(c -> c >= 0x21 && c <= 0x7E)) {
+            return plain;
+        }
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(plain.getBytes(StandardCharsets.UTF_8));
+            return "sha256:" + HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    private static String headersJson(Map<String, String> headers) {
+        StringBuilder out = new StringBuilder("{");
+        for (Map.Entry<String, String> h : headers.entrySet()) {
+            if (out.length() > 1) {
+                out.append(',');
+            }
+            quote(out, h.getKey()).append(':');
+            quote(out, h.getValue());
+        }
+        return out.append('}').toString();
+    }
+
+    private static StringBuilder quote(StringBuilder out, String s) {
+        out.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append('"');
+    }
+
+    private static String errorCode(AwsServiceException e) {
+        return e.awsErrorDetails() == null ? e.getClass().getSimpleName() : e.awsErrorDetails().errorCode();
+    }
+
+    private static List<PublishOutcome> all(int n, PublishOutcome outcome) {
+        List<PublishOutcome> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            list.add(outcome);
+        }
+        return list;
+    }
+
+    private static long utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    private static ExecutorService newExecutor(int threads) {
+        AtomicInteger n = new AtomicInteger();
+        return Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "outbox-sqs-call-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Configures an {@link SqsPublisher}; checked in {@link #build()}. */
+    public static final class Builder {
+        private String queueUrl;
+        private SqsClient client;
+        private Region region;
+        private URI endpoint;
+        private int maxConcurrentCalls = 4;
+        private int maxMessageBytes = MAX_MESSAGE_BYTES;
+
+        private Builder() {
+        }
+
+        /** The queue's URL; a URL ending in {@code .fifo} selects FIFO behaviour. Required. */
+        public Builder queueUrl(String queueUrl) {
+            this.queueUrl = queueUrl;
+            return this;
+        }
+
+        /** A client of yours; the publisher will not close it. Otherwise one is built from region and endpoint. */
+        public Builder client(SqsClient client) {
+            this.client = client;
+            return this;
+        }
+
+        /** Region of the client the publisher builds; default from the SDK's chain (AWS_REGION, profile). */
+        public Builder region(Region region) {
+            this.region = region;
+            return this;
+        }
+
+        /** Endpoint override of the client the publisher builds (a local SQS-compatible server, a VPC endpoint). */
+        public Builder endpoint(URI endpoint) {
+            this.endpoint = endpoint;
+            return this;
+        }
+
+        /** Calls of one batch sent at once: 1 (no threads started) to 64, default 4. */
+        public Builder maxConcurrentCalls(int maxConcurrentCalls) {
+            this.maxConcurrentCalls = maxConcurrentCalls;
+            return this;
+        }
+
+        /** Largest message and call, in bytes: 1,024 to 1,048,576 (the default, SQS's limit). */
+        public Builder maxMessageBytes(int maxMessageBytes) {
+            this.maxMessageBytes = maxMessageBytes;
+            return this;
+        }
+
+        /** @throws InvalidConfigurationException naming a missing or out-of-range setting */
+        public SqsPublisher build() {
+            if (queueUrl == null || queueUrl.isBlank()) {
+                throw new InvalidConfigurationException("sqs publisher: queueUrl is required");
+            }
+            try {
+                URI uri = URI.create(queueUrl);
+                if (!uri.isAbsolute() || uri.getHost() == null) {
+                    throw new IllegalArgumentException("not absolute");
+                }
+            } catch (IllegalArgumentException e) {
+                throw new InvalidConfigurationException("sqs publisher: queueUrl '" + queueUrl
+                        + "' is not an absolute URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/orders");
+            }
+            if (maxConcurrentCalls < 1 || maxConcurrentCalls > 64) {
+                throw new InvalidConfigurationException(
+                        "sqs publisher: maxConcurrentCalls must be from 1 to 64, was " + maxConcurrentCalls);
+            }
+            if (maxMessageBytes < 1024 || maxMessageBytes > MAX_MESSAGE_BYTES) {
+                throw new InvalidConfigurationException("sqs publisher: maxMessageBytes must be from 1024 to "
+                        + MAX_MESSAGE_BYTES + ", was " + maxMessageBytes);
+            }
+            if (client != null && (region != null || endpoint != null)) {
+                throw new InvalidConfigurationException(
+                        "sqs publisher: give either a client or region/endpoint, not both");
+            }
+            return new SqsPublisher(this);
+        }
+
+        private SqsClient newClient() {
+            SqsClientBuilder builder = SqsClient.builder();
+            if (region != null) {
+                builder.region(region);
+            }
+            if (endpoint != null) {
+                builder.endpointOverride(endpoint);
+            }
+            try {
+                return builder.build();
+            } catch (SdkException e) {
+                throw new InvalidConfigurationException("sqs publisher: cannot build the SQS client (" + e.getMessage()
+                        + "); set the region setting or AWS_REGION", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package dev.outbox.sqs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.outbox.Event;
+import dev.outbox.InvalidConfigurationException;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.Publisher;
+import dev.outbox.spi.Publishers;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
+import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
+
+class SqsPublisherTest {
+
+    static Map<String, String> settings(String queueUrl) {
+        return Map.of("queueUrl", queueUrl, "endpoint", LocalSqs.endpoint().toString(), "region", "eu-west-1");
+    }
+
+    static Event event(String aggregate, String payload) {
+        return Event.builder().aggregate("order", aggregate).type("order_placed").payload(payload).build();
+    }
+
+    static Map<String, String> attributes(Message m) {
+        Map<String, String> out = new HashMap<>();
+        for (Map.Entry<String, MessageAttributeValue> a : m.messageAttributes().entrySet()) {
+            out.put(a.getKey(), a.getValue().stringValue());
+        }
+        return out;
+    }
+
+    @Test
+    void theProviderIsFoundByNameAndAsTheOnlyOneOnTheClasspath() {
+        String queue = LocalSqs.newQueue(false);
+        try (Publisher byName = Publishers.create("sqs", settings(queue));
+             Publisher only = Publishers.create(null, settings(queue))) {
+            assertInstanceOf(SqsPublisher.class, byName);
+            assertInstanceOf(SqsPublisher.class, only);
+        }
+    }
+
+    @Test
+    void missingOrBadSettingsAreClearErrorsAtConstruction() {
+        assertTrue(assertThrows(InvalidConfigurationException.class, () -> Publishers.create("sqs", Map.of()))
+                .getMessage().contains("'queueUrl' is required"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+                () -> Publishers.create("sqs", Map.of("queueUrl", "x", "queueUrll", "y")))
+                .getMessage().contains("unknown setting(s) [queueUrll]"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+                () -> Publishers.create("sqs", Map.of("queueUrl", "not a url"))).getMessage().contains("queueUrl"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+                () -> Publishers.create("sqs", Map.of("queueUrl", "http://h/q", "maxConcurrentCalls", "0")))
+                .getMessage().contains("maxConcurrentCalls"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+                () -> Publishers.create("sqs", Map.of("queueUrl", "http://h/q", "endpoint", "::")))
+                .getMessage().contains("endpoint"));
+    }
+
+    @Test
+    void eachEventBecomesAMessageWithItsIdsAndHeadersAsAttributes() {
+        String queue = LocalSqs.newQueue(false);
+        Event few = Event.builder().aggregate("order", "1").type("order_placed").payload("{\"total\":5}")
+                .header("trace-id", "abc").header("tenant", "acme").build();
+        Map<String, String> seven = new HashMap<>();
+        for (int i = 0; i < 7; i++) {
+            seven.put("h" + i, "v\"" + i);
+        }
+        Event many = Event.builder().aggregate("order", "2").type("order_paid").payload("[1,2]").headers(seven).build();
+        try (Publisher publisher = Publishers.create("sqs", settings(queue))) {
+            List<PublishOutcome> outcomes = publisher.publish(List.of(few, many));
+            assertEquals(List.of(PublishOutcome.published(), PublishOutcome.published()), outcomes);
+        }
+        List<Message> received = LocalSqs.drain(queue, 2);
+        assertEquals(2, received.size());
+        Message first = received.stream().filter(m -> m.body().equals("{\"total\":5}")).findFirst().orElseThrow();
+        assertEquals(Map.of("outbox-event-id", few.id().toString(), "outbox-event-type", "order_placed",
+                "outbox-aggregate-type", "order", "outbox-aggregate-id", "1", "trace-id", "abc", "tenant", "acme"),
+                attributes(first));
+        Message second = received.stream().filter(m -> m.body().equals("[1,2]")).findFirst().orElseThrow();
+        Map<String, String> packed = attributes(second);
+        assertEquals(5, packed.size(), "seven headers do not fit SQS's 10 attributes: they travel packed");
+        assertTrue(packed.get("outbox-headers").contains("\"h3\":\"v\\\"3\""), packed.get("outbox-headers"));
+    }
+
+    @Test
+    void anOversizedEventIsRejectedWhileItsBatchMatesArrive() {
+        String queue = LocalSqs.newQueue(false);
+        Event small1 = event("a", "{\"n\":1}");
+        Event big = event("b", "\"" + "x".repeat(3000) + "\"");
+        Event small2 = event("c", "{\"n\":2}");
+        Map<String, String> s = new HashMap<>(settings(queue));
+        s.put("maxMessageBytes", "2048");
+        List<PublishOutcome> outcomes;
+        try (Publisher publisher = Publishers.create("sqs", s)) {
+            outcomes = publisher.publish(List.of(small1, big, small2));
+        }
+        assertTrue(outcomes.get(0).isPublished() && outcomes.get(2).isPublished(), outcomes.toString());
+        assertEquals(PublishOutcome.Status.REJECTED, outcomes.get(1).status());
+        assertTrue(outcomes.get(1).reason().contains("limit is 2048"), outcomes.get(1).reason());
+        assertEquals(2, LocalSqs.drain(queue, 3).size());
+    }
+
+    @Test
+    void anEntryTheServerRefusesForItsContentIsRejectedWithTheServersReasonAndTheOthersArrive() {
+        String queue = LocalSqs.newQueue(false);
+        Event ok = event("a", "{\"n\":1}");
+        Event refused = event("b", "\"\uFFFF\""); // valid JSON, outside the characters SQS accepts
+        List<PublishOutcome> outcomes;
+        try (Publisher publisher = Publishers.create("sqs", settings(queue))) {
+            outcomes = publisher.publish(List.of(ok, refused));
+        }
+        assertTrue(outcomes.get(0).isPublished(), outcomes.toString());
+        assertEquals(PublishOutcome.Status.REJECTED, outcomes.get(1).status(), outcomes.toString());
+        assertTrue(outcomes.get(1).reason().startsWith("SQS "), outcomes.get(1).reason());
+        assertEquals(List.of("{\"n\":1}"), LocalSqs.drain(queue, 2).stream().map(Message::body).toList());
+    }
+
+    @Test
+    void aDuplicateSendToAFifoQueueIsDroppedByTheDeduplicationId() {
+        String queue = LocalSqs.newQueue(true);
+        Event e = event("a", "{\"n\":1}");
+        try (Publisher publisher = Publishers.create("sqs", settings(queue))) {
+            assertTrue(((SqsPublisher) publisher).fifo());
+            assertTrue(publisher.publish(List.of(e)).get(0).isPublished());
+            assertTrue(publisher.publish(List.of(e)).get(0).isPublished(), "SQS accepts the re-send...");
+        }
+        List<Message> received = LocalSqs.drain(queue, 2);
+        assertEquals(1, received.size(), "...and drops it");
+        assertEquals("order:a", received.get(0).attributes().get(MessageSystemAttributeName.MESSAGE_GROUP_ID));
+    }
+
+    @Test
+    void longAggregateIdsGetAHashedGroupIdWithinSqsLimits() {
+        String group = SqsPublisher.groupId(event("é".repeat(200), "{}"));
+        assertTrue(group.startsWith("sha256:") && group.length() <= 128, group);
+    }
+
+    @Test
+    void anUnreachableQueueMeansRetryNotLossAndAUserClientIsNotClosed() {
+        AtomicInteger calls = new AtomicInteger();
+        ExecutionInterceptor counting = new ExecutionInterceptor() {
+            @Override
+            public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+                calls.incrementAndGet();
+            }
+        };
+        URI closedPort = URI.create("http://127.0.0.1:1");
+        try (SqsClient client = SqsClient.builder().endpointOverride(closedPort)
+                .overrideConfiguration(c -> c.addExecutionInterceptor(counting)).build()) {
+            SqsPublisher publisher = SqsPublisher.builder().client(client).queueUrl(closedPort + "/000/q").build();
+            List<Event> events = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                events.add(event("agg" + i, "{}"));
+            }
+            List<PublishOutcome> outcomes = publisher.publish(events);
+            publisher.close();
+            assertTrue(outcomes.stream().allMatch(o -> o.status() == PublishOutcome.Status.RETRY), outcomes.toString());
+            assertTrue(outcomes.get(0).reason().contains("unreachable"), outcomes.get(0).reason());
+            assertEquals(2, calls.get(), "12 events: two calls of at most 10");
+            assertThrows(Exception.class, () -> client.listQueues()); // still open: it fails on the network, not closed
+        }
+    }
+}
