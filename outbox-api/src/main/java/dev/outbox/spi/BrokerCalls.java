@@ -9,6 +9,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -179,6 +182,21 @@ public final class BrokerCalls<T> {
         for (int k = 0; k < indexes.size(); k++) {
             outcomes[indexes.get(k)] = result.get(k);
         }
+    }
+
+    /**
+     * A fixed pool of named daemon threads for a publisher's concurrent calls; the publisher shuts it down on
+     * close.
+     *
+     * @param name thread name prefix, such as {@code outbox-sqs-call}
+     */
+    public static ExecutorService callThreads(String name, int threads) {
+        AtomicInteger n = new AtomicInteger();
+        return Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private static String aggregate(Event e) {

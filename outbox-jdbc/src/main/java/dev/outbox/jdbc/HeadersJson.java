@@ -1,6 +1,7 @@
 package dev.outbox.jdbc;
 
 import dev.outbox.OutboxException;
+import dev.outbox.spi.JsonStrings;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,20 +16,7 @@ final class HeadersJson {
     }
 
     static String write(Map<String, String> headers) {
-        if (headers.isEmpty()) {
-            return "{}";
-        }
-        StringBuilder out = new StringBuilder(64);
-        out.append('{');
-        for (Map.Entry<String, String> header : headers.entrySet()) {
-            if (out.length() > 1) {
-                out.append(',');
-            }
-            quote(out, header.getKey());
-            out.append(':');
-            quote(out, header.getValue());
-        }
-        return out.append('}').toString();
+        return JsonStrings.object(headers);
     }
 
     static Map<String, String> read(String json) {
@@ -53,28 +41,6 @@ final class HeadersJson {
             expect(json, pos, '}');
             return Collections.unmodifiableMap(headers);
         }
-    }
-
-    private static void quote(StringBuilder out, String s) {
-        out.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                case '\t' -> out.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-                }
-            }
-        }
-        out.append('"');
     }
 
     private static String string(String json, int[] pos) {

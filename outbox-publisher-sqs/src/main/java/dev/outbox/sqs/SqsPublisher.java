@@ -3,6 +3,7 @@ package dev.outbox.sqs;
 import dev.outbox.Event;
 import dev.outbox.InvalidConfigurationException;
 import dev.outbox.spi.BrokerCalls;
+import dev.outbox.spi.JsonStrings;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
 import java.net.URI;
@@ -10,13 +11,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -74,7 +74,7 @@ public final class SqsPublisher implements Publisher {
         this.fifo = b.queueUrl.endsWith(".fifo");
         this.ownsClient = b.client == null;
         this.client = b.client != null ? b.client : b.newClient();
-        this.executor = b.maxConcurrentCalls > 1 ? newExecutor(b.maxConcurrentCalls) : null;
+        this.executor = b.maxConcurrentCalls > 1 ? BrokerCalls.callThreads("outbox-sqs-call", b.maxConcurrentCalls) : null;
         this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxMessageBytes, executor);
         this.maxMessageBytes = b.maxMessageBytes;
     }
@@ -119,7 +119,7 @@ public final class SqsPublisher implements Publisher {
                 bytes += attribute(attributes, h.getKey(), h.getValue());
             }
         } else {
-            bytes += attribute(attributes, "outbox-headers", headersJson(headers));
+            bytes += attribute(attributes, "outbox-headers", JsonStrings.object(headers));
         }
         if (bytes > maxMessageBytes) {
             return BrokerCalls.Prepared.refused(PublishOutcome.rejected("message is " + bytes
@@ -146,7 +146,7 @@ public final class SqsPublisher implements Publisher {
         } catch (AwsServiceException e) {
             boolean transientError = e.isThrottlingException() || e.statusCode() >= 500;
             if (transientError) {
-                return all(entries.size(), PublishOutcome.retry("SQS " + e.statusCode() + " " + errorCode(e)));
+                return Collections.nCopies(entries.size(), PublishOutcome.retry("SQS " + e.statusCode() + " " + errorCode(e)));
             }
             if (entries.size() > 1) {
                 // A whole-call refusal names no entry: send them one by one to find the one SQS refuses.
@@ -160,7 +160,7 @@ public final class SqsPublisher implements Publisher {
             }
             return List.of(PublishOutcome.rejected("SQS " + errorCode(e) + ": " + e.awsErrorDetails().errorMessage()));
         } catch (SdkException e) {
-            return all(entries.size(), PublishOutcome.retry("SQS unreachable: " + e.getMessage()));
+            return Collections.nCopies(entries.size(), PublishOutcome.retry("SQS unreachable: " + e.getMessage()));
         }
         PublishOutcome[] outcomes = new PublishOutcome[entries.size()];
         for (SendMessageBatchResultEntry ok : response.successful()) {
@@ -201,56 +201,12 @@ public final class SqsPublisher implements Publisher {
         }
     }
 
-    private static String headersJson(Map<String, String> headers) {
-        StringBuilder out = new StringBuilder("{");
-        for (Map.Entry<String, String> h : headers.entrySet()) {
-            if (out.length() > 1) {
-                out.append(',');
-            }
-            quote(out, h.getKey()).append(':');
-            quote(out, h.getValue());
-        }
-        return out.append('}').toString();
-    }
-
-    private static StringBuilder quote(StringBuilder out, String s) {
-        out.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '"' || c == '\\') {
-                out.append('\\').append(c);
-            } else if (c < 0x20) {
-                out.append(String.format("\\u%04x", (int) c));
-            } else {
-                out.append(c);
-            }
-        }
-        return out.append('"');
-    }
-
     private static String errorCode(AwsServiceException e) {
         return e.awsErrorDetails() == null ? e.getClass().getSimpleName() : e.awsErrorDetails().errorCode();
     }
 
-    private static List<PublishOutcome> all(int n, PublishOutcome outcome) {
-        List<PublishOutcome> list = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            list.add(outcome);
-        }
-        return list;
-    }
-
     private static long utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8).length;
-    }
-
-    private static ExecutorService newExecutor(int threads) {
-        AtomicInteger n = new AtomicInteger();
-        return Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "outbox-sqs-call-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /** Configures an {@link SqsPublisher}; checked in {@link #build()}. */

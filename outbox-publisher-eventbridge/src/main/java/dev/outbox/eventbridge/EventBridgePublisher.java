@@ -1,0 +1,333 @@
+package dev.outbox.eventbridge;
+
+import dev.outbox.Event;
+import dev.outbox.InvalidConfigurationException;
+import dev.outbox.spi.BrokerCalls;
+import dev.outbox.spi.JsonStrings;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.Publisher;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.eventbridge.EventBridgeClient;
+import software.amazon.awssdk.services.eventbridge.EventBridgeClientBuilder;
+import software.amazon.awssdk.services.eventbridge.model.PutEventsRequest;
+import software.amazon.awssdk.services.eventbridge.model.PutEventsRequestEntry;
+import software.amazon.awssdk.services.eventbridge.model.PutEventsResponse;
+import software.amazon.awssdk.services.eventbridge.model.PutEventsResultEntry;
+
+/**
+ * Publishes events to an Amazon EventBridge bus with {@code PutEvents}.
+ *
+ * <p>Each call carries up to 10 entries whose sizes, counted as AWS documents it (14 bytes for {@code Time},
+ * plus the UTF-8 bytes of {@code Source}, {@code DetailType}, {@code Detail} and each {@code Resources} entry),
+ * add up to less than 256 KB; a single entry at or over that is rejected without a call.
+ *
+ * <p>Entry: {@code Source} is the {@code source} setting; {@code DetailType} is the event type, or the
+ * {@code detailType} setting; {@code Time} is the event's occurred-at; {@code EventBusName} is the
+ * {@code eventBusName} setting; {@code Resources} come from the header named by {@code resourcesHeader}
+ * (comma-separated), if set. {@code Detail} is the payload, which EventBridge requires to be a JSON object, or,
+ * with {@code envelope=true}, an object carrying the event's ids, type, time and headers with the payload
+ * (any JSON) under {@code payload}.
+ *
+ * <p>Per-entry failures become per-event outcomes: {@code MalformedDetail}, {@code InvalidArgument} and
+ * validation errors are rejected for good; throttling, internal failures and anything unknown are retried.
+ * The SDK's own retries for throttled calls apply first.
+ */
+public final class EventBridgePublisher implements Publisher {
+
+    /** Most entries in one PutEvents call. */
+    public static final int MAX_ENTRIES = 10;
+    /** The PutEvents request size limit, in bytes as AWS counts entries. */
+    public static final int MAX_REQUEST_BYTES = 256 * 1024;
+
+    private static final Logger log = LoggerFactory.getLogger(EventBridgePublisher.class);
+    private static final int TIME_BYTES = 14;
+    private static final Set<String> CONTENT_ERRORS = Set.of("MalformedDetail", "InvalidArgument",
+            "ValidationException", "InvalidEventPatternException");
+
+    private final EventBridgeClient client;
+    private final boolean ownsClient;
+    private final String source;
+    private final String eventBusName;
+    private final String detailType;
+    private final boolean envelope;
+    private final String resourcesHeader;
+    private final ExecutorService executor;
+    private final BrokerCalls<PutEventsRequestEntry> calls;
+
+    private EventBridgePublisher(Builder b) {
+        this.source = b.source;
+        this.eventBusName = b.eventBusName;
+        this.detailType = b.detailType;
+        this.envelope = b.envelope;
+        this.resourcesHeader = b.resourcesHeader;
+        this.ownsClient = b.client == null;
+        this.client = b.client != null ? b.client : b.newClient();
+        this.executor = b.maxConcurrentCalls > 1 ? BrokerCalls.callThreads("outbox-eventbridge-call", b.maxConcurrentCalls) : null;
+        this.calls = new BrokerCalls<>(MAX_ENTRIES, MAX_REQUEST_BYTES - 1, executor);
+    }
+
+    /** @return a builder; {@code source} is required */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public List<PublishOutcome> publish(List<Event> events) {
+        return calls.publish(events, this::prepare, this::send);
+    }
+
+    /** Closes the SDK client if this publisher created it, and its call threads. */
+    @Override
+    public void close() {
+        if (executor != null) {
+            executor.shutdown();
+        }
+        if (ownsClient) {
+            client.close();
+        }
+    }
+
+    private BrokerCalls.Prepared<PutEventsRequestEntry> prepare(Event event) {
+        String detail;
+        if (envelope) {
+            detail = envelope(event);
+        } else if (!isJsonObject(event.payload())) {
+            return BrokerCalls.Prepared.refused(PublishOutcome.rejected(
+                    "EventBridge Detail must be a JSON object; this payload is not (use envelope=true to wrap it)"));
+        } else {
+            detail = event.payload();
+        }
+        String type = detailType != null ? detailType : event.type();
+        List<String> resources = resources(event);
+        long bytes = TIME_BYTES + utf8(source) + utf8(type) + utf8(detail);
+        for (String r : resources) {
+            bytes += utf8(r);
+        }
+        if (bytes >= MAX_REQUEST_BYTES) {
+            return BrokerCalls.Prepared.refused(PublishOutcome.rejected("entry is " + bytes
+                    + " bytes as EventBridge counts it, the limit is less than " + MAX_REQUEST_BYTES));
+        }
+        PutEventsRequestEntry.Builder entry = PutEventsRequestEntry.builder()
+                .source(source)
+                .detailType(type)
+                .detail(detail)
+                .time(event.occurredAt())
+                .eventBusName(eventBusName);
+        if (!resources.isEmpty()) {
+            entry.resources(resources);
+        }
+        return BrokerCalls.Prepared.entry(entry.build(), bytes);
+    }
+
+    private List<PublishOutcome> send(List<PutEventsRequestEntry> entries) {
+        PutEventsResponse response;
+        try {
+            response = client.putEvents(PutEventsRequest.builder().entries(entries).build());
+        } catch (AwsServiceException e) {
+            String code = e.awsErrorDetails() == null ? String.valueOf(e.statusCode()) : e.awsErrorDetails().errorCode();
+            if (e.isThrottlingException() || e.statusCode() >= 500) {
+                return Collections.nCopies(entries.size(), PublishOutcome.retry("EventBridge " + e.statusCode() + " " + code));
+            }
+            if (entries.size() > 1) {
+                log.info("EventBridge refused a call of {} entries ({}); resending them one at a time",
+                        entries.size(), code);
+                List<PublishOutcome> outcomes = new ArrayList<>(entries.size());
+                for (PutEventsRequestEntry entry : entries) {
+                    outcomes.add(send(List.of(entry)).get(0));
+                }
+                return outcomes;
+            }
+            String reason = "EventBridge " + code + ": " + e.awsErrorDetails().errorMessage();
+            return List.of(CONTENT_ERRORS.contains(code) ? PublishOutcome.rejected(reason) : PublishOutcome.retry(reason));
+        } catch (SdkException e) {
+            return Collections.nCopies(entries.size(), PublishOutcome.retry("EventBridge unreachable: " + e.getMessage()));
+        }
+        List<PutEventsResultEntry> results = response.entries();
+        if (results.size() != entries.size()) {
+            return Collections.nCopies(entries.size(), PublishOutcome.retry("EventBridge returned " + results.size()
+                    + " results for " + entries.size() + " entries"));
+        }
+        List<PublishOutcome> outcomes = new ArrayList<>(entries.size());
+        for (PutEventsResultEntry result : results) {
+            if (result.errorCode() == null) {
+                outcomes.add(PublishOutcome.published());
+                continue;
+            }
+            String reason = "EventBridge " + result.errorCode() + ": " + result.errorMessage();
+            outcomes.add(CONTENT_ERRORS.contains(result.errorCode())
+                    ? PublishOutcome.rejected(reason) : PublishOutcome.retry(reason));
+        }
+        return outcomes;
+    }
+
+    private List<String> resources(Event event) {
+        if (resourcesHeader == null) {
+            return List.of();
+        }
+        String value = event.headers().get(resourcesHeader);
+        if (value == null || value.isBlank()) {
+            return List.of();
+        }
+        return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+
+    private static String envelope(Event event) {
+        StringBuilder out = new StringBuilder(event.payload().length() + 256);
+        out.append("{\"eventId\":");
+        JsonStrings.quote(out, event.id().toString());
+        out.append(",\"eventType\":");
+        JsonStrings.quote(out, event.type());
+        out.append(",\"aggregateType\":");
+        JsonStrings.quote(out, event.aggregateType());
+        out.append(",\"aggregateId\":");
+        JsonStrings.quote(out, event.aggregateId());
+        out.append(",\"occurredAt\":");
+        JsonStrings.quote(out, event.occurredAt().toString());
+        out.append(",\"headers\":");
+        JsonStrings.object(out, event.headers());
+        return out.append(",\"payload\":").append(event.payload()).append('}').toString();
+    }
+
+    /** The payload is valid JSON already (checked when the event was built); an object starts with '{'. */
+    private static boolean isJsonObject(String json) {
+        for (int i = 0; i < json.length(); i++) {
+            char c = json.charAt(i);
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+                return c == '{';
+            }
+        }
+        return false;
+    }
+
+    private static long utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    /** Configures an {@link EventBridgePublisher}; checked in {@link #build()}. */
+    public static final class Builder {
+        private String source;
+        private String eventBusName = "default";
+        private String detailType;
+        private boolean envelope;
+        private String resourcesHeader;
+        private EventBridgeClient client;
+        private Region region;
+        private URI endpoint;
+        private int maxConcurrentCalls = 4;
+
+        private Builder() {
+        }
+
+        /** The entries' {@code Source}, such as {@code com.example.orders}. Required. */
+        public Builder source(String source) {
+            this.source = source;
+            return this;
+        }
+
+        /** The bus's name or ARN; {@code default} if not set. */
+        public Builder eventBusName(String eventBusName) {
+            this.eventBusName = eventBusName;
+            return this;
+        }
+
+        /** A fixed {@code DetailType} for every entry; the event's type if not set. */
+        public Builder detailType(String detailType) {
+            this.detailType = detailType;
+            return this;
+        }
+
+        /** Wraps each payload in an envelope with the event's ids, type, time and headers; off by default. */
+        public Builder envelope(boolean envelope) {
+            this.envelope = envelope;
+            return this;
+        }
+
+        /** Names the header whose comma-separated value becomes the entry's {@code Resources}. */
+        public Builder resourcesHeader(String resourcesHeader) {
+            this.resourcesHeader = resourcesHeader;
+            return this;
+        }
+
+        /** A client of yours; the publisher will not close it. Otherwise one is built from region and endpoint. */
+        public Builder client(EventBridgeClient client) {
+            this.client = client;
+            return this;
+        }
+
+        /** Region of the client the publisher builds; default from the SDK's chain. */
+        public Builder region(Region region) {
+            this.region = region;
+            return this;
+        }
+
+        /** Endpoint override of the client the publisher builds. */
+        public Builder endpoint(URI endpoint) {
+            this.endpoint = endpoint;
+            return this;
+        }
+
+        /** Calls of one batch sent at once: 1 (no threads started) to 64, default 4. */
+        public Builder maxConcurrentCalls(int maxConcurrentCalls) {
+            this.maxConcurrentCalls = maxConcurrentCalls;
+            return this;
+        }
+
+        /** @throws InvalidConfigurationException naming a missing or out-of-range setting */
+        public EventBridgePublisher build() {
+            checkText("source", source, true);
+            checkText("eventBusName", eventBusName, true);
+            checkText("detailType", detailType, false);
+            checkText("resourcesHeader", resourcesHeader, false);
+            if (maxConcurrentCalls < 1 || maxConcurrentCalls > 64) {
+                throw new InvalidConfigurationException(
+                        "eventbridge publisher: maxConcurrentCalls must be from 1 to 64, was " + maxConcurrentCalls);
+            }
+            if (client != null && (region != null || endpoint != null)) {
+                throw new InvalidConfigurationException(
+                        "eventbridge publisher: give either a client or region/endpoint, not both");
+            }
+            return new EventBridgePublisher(this);
+        }
+
+        private static void checkText(String name, String value, boolean required) {
+            if (value == null) {
+                if (required) {
+                    throw new InvalidConfigurationException("eventbridge publisher: " + name + " is required");
+                }
+                return;
+            }
+            if (value.isBlank() || value.length() > 256) {
+                throw new InvalidConfigurationException("eventbridge publisher: " + name
+                        + " must be 1 to 256 characters, was '" + value + "'");
+            }
+        }
+
+        private EventBridgeClient newClient() {
+            EventBridgeClientBuilder builder = EventBridgeClient.builder();
+            if (region != null) {
+                builder.region(region);
+            }
+            if (endpoint != null) {
+                builder.endpointOverride(endpoint);
+            }
+            try {
+                return builder.build();
+            } catch (SdkException e) {
+                throw new InvalidConfigurationException("eventbridge publisher: cannot build the EventBridge client ("
+                        + e.getMessage() + "); set the region setting or AWS_REGION", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.outbox.eventbridge;
+
+import dev.outbox.spi.Publisher;
+import dev.outbox.spi.PublisherProvider;
+import dev.outbox.spi.PublisherSettings;
+import java.util.Map;
+import java.util.Set;
+import software.amazon.awssdk.regions.Region;
+
+/**
+ * Provides {@link EventBridgePublisher} under the name {@code eventbridge}. Settings:
+ * <table>
+ *   <caption>eventbridge settings</caption>
+ *   <tr><th>key</th><th>meaning</th><th>default</th></tr>
+ *   <tr><td>source</td><td>the entries' Source (required)</td><td></td></tr>
+ *   <tr><td>eventBusName</td><td>bus name or ARN</td><td>default</td></tr>
+ *   <tr><td>detailType</td><td>fixed DetailType</td><td>the event's type</td></tr>
+ *   <tr><td>envelope</td><td>wrap payloads with ids, type, time and headers</td><td>false</td></tr>
+ *   <tr><td>resourcesHeader</td><td>header whose comma-separated value becomes Resources</td><td>none</td></tr>
+ *   <tr><td>region</td><td>AWS region</td><td>the SDK's chain</td></tr>
+ *   <tr><td>endpoint</td><td>endpoint override</td><td>AWS</td></tr>
+ *   <tr><td>maxConcurrentCalls</td><td>calls of one batch at once, 1 to 64</td><td>4</td></tr>
+ * </table>
+ * Credentials come from the SDK's default chain.
+ */
+public final class EventBridgePublisherProvider implements PublisherProvider {
+
+    private static final Set<String> KEYS = Set.of("source", "eventBusName", "detailType", "envelope",
+            "resourcesHeader", "region", "endpoint", "maxConcurrentCalls");
+
+    @Override
+    public String name() {
+        return "eventbridge";
+    }
+
+    @Override
+    public Publisher create(Map<String, String> settings) {
+        PublisherSettings s = PublisherSettings.of(name(), settings, KEYS);
+        EventBridgePublisher.Builder builder = EventBridgePublisher.builder()
+                .source(s.required("source"))
+                .envelope(s.bool("envelope", false))
+                .maxConcurrentCalls(s.integer("maxConcurrentCalls", 4, 1, 64));
+        s.optional("eventBusName").ifPresent(builder::eventBusName);
+        s.optional("detailType").ifPresent(builder::detailType);
+        s.optional("resourcesHeader").ifPresent(builder::resourcesHeader);
+        s.optional("region").map(Region::of).ifPresent(builder::region);
+        s.uri("endpoint").ifPresent(builder::endpoint);
+        return builder.build();
+    }
+}

@@ -1,0 +1,199 @@
+package dev.outbox.eventbridge;
+
+import static dev.outbox.eventbridge.PutEventsEndpoint.accepted;
+import static dev.outbox.eventbridge.PutEventsEndpoint.error;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.outbox.Event;
+import dev.outbox.InvalidConfigurationException;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.PublishOutcome.Status;
+import dev.outbox.spi.Publisher;
+import dev.outbox.spi.Publishers;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class EventBridgePublisherTest {
+
+    PutEventsEndpoint endpoint;
+
+    @BeforeEach
+    void start() throws Exception {
+        endpoint = new PutEventsEndpoint();
+    }
+
+    @AfterEach
+    void stop() {
+        endpoint.close();
+    }
+
+    Map<String, String> settings(String... more) {
+        Map<String, String> s = new HashMap<>(Map.of("source", "com.example.orders", "eventBusName", "orders-bus",
+                "endpoint", endpoint.uri().toString(), "region", "eu-west-1"));
+        for (int i = 0; i < more.length; i += 2) {
+            s.put(more[i], more[i + 1]);
+        }
+        return s;
+    }
+
+    static Event event(String aggregate, String payload) {
+        return Event.builder().aggregate("order", aggregate).type("order_placed").payload(payload)
+                .occurredAt(Instant.parse("2026-03-04T05:06:07Z")).build();
+    }
+
+    static List<Status> statuses(List<PublishOutcome> outcomes) {
+        return outcomes.stream().map(PublishOutcome::status).toList();
+    }
+
+    @Test
+    void theSdkSendsPutEventsWithEveryEntryField() {
+        Event e = Event.builder().aggregate("order", "1").type("order_placed").payload("{\"total\":5}")
+                .header("arns", "arn:aws:x:1, arn:aws:x:2").occurredAt(Instant.parse("2026-03-04T05:06:07Z")).build();
+        try (Publisher publisher = Publishers.create("eventbridge", settings("resourcesHeader", "arns"))) {
+            assertInstanceOf(EventBridgePublisher.class, publisher);
+            assertEquals(List.of(PublishOutcome.published()), publisher.publish(List.of(e)));
+        }
+        PutEventsEndpoint.Request request = endpoint.requests.get(0);
+        assertEquals("AWSEvents.PutEvents", request.target());
+        assertTrue(request.contentType().startsWith("application/x-amz-json-1.1"), request.contentType());
+        JsonNode entry = request.entries().get(0);
+        assertEquals("com.example.orders", entry.get("Source").asText());
+        assertEquals("order_placed", entry.get("DetailType").asText());
+        assertEquals("{\"total\":5}", entry.get("Detail").asText());
+        assertEquals("orders-bus", entry.get("EventBusName").asText());
+        assertEquals(Instant.parse("2026-03-04T05:06:07Z").getEpochSecond(), entry.get("Time").asLong());
+        assertEquals("[\"arn:aws:x:1\",\"arn:aws:x:2\"]", entry.get("Resources").toString());
+    }
+
+    @Test
+    void aPartialFailureBecomesOneOutcomePerEvent() {
+        endpoint.respond((entries, n) -> accepted(entries,
+                Arrays.asList(null, "ThrottlingException", "MalformedDetail", "InternalFailure")));
+        List<Event> events = List.of(event("a", "{}"), event("b", "{}"), event("c", "{}"), event("d", "{}"));
+        List<PublishOutcome> outcomes;
+        try (Publisher publisher = Publishers.create("eventbridge", settings())) {
+            outcomes = publisher.publish(events);
+        }
+        assertEquals(List.of(Status.PUBLISHED, Status.RETRY, Status.REJECTED, Status.RETRY), statuses(outcomes));
+        assertTrue(outcomes.get(2).reason().contains("MalformedDetail for entry 2"), outcomes.get(2).reason());
+        assertEquals(1, endpoint.requests.size(), "four entries, one call");
+    }
+
+    @Test
+    void aThrottledCallIsRetriedAndThenSucceeds() {
+        endpoint.respond((entries, n) -> n == 1
+                ? error(400, "ThrottlingException", "Rate exceeded") : accepted(entries, List.of()));
+        try (Publisher publisher = Publishers.create("eventbridge", settings())) {
+            assertEquals(List.of(Status.PUBLISHED, Status.PUBLISHED),
+                    statuses(publisher.publish(List.of(event("a", "{}"), event("b", "{}")))));
+        }
+        assertEquals(2, endpoint.requests.size(), "the SDK retried the throttled call once");
+    }
+
+    @Test
+    void persistentThrottlingLeavesEventsToRetryLater() {
+        endpoint.respond((entries, n) -> error(400, "ThrottlingException", "Rate exceeded"));
+        try (Publisher publisher = Publishers.create("eventbridge", settings())) {
+            List<PublishOutcome> outcomes = publisher.publish(List.of(event("a", "{}")));
+            assertEquals(Status.RETRY, outcomes.get(0).status());
+            assertTrue(outcomes.get(0).reason().contains("ThrottlingException"), outcomes.get(0).reason());
+        }
+    }
+
+    @Test
+    void aValidationErrorOnTheWholeCallIsNarrowedToTheEntryAndRejectsOnlyIt() {
+        endpoint.respond((entries, n) -> {
+            for (JsonNode entry : entries) {
+                if (entry.get("Detail").asText().contains("bad")) {
+                    return error(400, "ValidationException", "Detail is malformed");
+                }
+            }
+            return accepted(entries, List.of());
+        });
+        List<Event> events = List.of(event("a", "{}"), event("b", "{\"bad\":1}"), event("c", "{}"));
+        try (Publisher publisher = Publishers.create("eventbridge", settings())) {
+            assertEquals(List.of(Status.PUBLISHED, Status.REJECTED, Status.PUBLISHED), statuses(publisher.publish(events)));
+        }
+        assertEquals(4, endpoint.requests.size(), "one refused call, then one call per entry");
+    }
+
+    @Test
+    void callsAreSplitToStayUnderTheRequestSizeAsAwsCountsIt() {
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            events.add(event("agg" + i, "{\"blob\":\"" + "x".repeat(100_000) + "\"}"));
+        }
+        try (Publisher publisher = Publishers.create("eventbridge", settings())) {
+            assertTrue(publisher.publish(events).stream().allMatch(PublishOutcome::isPublished));
+        }
+        assertEquals(5, endpoint.requests.size(), "two 100 KB entries per call");
+        for (PutEventsEndpoint.Request request : endpoint.requests) {
+            long size = 0;
+            for (JsonNode entry : request.entries()) {
+                size += 14 + bytes(entry.get("Source").asText()) + bytes(entry.get("DetailType").asText())
+                        + bytes(entry.get("Detail").asText());
+            }
+            assertTrue(size < EventBridgePublisher.MAX_REQUEST_BYTES, "request of " + size + " bytes");
+        }
+    }
+
+    @Test
+    void anOversizedEntryOrANonObjectDetailIsRejectedWithoutACallWhileOthersGo() {
+        Event big = event("a", "{\"blob\":\"" + "x".repeat(300_000) + "\"}");
+        Event array = event("b", "[1,2,3]");
+        Event fine = event("c", "{}");
+        List<PublishOutcome> outcomes;
+        try (Publisher publisher = Publishers.create("eventbridge", settings())) {
+            outcomes = publisher.publish(List.of(big, array, fine));
+        }
+        assertEquals(List.of(Status.REJECTED, Status.REJECTED, Status.PUBLISHED), statuses(outcomes));
+        assertTrue(outcomes.get(0).reason().contains("limit is less than 262144"), outcomes.get(0).reason());
+        assertTrue(outcomes.get(1).reason().contains("JSON object"), outcomes.get(1).reason());
+        assertEquals(1, endpoint.requests.size());
+        assertEquals(1, endpoint.requests.get(0).entries().size());
+    }
+
+    @Test
+    void theEnvelopeCarriesIdsHeadersAndAnyJsonPayload() throws Exception {
+        Event e = Event.builder().aggregate("order", "7").type("order_paid").payload("[1,\"two\"]")
+                .header("tenant", "acme \"x\"").build();
+        try (Publisher publisher = Publishers.create("eventbridge", settings("envelope", "true", "detailType", "Order"))) {
+            assertTrue(publisher.publish(List.of(e)).get(0).isPublished());
+        }
+        JsonNode entry = endpoint.requests.get(0).entries().get(0);
+        assertEquals("Order", entry.get("DetailType").asText());
+        JsonNode detail = PutEventsEndpoint.JSON.readTree(entry.get("Detail").asText());
+        assertEquals(e.id().toString(), detail.get("eventId").asText());
+        assertEquals("7", detail.get("aggregateId").asText());
+        assertEquals("acme \"x\"", detail.get("headers").get("tenant").asText());
+        assertEquals("[1,\"two\"]", detail.get("payload").toString());
+    }
+
+    @Test
+    void missingOrBadSettingsAreClearErrorsAtConstruction() {
+        assertTrue(assertThrows(InvalidConfigurationException.class, () -> Publishers.create("eventbridge", Map.of()))
+                .getMessage().contains("'source' is required"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+                () -> Publishers.create("eventbridge", Map.of("source", "s", "envelope", "maybe")))
+                .getMessage().contains("'envelope' = 'maybe' must be true or false"));
+        assertTrue(assertThrows(InvalidConfigurationException.class,
+                () -> Publishers.create("eventbridge", Map.of("source", "s", "bus", "b")))
+                .getMessage().contains("unknown setting(s) [bus]"));
+    }
+
+    private static long bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
+    }
+}
