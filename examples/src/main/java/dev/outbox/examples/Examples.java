@@ -1,0 +1,203 @@
+package dev.outbox.examples;
+
+import dev.outbox.Event;
+import dev.outbox.RelayListener;
+import dev.outbox.RelayResult;
+import dev.outbox.jdbc.DeadEvent;
+import dev.outbox.jdbc.JdbcOutbox;
+import dev.outbox.jdbc.JdbcRelay;
+import dev.outbox.jdbc.OutboxOperations;
+import dev.outbox.jdbc.OutboxStats;
+import dev.outbox.spi.Publisher;
+import dev.outbox.spi.Publishers;
+import java.io.PrintStream;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import software.amazon.awssdk.services.sqs.model.Message;
+
+/**
+ * Runs every example in turn and prints what was committed, what the relay published, what a consumer received
+ * from the queue, and the outbox's stats at the end.
+ *
+ * <pre>./mvnw -q -pl examples -am compile exec:java</pre>
+ */
+public final class Examples {
+
+    private final ExampleEnvironment env;
+    private final PrintStream out;
+    private final JdbcOutbox outbox;
+
+    private Examples(ExampleEnvironment env, PrintStream out) {
+        this.env = env;
+        this.out = out;
+        this.outbox = new JdbcOutbox(env.table);
+    }
+
+    public static void main(String[] args) throws Exception {
+        run(System.out);
+    }
+
+    /** Runs everything, printing the account to {@code out}. */
+    static void run(PrintStream out) throws Exception {
+        long started = System.nanoTime();
+        try (ExampleEnvironment env = ExampleEnvironment.start()) {
+            out.println("outbox examples on " + env.description);
+            new Examples(env, out).all();
+        }
+        out.printf("done in %.1f s%n", (System.nanoTime() - started) / 1e9);
+    }
+
+    private void all() throws Exception {
+        // The publisher is chosen by the jar on the classpath: outbox-publisher-sqs registers "sqs".
+        try (Publisher publisher = Publishers.create(null, env.sqsSettings)) {
+            registration();
+            importJob();
+            unitOfWork();
+            oneShot(publisher);
+            consume(6);
+            poller(publisher);
+            operations();
+        }
+    }
+
+    private void registration() throws SQLException {
+        out.println("1. user registration: the user row and user_created commit together");
+        UserRegistration registration = new UserRegistration(env.dataSource, outbox);
+        registration.register("ada@example.com", "Ada");
+        out.println("   committed   user ada@example.com + event user_created");
+        registration.register("grace@example.com", "Grace");
+        out.println("   committed   user grace@example.com + event user_created");
+        try {
+            registration.register("ada@example.com", "Ada again");
+        } catch (SQLException duplicate) {
+            out.println("   rolled back ada@example.com again (" + duplicate.getSQLState()
+                    + " unique violation): no row, no event");
+        }
+    }
+
+    private void importJob() throws SQLException {
+        out.println("2. import job created by a web request handler, the job id as aggregate id");
+        UUID job = new ImportJobHandler(env.dataSource, outbox)
+                .handle(Map.of("source", "s3://imports/customers.csv", "request-id", "req-42"));
+        out.println("   committed   import job " + job + " + event import_job_created");
+    }
+
+    private void unitOfWork() throws SQLException {
+        out.println("3. unit of work: domain events collected, appended with the rows at commit");
+        UnitOfWork work = new UnitOfWork(env.dataSource, outbox);
+        String order = "order-1001";
+        work.change(c -> {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO customer_order (id, customer) VALUES (?, ?)")) {
+                s.setString(1, order);
+                s.setString(2, "ada@example.com");
+                s.executeUpdate();
+            }
+        });
+        work.raise(Event.builder().aggregate("order", order).type("order_placed")
+                .payload("{\"order\":\"" + order + "\",\"customer\":\"ada@example.com\"}").build());
+        for (String sku : List.of("book-1", "pen-7")) {
+            work.change(c -> {
+                try (PreparedStatement s = c.prepareStatement(
+                        "INSERT INTO order_line (order_id, sku, quantity) VALUES (?, ?, 1)")) {
+                    s.setString(1, order);
+                    s.setString(2, sku);
+                    s.executeUpdate();
+                }
+            });
+            work.raise(Event.builder().aggregate("order", order).type("order_line_added")
+                    .payload("{\"order\":\"" + order + "\",\"sku\":\"" + sku + "\"}").build());
+        }
+        List<Event> appended = work.commit();
+        out.println("   committed   order " + order + " with 2 lines + events "
+                + appended.stream().map(Event::type).toList());
+    }
+
+    private void oneShot(Publisher publisher) {
+        out.println("4. relay as a one-shot handler (a scheduled function drains once and returns counts)");
+        try (JdbcRelay relay = JdbcRelay.builder(env.dataSource, publisher).table(env.table)
+                .listener(progress()).build()) {
+            Map<String, Object> counts = new ScheduledFunctionHandler(relay, Duration.ofSeconds(30)).handleRequest();
+            out.println("   published   " + new java.util.TreeMap<>(counts));
+        }
+    }
+
+    private void consume(int expected) {
+        out.println("5. a consumer reads the queue");
+        List<Message> received = env.receive(expected);
+        Map<String, Long> byType = received.stream().collect(Collectors.groupingBy(
+                m -> m.messageAttributes().get("outbox-event-type").stringValue(), java.util.TreeMap::new,
+                Collectors.counting()));
+        out.println("   received    " + received.size() + " messages " + byType);
+        for (Message m : received) {
+            if (m.messageAttributes().get("outbox-aggregate-type").stringValue().equals("order")) {
+                out.println("               order message: " + m.body());
+            }
+        }
+    }
+
+    private void poller(Publisher publisher) throws Exception {
+        out.println("6. relay as an embedded poller on the host's executor");
+        try (JdbcRelay relay = JdbcRelay.builder(env.dataSource, publisher).table(env.table)
+                     .pollInterval(Duration.ofSeconds(5)).build();
+             EmbeddedPoller poller = new EmbeddedPoller(relay)) {
+            new UserRegistration(env.dataSource, outbox).register("linus@example.com", "Linus");
+            long committed = System.nanoTime();
+            poller.wakeUp();
+            List<Message> received = env.receive(1);
+            out.printf("   committed   user linus@example.com; received %d message %.0f ms later (woken, not"
+                    + " polled)%n", received.size(), (System.nanoTime() - committed) / 1e6);
+        }
+    }
+
+    private void operations() throws SQLException {
+        out.println("7. operations: dead events, requeue, purge, stats");
+        OutboxOperations ops = new OutboxOperations(env.dataSource, env.table);
+        // A publisher configured with too small a message limit rejects a large event: it goes dead at once.
+        Map<String, String> tooSmall = new HashMap<>(env.sqsSettings);
+        tooSmall.put("maxMessageBytes", "1024");
+        new UserRegistration(env.dataSource, outbox).register("big@example.com", "x".repeat(2000));
+        try (Publisher small = Publishers.create("sqs", tooSmall);
+             JdbcRelay relay = JdbcRelay.builder(env.dataSource, small).table(env.table).build()) {
+            RelayResult result = relay.runOnce();
+            out.println("   relay with a 1 KB limit: published " + result.published() + ", dead " + result.dead());
+        }
+        List<DeadEvent> dead = ops.listDead(10);
+        for (DeadEvent d : dead) {
+            out.println("   dead        " + d.event().type() + " " + d.event().aggregateId() + " after "
+                    + d.attempts() + " attempt(s): " + d.lastError());
+        }
+        out.println("   requeued    " + ops.requeueDead(dead.stream().map(d -> d.event().id()).toList()));
+        try (Publisher publisher = Publishers.create("sqs", env.sqsSettings);
+             JdbcRelay relay = JdbcRelay.builder(env.dataSource, publisher).table(env.table).build()) {
+            out.println("   republished " + relay.runOnce().published() + " with the right limit");
+        }
+        out.println("   received    " + env.receive(1).size() + " message");
+        out.println("   purged      " + ops.purgePublished(Duration.ZERO, 1000) + " published events (retention 0)");
+        OutboxStats stats = ops.stats();
+        out.println("   stats       pending=" + stats.pending() + " inFlight=" + stats.inFlight() + " dead="
+                + stats.dead() + " oldestPendingAge=" + stats.oldestPendingAge());
+    }
+
+    /** Prints a progress line at most once a second while a drain runs long. */
+    private RelayListener progress() {
+        return new RelayListener() {
+            private long published;
+            private long lastPrint = System.nanoTime();
+
+            @Override
+            public void batchCompleted(RelayResult result, Duration elapsed) {
+                published += result.published();
+                if (System.nanoTime() - lastPrint > 1_000_000_000L) {
+                    lastPrint = System.nanoTime();
+                    out.println("   ... " + published + " published so far");
+                }
+            }
+        };
+    }
+}
