@@ -14,7 +14,7 @@ import javax.sql.DataSource;
  * The DDL the outbox assumes, shipped as the resource {@code dev/outbox/jdbc/postgresql.sql}.
  *
  * <p>Run it with {@link #create(DataSource, OutboxTable)}, print it with
- * {@code java -cp outbox-jdbc.jar dev.outbox.jdbc.OutboxSchema [schema.]table}, or copy the resource into a
+ * {@code java -cp outbox-api.jar:outbox-jdbc.jar dev.outbox.jdbc.OutboxSchema [schema.]table}, or copy the resource into a
  * Flyway or Liquibase migration: its {@code ${outbox_table}} and {@code ${outbox_name}} placeholders are
  * theirs too. Every statement is {@code IF NOT EXISTS}, so running it twice is harmless.
  */
