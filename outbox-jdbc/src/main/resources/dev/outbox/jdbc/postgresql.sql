@@ -1,8 +1,8 @@
 -- Outbox table for PostgreSQL 12 or later.
 --
--- ${outbox_table} is the table, possibly schema-qualified ("public"."outbox_event"); ${outbox_name} is its bare
--- name, used to name the indexes. Both are Flyway and Liquibase placeholder syntax, so this file can be copied
--- into a migration as it is; OutboxSchema.postgres(table) renders it with the names filled in.
+-- Two placeholders, in the dollar-brace syntax of Flyway and Liquibase, so this file can be copied into a
+-- migration as it is: outbox_table is the table, quoted and possibly schema-qualified ("app"."outbox_event");
+-- outbox_name is its bare name, used to name the indexes. OutboxSchema.postgres(table) fills them in.
 
 CREATE TABLE IF NOT EXISTS ${outbox_table} (
     -- Append order. Events of one aggregate are published in this order.
