@@ -32,9 +32,12 @@ public interface Relay extends AutoCloseable {
      *
      * @param timeLimit no new batch is claimed after this much time
      * @return the sum of the batches' results; {@code moreWaiting} is true when the limit stopped the drain
-     * @throws OutboxException as {@link #runOnce()} does
+     * @throws OutboxException as {@link #runOnce()} does, or for a null or negative {@code timeLimit}
      */
     default RelayResult drain(Duration timeLimit) {
+        if (timeLimit == null || timeLimit.isNegative()) {
+            throw new InvalidConfigurationException("timeLimit must be zero or more, was " + timeLimit);
+        }
         long deadline = System.nanoTime() + timeLimit.toNanos();
         int claimed = 0;
         int published = 0;

@@ -1,6 +1,7 @@
 package dev.outbox.jdbc;
 
 import dev.outbox.Event;
+import dev.outbox.InvalidConfigurationException;
 import dev.outbox.Outbox;
 import dev.outbox.OutboxException;
 import java.sql.Array;
@@ -28,7 +29,7 @@ public final class JdbcOutbox implements Outbox {
     /** @param table the outbox table, created beforehand with {@link OutboxSchema} */
     public JdbcOutbox(OutboxTable table) {
         if (table == null) {
-            throw new dev.outbox.InvalidConfigurationException("table must not be null");
+            throw new InvalidConfigurationException("table must not be null");
         }
         this.table = table;
         this.sql = new PostgresStatements(table);

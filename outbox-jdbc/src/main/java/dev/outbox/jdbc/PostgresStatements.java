@@ -32,6 +32,17 @@ final class PostgresStatements {
     final String discardDeadById;
     final String purgePublished;
 
+    /** Writes the lease on the rows of {@code claimed} (a CTE of positions) and returns the events. */
+    private static String lease(String table, String claimed) {
+        return """
+                UPDATE %1$s t
+                SET claimed_by = ?, lease_token = ?, lease_until = now() + ? * interval '1 millisecond',
+                    attempts = t.attempts + 1
+                FROM %2$s
+                WHERE t.position = %2$s.position
+                RETURNING %3$s""".formatted(table, claimed, EVENT_COLUMNS);
+    }
+
     PostgresStatements(OutboxTable table) {
         String t = table.qualifiedName();
 
@@ -78,12 +89,7 @@ final class PostgresStatements {
                       AND b.position < e.position AND b.published_at IS NULL
                       AND b.position NOT IN (SELECT position FROM candidate))
                 )
-                UPDATE %1$s t
-                SET claimed_by = ?, lease_token = ?, lease_until = now() + ? * interval '1 millisecond',
-                    attempts = t.attempts + 1
-                FROM claimable
-                WHERE t.position = claimable.position
-                RETURNING %3$s""".formatted(t, CLAIMABLE, EVENT_COLUMNS);
+                """.formatted(t, CLAIMABLE) + lease(t, "claimable");
 
         claimUnordered = """
                 WITH candidate AS (
@@ -94,12 +100,7 @@ final class PostgresStatements {
                   LIMIT ?
                   FOR UPDATE SKIP LOCKED
                 )
-                UPDATE %1$s t
-                SET claimed_by = ?, lease_token = ?, lease_until = now() + ? * interval '1 millisecond',
-                    attempts = t.attempts + 1
-                FROM candidate
-                WHERE t.position = candidate.position
-                RETURNING %3$s""".formatted(t, CLAIMABLE, EVENT_COLUMNS);
+                """.formatted(t, CLAIMABLE) + lease(t, "candidate");
 
         // Outcomes are written only where this claim's lease token is still in place: a relay whose lease
         // expired and was taken over cannot overwrite the new owner's result.
