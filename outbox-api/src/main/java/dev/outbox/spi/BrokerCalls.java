@@ -90,12 +90,14 @@ public final class BrokerCalls<T> {
         int n = events.size();
         PublishOutcome[] outcomes = new PublishOutcome[n];
         List<Prepared<T>> prepared = new ArrayList<>(n);
+        String[] aggregates = new String[n];
         int[] wave = new int[n];
         Map<String, Integer> seen = new HashMap<>();
         int waves = 0;
         for (int i = 0; i < n; i++) {
             prepared.add(prepare.apply(events.get(i)));
-            wave[i] = seen.merge(aggregate(events.get(i)), 1, Integer::sum) - 1;
+            aggregates[i] = aggregate(events.get(i));
+            wave[i] = seen.merge(aggregates[i], 1, Integer::sum) - 1;
             waves = Math.max(waves, wave[i] + 1);
         }
         Set<String> failed = new HashSet<>();
@@ -107,7 +109,7 @@ public final class BrokerCalls<T> {
                 if (wave[i] != w) {
                     continue;
                 }
-                String aggregate = aggregate(events.get(i));
+                String aggregate = aggregates[i];
                 if (failed.contains(aggregate)) {
                     outcomes[i] = PublishOutcome.retry("held back: an earlier event of its aggregate failed");
                     continue;
@@ -133,7 +135,7 @@ public final class BrokerCalls<T> {
             for (List<Integer> c : calls) {
                 for (int i : c) {
                     if (!outcomes[i].isPublished()) {
-                        failed.add(aggregate(events.get(i)));
+                        failed.add(aggregates[i]);
                     }
                 }
             }
