@@ -15,24 +15,41 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * The {@link Outbox} on PostgreSQL: one INSERT per {@link #append}, one round trip per {@link #appendAll}.
+ * The {@link Outbox} on PostgreSQL: one statement, one round trip, per {@link #append} and per
+ * {@link #appendAll}.
  *
  * <p>Runs on the caller's connection and inside the caller's transaction; never commits, rolls back,
  * closes it or changes its auto-commit mode. A connection in auto-commit mode is refused before any SQL runs.
  * Thread-safe; create one per table and share it.
+ *
+ * <p>By default the statement also sends a PostgreSQL notification ({@code pg_notify}) on the table's channel.
+ * PostgreSQL delivers it only if the transaction commits, so relays started with {@link JdbcRelay#start} wake
+ * within milliseconds of the commit instead of at their next poll. A rolled-back append notifies nobody.
  */
 public final class JdbcOutbox implements Outbox {
 
     private final OutboxTable table;
-    private final PostgresStatements sql;
+    private final String insert;
+    private final String insertMany;
 
-    /** @param table the outbox table, created beforehand with {@link OutboxSchema} */
+    /** @param table the outbox table, created beforehand with {@link OutboxSchema}; appends notify relays */
     public JdbcOutbox(OutboxTable table) {
+        this(table, true);
+    }
+
+    /**
+     * @param table the outbox table, created beforehand with {@link OutboxSchema}
+     * @param notifyRelays whether each append sends a notification, delivered at commit, that wakes listening
+     *        relays; without it relays find new events at their next poll or {@link dev.outbox.RelayLoop#wakeUp}
+     */
+    public JdbcOutbox(OutboxTable table, boolean notifyRelays) {
         if (table == null) {
             throw new InvalidConfigurationException("table must not be null");
         }
         this.table = table;
-        this.sql = new PostgresStatements(table);
+        PostgresStatements sql = new PostgresStatements(table);
+        this.insert = notifyRelays ? sql.insertNotifying : sql.insert;
+        this.insertMany = notifyRelays ? sql.insertManyNotifying : sql.insertMany;
     }
 
     /** @return an outbox on {@link OutboxTable#DEFAULT} */
@@ -51,15 +68,15 @@ public final class JdbcOutbox implements Outbox {
             throw new OutboxException("event must not be null");
         }
         checkInTransaction(connection);
-        try (PreparedStatement insert = connection.prepareStatement(sql.insert)) {
-            insert.setObject(1, event.id());
-            insert.setString(2, event.aggregateType());
-            insert.setString(3, event.aggregateId());
-            insert.setString(4, event.type());
-            insert.setString(5, event.payload());
-            insert.setString(6, HeadersJson.write(event.headers()));
-            insert.setObject(7, OffsetDateTime.ofInstant(event.occurredAt(), ZoneOffset.UTC));
-            insert.executeUpdate();
+        try (PreparedStatement statement = connection.prepareStatement(insert)) {
+            statement.setObject(1, event.id());
+            statement.setString(2, event.aggregateType());
+            statement.setString(3, event.aggregateId());
+            statement.setString(4, event.type());
+            statement.setString(5, event.payload());
+            statement.setString(6, HeadersJson.write(event.headers()));
+            statement.setObject(7, OffsetDateTime.ofInstant(event.occurredAt(), ZoneOffset.UTC));
+            statement.execute();
         }
     }
 
@@ -95,12 +112,12 @@ public final class JdbcOutbox implements Outbox {
             columns[6][i] = e.occurredAt().toString();
         }
         Array[] arrays = new Array[columns.length];
-        try (PreparedStatement insert = connection.prepareStatement(sql.insertMany)) {
+        try (PreparedStatement statement = connection.prepareStatement(insertMany)) {
             for (int c = 0; c < columns.length; c++) {
                 arrays[c] = connection.createArrayOf("text", columns[c]);
-                insert.setArray(c + 1, arrays[c]);
+                statement.setArray(c + 1, arrays[c]);
             }
-            insert.executeUpdate();
+            statement.execute();
         } finally {
             for (Array array : arrays) {
                 if (array != null) {

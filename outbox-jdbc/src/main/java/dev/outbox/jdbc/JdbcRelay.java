@@ -59,7 +59,10 @@ public final class JdbcRelay implements Relay {
     private final String ownerId;
     private final RelayListener listener;
     private final String ownerKey;
+    private final DataSource dataSource;
+    private final boolean wakeOnCommit;
     private final List<RelayLoop> loops = new CopyOnWriteArrayList<>();
+    private ChannelListener channelListener;
     private volatile boolean closed;
 
     private JdbcRelay(Builder b) {
@@ -74,6 +77,8 @@ public final class JdbcRelay implements Relay {
         this.ownerId = b.ownerId;
         this.listener = b.listener;
         this.ownerKey = table + "|" + ownerId;
+        this.dataSource = b.dataSource;
+        this.wakeOnCommit = b.wakeOnCommit;
         if (!OPEN_OWNERS.add(ownerKey)) {
             throw new InvalidConfigurationException("ownerId '" + ownerId + "' is already used by an open relay on "
                     + table + "; give each relay its own ownerId, or close the other relay first");
@@ -122,24 +127,56 @@ public final class JdbcRelay implements Relay {
         return result;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The first call also starts the listener thread, unless {@link Builder#wakeOnCommit} is off.
+     */
     @Override
-    public RelayLoop start(Executor executor) {
+    public synchronized RelayLoop start(Executor executor) {
         if (closed) {
             throw new OutboxException("relay " + ownerId + " on " + table + " is closed");
         }
         RelayLoop loop = RelayLoop.start(this, ownerId, pollInterval, executor);
         loops.add(loop);
+        if (wakeOnCommit && channelListener == null) {
+            channelListener = new ChannelListener(dataSource, table.channel(), "outbox-listen-" + ownerId, this::wakeUp);
+            channelListener.start();
+        }
         return loop;
+    }
+
+    /**
+     * Wakes every loop this relay started, to claim at once: for a host that knows it just committed events and
+     * runs without notifications. Cheap; callable from any thread.
+     */
+    public void wakeUp() {
+        for (RelayLoop loop : loops) {
+            loop.wakeUp();
+        }
+    }
+
+    /** @return true while the listener has a LISTEN in place, so commits wake the loops without polling */
+    public boolean isListening() {
+        ChannelListener listening = channelListener;
+        return listening != null && listening.isListening();
     }
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        ChannelListener listening;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            listening = channelListener;
         }
-        closed = true;
         for (RelayLoop loop : loops) {
             loop.close();
+        }
+        if (listening != null) {
+            listening.close();
         }
         OPEN_OWNERS.remove(ownerKey);
     }
@@ -303,6 +340,7 @@ public final class JdbcRelay implements Relay {
         private Duration statementTimeout = Duration.ofSeconds(30);
         private String ownerId = defaultOwnerId();
         private RelayListener listener = RelayListener.NONE;
+        private boolean wakeOnCommit = true;
 
         private Builder(DataSource dataSource, Publisher publisher) {
             this.dataSource = dataSource;
@@ -354,6 +392,16 @@ public final class JdbcRelay implements Relay {
         /** The name written into claims: 1 to 200 characters, default host, process id and a random suffix. */
         public Builder ownerId(String ownerId) {
             this.ownerId = ownerId;
+            return this;
+        }
+
+        /**
+         * Whether started loops wake on the notifications {@link JdbcOutbox} sends at commit (default true). Costs
+         * one thread and one connection, held while the relay is open. Turn it off behind a pooler in transaction
+         * mode, which cannot LISTEN; the loops then poll.
+         */
+        public Builder wakeOnCommit(boolean wakeOnCommit) {
+            this.wakeOnCommit = wakeOnCommit;
             return this;
         }
 

@@ -45,6 +45,15 @@ public record OutboxTable(String schema, String name) {
         return schema == null ? '"' + name + '"' : '"' + schema + "\".\"" + name + '"';
     }
 
+    /**
+     * The channel on which appends notify relays: the unquoted qualified name, or the bare name where that would
+     * pass PostgreSQL's 63-character limit. Two tables sharing a channel only wake each other's relays for nothing.
+     */
+    String channel() {
+        String qualified = toString();
+        return qualified.length() <= 63 ? qualified : name;
+    }
+
     @Override
     public String toString() {
         return schema == null ? name : schema + "." + name;

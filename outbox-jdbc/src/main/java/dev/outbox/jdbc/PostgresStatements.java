@@ -20,6 +20,8 @@ final class PostgresStatements {
 
     final String insert;
     final String insertMany;
+    final String insertNotifying;
+    final String insertManyNotifying;
     final String claimOrdered;
     final String claimUnordered;
     final String recordPublished;
@@ -58,6 +60,13 @@ final class PostgresStatements {
                 FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
                      WITH ORDINALITY AS e(id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at, n)
                 ORDER BY e.n""".formatted(t);
+
+        // The same inserts, sending a notification that PostgreSQL delivers to listening relays when the caller's
+        // transaction commits, and drops when it rolls back. Identical notifications of one transaction are
+        // delivered once, so a transaction appending many events wakes each relay once.
+        String notify = "\nSELECT pg_notify('" + table.channel() + "', '')";
+        insertNotifying = "WITH appended AS (\n" + insert + "\n)" + notify;
+        insertManyNotifying = "WITH appended AS (\n" + insertMany + "\n)" + notify;
 
         // Per-aggregate order, in two steps.
         // 1. candidate: the first claimable rows in position order whose aggregate is not blocked by an earlier
