@@ -1,0 +1,76 @@
+package dev.outbox.benchmarks;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Prints one table of the outbox's speed on a real PostgreSQL, each figure beside a baseline measured in the
+ * same run: {@code --quick} (about a minute, a smoke test that checks the table is produced, not that targets
+ * are met) or {@code --full} (the figures in the README).
+ *
+ * <p>Database: {@code OUTBOX_BENCH_JDBC_URL}, else {@code jdbc:postgresql://127.0.0.1:5432/test?user=postgres};
+ * everything happens in the schema {@value BenchDatabase#SCHEMA}, which is dropped and created anew.
+ */
+public final class Benchmarks {
+
+    private Benchmarks() {
+    }
+
+    /** The sizes of one run. */
+    private record Mode(String name, Duration appendPhase, int appendRounds, int relayEvents, int peerEvents,
+                        Duration latencyRun, int sqsEvents, Duration idleWindow) {
+    }
+
+    private static final Mode QUICK = new Mode("quick", Duration.ofSeconds(2), 2, 10_000, 5_000,
+            Duration.ofSeconds(5), 1_000, Duration.ofSeconds(10));
+    private static final Mode FULL = new Mode("full", Duration.ofSeconds(5), 4, 100_000, 20_000,
+            Duration.ofSeconds(30), 5_000, Duration.ofSeconds(10));
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 1 || (args.length == 1 && !args[0].equals("--quick") && !args[0].equals("--full"))) {
+            System.err.println("usage: Benchmarks [--quick | --full]");
+            System.exit(2);
+        }
+        Mode mode = args.length == 1 && args[0].equals("--full") ? FULL : QUICK;
+        long started = System.nanoTime();
+        List<Row> rows = new ArrayList<>();
+        try (BenchDatabase db = new BenchDatabase()) {
+            System.out.printf(Locale.ROOT, "outbox benchmarks, %s mode, on %s (%s), %d cores, Java %s%n", mode.name,
+                    db.url(), db.serverVersion(), Runtime.getRuntime().availableProcessors(),
+                    System.getProperty("java.version"));
+            rows.addAll(section("append overhead", () -> new AppendOverhead(db, mode.appendPhase, mode.appendRounds).run()));
+            RelayThroughput throughput = new RelayThroughput(db, mode.relayEvents);
+            rows.addAll(section("relay throughput", throughput::run));
+            RelayThroughput peerSized = new RelayThroughput(db, mode.peerEvents);
+            rows.addAll(section("peer", () -> new PeerComparison(db, mode.peerEvents)
+                    .run(peerSized.drainWithRelays(1, dev.outbox.jdbc.Ordering.NONE))));
+            rows.addAll(section("latency", () -> new CommitLatency(db, mode.latencyRun).run()));
+            rows.addAll(section("sqs", () -> new SqsBatching(db, mode.sqsEvents).run()));
+            rows.addAll(section("idle", () -> new IdleCpu(db, mode.idleWindow).run()));
+        }
+        System.out.println();
+        System.out.println("| benchmark | ours | baseline (same run) | ratio | target |");
+        System.out.println("|---|---|---|---|---|");
+        for (Row row : rows) {
+            System.out.printf("| %s | %s | %s | %s | %s |%n", row.benchmark(), row.ours(), row.baseline(), row.ratio(),
+                    row.target());
+        }
+        System.out.printf(Locale.ROOT, "%nbenchmarks done in %.0f s%n", (System.nanoTime() - started) / 1e9);
+        System.exit(0); // embedded servers and pools may leave non-daemon threads behind
+    }
+
+    @FunctionalInterface
+    private interface Section {
+        List<Row> run() throws Exception;
+    }
+
+    private static List<Row> section(String name, Section section) throws Exception {
+        long start = System.nanoTime();
+        System.out.printf(Locale.ROOT, "running %s...%n", name);
+        List<Row> rows = section.run();
+        System.out.printf(Locale.ROOT, "  %s done in %.1f s%n", name, (System.nanoTime() - start) / 1e9);
+        return rows;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.outbox.jdbc;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The floor for relay throughput: the relay's own claim and mark-published statements, issued by a bare JDBC
+ * loop with no library code around them (no events built, no publisher, no outcome bookkeeping). It lives in
+ * the library's package only to issue exactly the same SQL text.
+ */
+public final class BareClaimLoop {
+
+    private final DataSource dataSource;
+    private final String claim;
+    private final String markPublished;
+    private final int batchSize;
+
+    public BareClaimLoop(DataSource dataSource, OutboxTable table, boolean ordered, int batchSize) {
+        PostgresStatements sql = new PostgresStatements(table);
+        this.dataSource = dataSource;
+        this.claim = ordered ? sql.claimOrdered : sql.claimUnordered;
+        this.markPublished = sql.recordPublished;
+        this.batchSize = batchSize;
+    }
+
+    /** Claims one batch, reads every column and marks it published. @return how many were claimed */
+    public int runOnce(String owner) throws SQLException {
+        UUID token = UUID.randomUUID();
+        Long[] positions;
+        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(claim)) {
+            s.setInt(1, batchSize);
+            s.setString(2, owner);
+            s.setObject(3, token);
+            s.setLong(4, 30_000);
+            java.util.List<Long> claimed = new java.util.ArrayList<>(batchSize);
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    claimed.add(rs.getLong(1));
+                    for (int column = 2; column <= 9; column++) {
+                        rs.getString(column);
+                    }
+                }
+            }
+            positions = claimed.toArray(Long[]::new);
+        }
+        if (positions.length == 0) {
+            return 0;
+        }
+        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(markPublished)) {
+            Array array = c.createArrayOf("bigint", positions);
+            s.setArray(1, array);
+            s.setObject(2, token);
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    rs.getLong(1);
+                }
+            }
+            array.free();
+        }
+        return positions.length;
+    }
+}
