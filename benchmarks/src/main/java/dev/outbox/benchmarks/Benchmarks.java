@@ -15,6 +15,8 @@ import java.util.Locale;
  */
 public final class Benchmarks {
 
+    private static String only;
+
     private Benchmarks() {
     }
 
@@ -29,26 +31,33 @@ public final class Benchmarks {
             Duration.ofSeconds(30), 5_000, Duration.ofSeconds(10));
 
     public static void main(String[] args) throws Exception {
-        if (args.length > 1 || (args.length == 1 && !args[0].equals("--quick") && !args[0].equals("--full"))) {
-            System.err.println("usage: Benchmarks [--quick | --full]");
-            System.exit(2);
+        Mode mode = QUICK;
+        for (String arg : args) {
+            if (arg.equals("--full")) {
+                mode = FULL;
+            } else if (arg.startsWith("--only=")) {
+                only = arg.substring("--only=".length());
+            } else if (!arg.equals("--quick")) {
+                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle]");
+                System.exit(2);
+            }
         }
-        Mode mode = args.length == 1 && args[0].equals("--full") ? FULL : QUICK;
+        Mode m = mode;
         long started = System.nanoTime();
         List<Row> rows = new ArrayList<>();
         try (BenchDatabase db = new BenchDatabase()) {
             System.out.printf(Locale.ROOT, "outbox benchmarks, %s mode, on %s (%s), %d cores, Java %s%n", mode.name,
                     db.url(), db.serverVersion(), Runtime.getRuntime().availableProcessors(),
                     System.getProperty("java.version"));
-            rows.addAll(section("append overhead", () -> new AppendOverhead(db, mode.appendPhase, mode.appendRounds).run()));
-            RelayThroughput throughput = new RelayThroughput(db, mode.relayEvents);
-            rows.addAll(section("relay throughput", throughput::run));
-            RelayThroughput peerSized = new RelayThroughput(db, mode.peerEvents);
-            rows.addAll(section("peer", () -> new PeerComparison(db, mode.peerEvents)
+            rows.addAll(section("append", () -> new AppendOverhead(db, m.appendPhase, m.appendRounds).run()));
+            RelayThroughput throughput = new RelayThroughput(db, m.relayEvents);
+            rows.addAll(section("relay", throughput::run));
+            RelayThroughput peerSized = new RelayThroughput(db, m.peerEvents);
+            rows.addAll(section("peer", () -> new PeerComparison(db, m.peerEvents)
                     .run(peerSized.drainWithRelays(1, dev.outbox.jdbc.Ordering.NONE))));
-            rows.addAll(section("latency", () -> new CommitLatency(db, mode.latencyRun).run()));
-            rows.addAll(section("sqs", () -> new SqsBatching(db, mode.sqsEvents).run()));
-            rows.addAll(section("idle", () -> new IdleCpu(db, mode.idleWindow).run()));
+            rows.addAll(section("latency", () -> new CommitLatency(db, m.latencyRun).run()));
+            rows.addAll(section("sqs", () -> new SqsBatching(db, m.sqsEvents).run()));
+            rows.addAll(section("idle", () -> new IdleCpu(db, m.idleWindow).run()));
         }
         System.out.println();
         System.out.println("| benchmark | ours | baseline (same run) | ratio | target |");
@@ -67,6 +76,9 @@ public final class Benchmarks {
     }
 
     private static List<Row> section(String name, Section section) throws Exception {
+        if (only != null && !only.equals(name)) {
+            return List.of();
+        }
         long start = System.nanoTime();
         System.out.printf(Locale.ROOT, "running %s...%n", name);
         List<Row> rows = section.run();

@@ -1,0 +1,91 @@
+package dev.outbox.jdbc.torture;
+
+import dev.outbox.Event;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.Publisher;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+
+/**
+ * The torture run's broker: records each delivery durably in the {@link DeliveryLog}, wrapped in misbehaviour.
+ * 30 % of calls fail before delivering; 5 % deliver and then time out (the caller sees a retry, the broker has
+ * the events); while the outage file exists every call fails; and with a small probability the process SIGKILLs
+ * itself right after a delivery, before the relay can record the outcome.
+ */
+final class FlakyRecordingPublisher implements Publisher {
+
+    private final DataSource sink;
+    private final DeliveryLog log;
+    private final String incarnation;
+    private final Path outageFile;
+    private final double selfKillChance;
+    private final AtomicLong calls = new AtomicLong();
+
+    FlakyRecordingPublisher(DataSource sink, DeliveryLog log, String incarnation, Path outageFile, double selfKillChance) {
+        this.sink = sink;
+        this.log = log;
+        this.incarnation = incarnation;
+        this.outageFile = outageFile;
+        this.selfKillChance = selfKillChance;
+    }
+
+    @Override
+    public List<PublishOutcome> publish(List<Event> events) {
+        long call = calls.incrementAndGet();
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        if (Files.exists(outageFile)) {
+            return all(events, PublishOutcome.retry("broker outage"));
+        }
+        double roll = random.nextDouble();
+        if (roll < 0.30) {
+            return all(events, PublishOutcome.retry("broker refused the call"));
+        }
+        boolean timesOut = roll < 0.35;
+        try {
+            log.delivered(sink, events, incarnation, call, !timesOut);
+        } catch (SQLException e) {
+            return all(events, PublishOutcome.retry("broker unreachable: " + e.getMessage()));
+        }
+        if (random.nextDouble() < selfKillChance) {
+            killSelf();
+        }
+        if (timesOut) {
+            sleep(random.nextInt(50, 300));
+            return all(events, PublishOutcome.retry("timed out waiting for the broker"));
+        }
+        return all(events, PublishOutcome.published());
+    }
+
+    private void killSelf() {
+        try {
+            log.killed(sink, incarnation, "self SIGKILL after delivery, before recording");
+            new ProcessBuilder("kill", "-9", Long.toString(ProcessHandle.current().pid())).start();
+            sleep(10_000);
+        } catch (SQLException | IOException e) {
+            throw new IllegalStateException("could not kill the relay process", e);
+        }
+    }
+
+    private static List<PublishOutcome> all(List<Event> events, PublishOutcome outcome) {
+        return Collections.nCopies(events.size(), outcome);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+    }
+}

@@ -1,0 +1,79 @@
+package dev.outbox.jdbc.torture;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.outbox.Event;
+import dev.outbox.RelayListener;
+import dev.outbox.RetryPolicy;
+import dev.outbox.jdbc.JdbcRelay;
+import dev.outbox.jdbc.OutboxTable;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * One relay process of the torture run: a relay with two loops on the database under test, publishing through
+ * {@link FlakyRecordingPublisher}. It runs until it is killed.
+ *
+ * <p>Arguments: outbox JDBC URL, outbox table, sink JDBC URL, log prefix, incarnation, outage file,
+ * self-kill chance.
+ */
+public final class RelayProcess {
+
+    private RelayProcess() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String outboxUrl = args[0];
+        OutboxTable table = OutboxTable.named(args[1]);
+        String sinkUrl = args[2];
+        DeliveryLog log = new DeliveryLog(args[3]);
+        String incarnation = args[4];
+        Path outageFile = Path.of(args[5]);
+        double selfKillChance = Double.parseDouble(args[6]);
+
+        HikariDataSource outbox = pool(outboxUrl, 4, "relay-" + incarnation);
+        HikariDataSource sink = pool(sinkUrl, 2, "sink-" + incarnation);
+        JdbcRelay relay = JdbcRelay.builder(outbox,
+                        new FlakyRecordingPublisher(sink, log, incarnation, outageFile, selfKillChance))
+                .table(table)
+                .listener(new RelayListener() {
+                    @Override
+                    public void published(List<Event> events) {
+                        try {
+                            log.recordedPublished(sink, events, incarnation);
+                        } catch (SQLException e) {
+                            throw new IllegalStateException("delivery log unreachable", e);
+                        }
+                    }
+                })
+                .ownerId(incarnation)
+                .batchSize(50)
+                .leaseDuration(Duration.ofSeconds(3))
+                .statementTimeout(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(200))
+                .retryPolicy(RetryPolicy.builder().initialDelay(Duration.ofMillis(50)).maxDelay(Duration.ofSeconds(1))
+                        .maxAttempts(1000).build())
+                .build();
+        ExecutorService loops = Executors.newFixedThreadPool(2);
+        relay.start(loops);
+        relay.start(loops);
+        System.out.println("relay " + incarnation + " started");
+        Thread.sleep(Long.MAX_VALUE);
+    }
+
+    private static HikariDataSource pool(String url, int size, String name) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(url);
+        config.setMaximumPoolSize(size);
+        config.setMinimumIdle(0);
+        config.setConnectionTimeout(2_000);
+        // Fail fast while the database is down; the pool keeps trying on each borrow.
+        config.setInitializationFailTimeout(-1);
+        config.setPoolName(name);
+        return new HikariDataSource(config);
+    }
+}

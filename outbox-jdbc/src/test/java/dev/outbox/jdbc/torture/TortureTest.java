@@ -1,0 +1,398 @@
+package dev.outbox.jdbc.torture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.outbox.Event;
+import dev.outbox.jdbc.JdbcOutbox;
+import dev.outbox.jdbc.OutboxSchema;
+import dev.outbox.jdbc.OutboxTable;
+import dev.outbox.jdbc.testing.TestDatabase;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Breaks everything at once and then checks the history (see {@link HistoryCheck}).
+ *
+ * <ul>
+ *   <li>8 writer threads commit business transactions that append 1 to 5 events to random aggregates (300),
+ *       rolling back 10 % on purpose;</li>
+ *   <li>4 relays run in separate JVM processes, SIGKILLed at random and restarted; each may also SIGKILL itself
+ *       right after a delivery, before its relay records the outcome;</li>
+ *   <li>the broker ({@link FlakyRecordingPublisher}) fails 30 % of calls, times out 5 % after delivering, and has
+ *       a 10 s full outage;</li>
+ *   <li>the database, an embedded PostgreSQL this test owns, is restarted in the middle.</li>
+ * </ul>
+ *
+ * <p>The committed events are read from the database afterwards, never from the writers' memory. The run lasts
+ * {@code OUTBOX_TORTURE_SECONDS} (or {@code -Doutbox.torture.seconds}) of writing, 40 s by default.
+ */
+class TortureTest {
+
+    static final int WRITERS = 8;
+    static final int RELAYS = 4;
+    static final int AGGREGATES = 300;
+    static final double SELF_KILL_CHANCE = 0.003;
+
+    final Path work = Path.of("target", "torture", "run-" + System.currentTimeMillis());
+    final Path dataDirectory = work.resolve("pgdata");
+    final Path outageFile = work.resolve("broker-outage");
+    final OutboxTable table = OutboxTable.named("torture_outbox");
+    final DeliveryLog log = new DeliveryLog("torture_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
+    final List<RelayHandle> relays = new ArrayList<>();
+    final AtomicInteger incarnations = new AtomicInteger();
+    final AtomicInteger harnessKills = new AtomicInteger();
+    final AtomicLong commits = new AtomicLong();
+    final AtomicLong rollbacks = new AtomicLong();
+    final AtomicLong writeFailures = new AtomicLong();
+    volatile EmbeddedPostgres postgres;
+    int port;
+
+    /** One relay slot: its current process and incarnation. */
+    final class RelayHandle {
+        final int slot;
+        Process process;
+        String incarnation;
+
+        RelayHandle(int slot) {
+            this.slot = slot;
+        }
+
+        synchronized void start(String outboxUrl, String sinkUrl) throws IOException {
+            incarnation = "relay" + slot + "-" + incarnations.incrementAndGet();
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+            process = new ProcessBuilder(java, "-Xmx96m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                    "-cp", classpath, RelayProcess.class.getName(), outboxUrl, table.name(), sinkUrl,
+                    log.deliveries().replace("_deliveries", ""), incarnation, outageFile.toString(),
+                    Double.toString(SELF_KILL_CHANCE))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("relay" + slot + ".log").toFile()))
+                    .start();
+        }
+
+        synchronized void kill(DataSource sink) throws Exception {
+            log.killed(sink, incarnation, "SIGKILL by the harness");
+            process.destroyForcibly(); // SIGKILL on Unix
+            process.waitFor();
+            harnessKills.incrementAndGet();
+        }
+
+        synchronized boolean alive() {
+            return process.isAlive();
+        }
+    }
+
+    @Test
+    void nothingCommittedIsLostNothingRolledBackIsSentAndEachAggregateStaysInOrder() throws Exception {
+        Duration writing = Duration.ofSeconds(Long.parseLong(setting("OUTBOX_TORTURE_SECONDS", "outbox.torture.seconds", "40")));
+        Files.createDirectories(work);
+        startPostgres(false);
+        String outboxUrl = postgres.getJdbcUrl("postgres", "postgres");
+        String sinkUrl = TestDatabase.jdbcUrl();
+        DataSource sink = TestDatabase.dataSource();
+        log.create(sink);
+        HikariDataSource db = pool(outboxUrl, WRITERS + 2);
+        try {
+            OutboxSchema.create(db, table);
+            execute(db, "CREATE TABLE business (id bigserial PRIMARY KEY, aggregate text NOT NULL, note text NOT NULL)");
+            for (int i = 0; i < RELAYS; i++) {
+                RelayHandle relay = new RelayHandle(i);
+                relay.start(outboxUrl, sinkUrl);
+                relays.add(relay);
+            }
+            long start = System.nanoTime();
+            long end = start + writing.toNanos();
+            List<Thread> writers = new ArrayList<>();
+            for (int w = 0; w < WRITERS; w++) {
+                Thread t = new Thread(() -> write(db, end), "torture-writer-" + w);
+                t.start();
+                writers.add(t);
+            }
+            boolean outageDone = false;
+            boolean restartDone = false;
+            long nextKill = System.nanoTime() + randomMillis(500, 3000) * 1_000_000;
+            while (System.nanoTime() < end) {
+                double elapsed = (System.nanoTime() - start) / (double) writing.toNanos();
+                if (!outageDone && elapsed > 0.2) {
+                    outageDone = true;
+                    brokerOutage(Duration.ofSeconds(10));
+                }
+                if (!restartDone && elapsed > 0.6) {
+                    restartDone = true;
+                    restartPostgres();
+                }
+                if (System.nanoTime() > nextKill) {
+                    relays.get(ThreadLocalRandom.current().nextInt(RELAYS)).kill(sink);
+                    nextKill = System.nanoTime() + randomMillis(500, 3000) * 1_000_000;
+                }
+                restartDeadRelays(outboxUrl, sinkUrl);
+                Thread.sleep(50);
+            }
+            for (Thread t : writers) {
+                t.join(60_000);
+            }
+            // Let the survivors finish: every relay up, no more kills.
+            long drainDeadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while (pending(db) > 0 && System.nanoTime() < drainDeadline) {
+                restartDeadRelays(outboxUrl, sinkUrl);
+                Thread.sleep(200);
+            }
+            long left = pending(db);
+            for (RelayHandle relay : relays) {
+                relay.process.destroyForcibly().waitFor();
+            }
+
+            HistoryCheck.Report report = HistoryCheck.check(committed(db), deliveries(sink), killed(sink), recorded(sink));
+            String summary = String.format("torture run: %d s of writing, %d writers, %d relay processes;"
+                            + " %d transactions committed, %d rolled back on purpose, %d failed (database restart);"
+                            + " %d relay processes SIGKILLed by the harness, %d killed themselves after delivering;"
+                            + " broker outage 10 s; database restarted once; %d events left pending after the drain%n%s",
+                    writing.toSeconds(), WRITERS, RELAYS, commits.get(), rollbacks.get(), writeFailures.get(),
+                    harnessKills.get(), selfKills(sink), left, report);
+            System.out.println(summary);
+            Files.writeString(work.resolve("report.txt"), summary);
+
+            assertEquals(0, left, "events still pending after the drain: " + report);
+            assertTrue(report.committed() > 500, "too little work to prove anything: " + report);
+            assertTrue(harnessKills.get() >= 3, "the relays were hardly killed");
+            assertEquals(0, report.lost(), "lost events: " + report);
+            assertEquals(0, report.phantom(), "phantom events: " + report);
+            assertEquals(0, report.orderViolations(), "per-aggregate order violated: " + report);
+            assertEquals(0, report.unexplainedDuplicates(), "duplicates the outbox cannot explain: " + report);
+            assertEquals(0, report.dead(), "dead events: " + report);
+        } finally {
+            for (RelayHandle relay : relays) {
+                relay.process.destroyForcibly();
+            }
+            db.close();
+            postgres.close();
+            log.drop(sink);
+            deleteRecursively(dataDirectory);
+        }
+    }
+
+    /** One writer: business row plus 1 to 5 events per transaction, 10 % rolled back, errors ridden out. */
+    private void write(DataSource db, long end) {
+        JdbcOutbox outbox = new JdbcOutbox(table);
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        while (System.nanoTime() < end) {
+            try (Connection c = db.getConnection()) {
+                c.setAutoCommit(false);
+                String firstAggregate = null;
+                int events = random.nextInt(1, 6);
+                List<Event> batch = new ArrayList<>();
+                for (int i = 0; i < events; i++) {
+                    String aggregate = "a" + random.nextInt(AGGREGATES);
+                    firstAggregate = firstAggregate == null ? aggregate : firstAggregate;
+                    batch.add(Event.builder().aggregate("account", aggregate).type("changed")
+                            .payload("{\"n\":" + i + "}").build());
+                }
+                try (PreparedStatement s = c.prepareStatement("INSERT INTO business (aggregate, note) VALUES (?, ?)")) {
+                    s.setString(1, firstAggregate);
+                    s.setString(2, "changed " + events);
+                    s.executeUpdate();
+                }
+                if (random.nextBoolean()) {
+                    outbox.appendAll(c, batch);
+                } else {
+                    for (Event e : batch) {
+                        outbox.append(c, e);
+                    }
+                }
+                if (random.nextInt(10) == 0) {
+                    c.rollback();
+                    rollbacks.incrementAndGet();
+                } else {
+                    c.commit();
+                    commits.incrementAndGet();
+                }
+            } catch (SQLException | RuntimeException e) {
+                writeFailures.incrementAndGet();
+                sleep(100);
+            }
+            sleep(random.nextInt(40, 100)); // about 110 transactions a second in all: a load the relays can clear
+        }
+    }
+
+    private void brokerOutage(Duration length) throws IOException {
+        Files.writeString(outageFile, "down");
+        Thread t = new Thread(() -> {
+            sleep(length.toMillis());
+            try {
+                Files.deleteIfExists(outageFile);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }, "torture-outage");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void startPostgres(boolean again) throws IOException {
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                .setDataDirectory(dataDirectory)
+                .setCleanDataDirectory(false)
+                .setServerConfig("max_connections", "100");
+        if (again) {
+            builder.setPort(port);
+        }
+        postgres = builder.start();
+        port = postgres.getPort();
+    }
+
+    private void restartPostgres() throws IOException {
+        postgres.close(); // a fast shutdown: open transactions are aborted, connections cut
+        sleep(1000);
+        startPostgres(true);
+    }
+
+    /** Restarts relays that were killed; a relay that exited any other way fails the run. */
+    private void restartDeadRelays(String outboxUrl, String sinkUrl) throws IOException {
+        for (RelayHandle relay : relays) {
+            if (!relay.alive()) {
+                int status = relay.process.exitValue();
+                if (status != 128 + 9) {
+                    throw new IllegalStateException("relay " + relay.incarnation + " exited with status " + status
+                            + " instead of being killed; see " + work.resolve("relay" + relay.slot + ".log"));
+                }
+                relay.start(outboxUrl, sinkUrl);
+            }
+        }
+    }
+
+    private long pending(DataSource db) {
+        try (Connection c = db.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table.qualifiedName()
+                     + " WHERE published_at IS NULL AND dead_at IS NULL")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private List<HistoryCheck.Committed> committed(DataSource db) throws SQLException {
+        List<HistoryCheck.Committed> rows = new ArrayList<>();
+        try (Connection c = db.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT id, aggregate_type || '/' || aggregate_id, position, dead_at IS NOT NULL"
+                     + " FROM " + table.qualifiedName())) {
+            while (rs.next()) {
+                rows.add(new HistoryCheck.Committed(rs.getObject(1, UUID.class), rs.getString(2), rs.getLong(3),
+                        rs.getBoolean(4)));
+            }
+        }
+        return rows;
+    }
+
+    private List<HistoryCheck.Delivery> deliveries(DataSource sink) throws SQLException {
+        List<HistoryCheck.Delivery> rows = new ArrayList<>();
+        try (Connection c = sink.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT event_id, incarnation, acknowledged FROM " + log.deliveries()
+                     + " ORDER BY seq")) {
+            while (rs.next()) {
+                rows.add(new HistoryCheck.Delivery(rs.getObject(1, UUID.class), rs.getString(2), rs.getBoolean(3)));
+            }
+        }
+        return rows;
+    }
+
+    private Set<String> killed(DataSource sink) throws SQLException {
+        Set<String> killed = new HashSet<>();
+        try (Connection c = sink.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT incarnation FROM " + log.kills())) {
+            while (rs.next()) {
+                killed.add(rs.getString(1));
+            }
+        }
+        return killed;
+    }
+
+    private long selfKills(DataSource sink) throws SQLException {
+        try (Connection c = sink.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*) FROM " + log.kills() + " WHERE how LIKE 'self%'")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private Map<String, Set<UUID>> recorded(DataSource sink) throws SQLException {
+        Map<String, Set<UUID>> recorded = new HashMap<>();
+        try (Connection c = sink.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT incarnation, event_id FROM " + log.recorded())) {
+            while (rs.next()) {
+                recorded.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getObject(2, UUID.class));
+            }
+        }
+        return recorded;
+    }
+
+    private static HikariDataSource pool(String url, int size) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(url);
+        config.setMaximumPoolSize(size);
+        config.setConnectionTimeout(2_000);
+        config.setPoolName("torture-writers");
+        return new HikariDataSource(config);
+    }
+
+    private static void execute(DataSource db, String sql) throws SQLException {
+        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    private static String setting(String env, String property, String fallback) {
+        String value = System.getenv(env);
+        if (value == null || value.isBlank()) {
+            value = System.getProperty(property);
+        }
+        return value == null || value.isBlank() ? fallback : value;
+    }
+
+    private static long randomMillis(int from, int to) {
+        return ThreadLocalRandom.current().nextInt(from, to);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+        }
+    }
+}
