@@ -45,12 +45,12 @@ final class IdleCpu {
         Thread.sleep(1000);
         long processWithout = processCpuOver(window);
         double seconds = window.toMillis() / 1000.0;
-        return List.of(new Row("6. idle relay over " + (long) seconds + " s (poll 1 s, listening)",
-                Format.millis(relayThreadsCpu / 1e6) + " CPU in relay threads ("
-                        + String.format("%.3f%%", relayThreadsCpu / 1e7 / seconds) + " of a core); process "
-                        + Format.millis(processWith / 1e6),
-                "process " + Format.millis(processWithout / 1e6) + " with no relay",
-                Format.ratio((double) processWith / Math.max(1, processWithout)) + " of idle process", "near zero"));
+        double share = relayThreadsCpu / 1e7 / seconds; // percent of one core
+        return List.of(new Row("6. idle relay over " + (long) seconds + " s (listening, poll 1 s)",
+                Format.millis(relayThreadsCpu / 1e6) + " CPU in the relay's threads",
+                "whole process: " + Format.millis(processWith / 1e6) + " with the relay, "
+                        + Format.millis(processWithout / 1e6) + " without",
+                String.format(java.util.Locale.ROOT, "%.2f%% of a core", share), "near zero"));
     }
 
     private static long processCpuOver(Duration window) throws InterruptedException {

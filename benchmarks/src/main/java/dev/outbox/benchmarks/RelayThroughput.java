@@ -47,9 +47,6 @@ final class RelayThroughput {
         this.events = events;
     }
 
-    /** @return events/s of our relay with one relay, unordered; the peer benchmark compares against it */
-    double single;
-
     List<Row> run() throws Exception {
         drainWithRelays(1, Ordering.NONE); // warm-up
         drainBare(1, false);
@@ -58,9 +55,6 @@ final class RelayThroughput {
             for (int relays : new int[] {1, 2, 4}) {
                 double ours = drainWithRelays(relays, ordering);
                 double floor = drainBare(relays, ordering == Ordering.PER_AGGREGATE);
-                if (relays == 1 && ordering == Ordering.NONE) {
-                    single = ours;
-                }
                 rows.add(new Row("2. relay throughput, " + relays + (relays == 1 ? " relay, " : " relays, ")
                         + (ordering == Ordering.PER_AGGREGATE ? "ordered" : "unordered") + ", " + events + " events",
                         Format.rate(ours, "events/s"), Format.rate(floor, "events/s") + " bare JDBC floor",

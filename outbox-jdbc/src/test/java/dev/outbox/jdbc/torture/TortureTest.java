@@ -3,7 +3,6 @@ package dev.outbox.jdbc.torture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.outbox.Event;
 import dev.outbox.jdbc.JdbcOutbox;
@@ -41,7 +40,8 @@ import org.junit.jupiter.api.Test;
  *
  * <ul>
  *   <li>8 writer threads commit business transactions that append 1 to 5 events to random aggregates (300),
- *       rolling back 10 % on purpose;</li>
+ *       rolling back 10 % on purpose; like a service that locks the aggregate it changes, each serialises its
+ *       writes per aggregate, which makes append order the commit order;</li>
  *   <li>4 relays run in separate JVM processes, SIGKILLed at random and restarted; each may also SIGKILL itself
  *       right after a delivery, before its relay records the outcome;</li>
  *   <li>the broker ({@link FlakyRecordingPublisher}) fails 30 % of calls, times out 5 % after delivering, and has
@@ -117,7 +117,7 @@ class TortureTest {
         String sinkUrl = TestDatabase.jdbcUrl();
         DataSource sink = TestDatabase.dataSource();
         log.create(sink);
-        HikariDataSource db = pool(outboxUrl, WRITERS + 2);
+        HikariDataSource db = TestDatabase.pool(outboxUrl, WRITERS + 2);
         try {
             OutboxSchema.create(db, table);
             execute(db, "CREATE TABLE business (id bigserial PRIMARY KEY, aggregate text NOT NULL, note text NOT NULL)");
@@ -212,6 +212,16 @@ class TortureTest {
                     firstAggregate = firstAggregate == null ? aggregate : firstAggregate;
                     batch.add(Event.builder().aggregate("account", aggregate).type("changed")
                             .payload("{\"n\":" + i + "}").build());
+                }
+                // As a service does when it locks the aggregate's row: writes to one aggregate are serialised, so
+                // append order is commit order, the order the outbox promises to keep. Locks are taken in key
+                // order, so writers never deadlock on them.
+                long[] keys = batch.stream().mapToLong(e -> e.aggregateId().hashCode()).distinct().sorted().toArray();
+                try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+                    for (long key : keys) {
+                        lock.setLong(1, key);
+                        lock.execute();
+                    }
                 }
                 try (PreparedStatement s = c.prepareStatement("INSERT INTO business (aggregate, note) VALUES (?, ?)")) {
                     s.setString(1, firstAggregate);
@@ -350,15 +360,6 @@ class TortureTest {
             }
         }
         return recorded;
-    }
-
-    private static HikariDataSource pool(String url, int size) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(url);
-        config.setMaximumPoolSize(size);
-        config.setConnectionTimeout(2_000);
-        config.setPoolName("torture-writers");
-        return new HikariDataSource(config);
     }
 
     private static void execute(DataSource db, String sql) throws SQLException {
