@@ -76,6 +76,9 @@ final class PostgresStatements {
         //    candidate of this claim. That catches what step 1 cannot see: an earlier event skipped because
         //    another relay holds its lock right now.
         // Then the lease is written. Rows come back in any order; ClaimedBatch sorts them by position.
+        // OFFSET 0 keeps each NOT EXISTS a per-row lookup on the unpublished_by_aggregate index: without it the
+        // planner turns them into anti-joins over every unpublished row, which makes each claim cost as much as
+        // the whole backlog (141 ms instead of 31 ms for 500 of 100,000 pending events).
         claimOrdered = """
                 WITH candidate AS (
                   SELECT c.position
@@ -85,7 +88,8 @@ final class PostgresStatements {
                       SELECT 1 FROM %1$s b
                       WHERE b.aggregate_type = c.aggregate_type AND b.aggregate_id = c.aggregate_id
                         AND b.position < c.position AND b.published_at IS NULL
-                        AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.lease_until >= now()))
+                        AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.lease_until >= now())
+                      OFFSET 0)
                   ORDER BY c.position
                   LIMIT ?
                   FOR UPDATE SKIP LOCKED
@@ -96,7 +100,8 @@ final class PostgresStatements {
                     SELECT 1 FROM %1$s b
                     WHERE b.aggregate_type = e.aggregate_type AND b.aggregate_id = e.aggregate_id
                       AND b.position < e.position AND b.published_at IS NULL
-                      AND b.position NOT IN (SELECT position FROM candidate))
+                      AND b.position NOT IN (SELECT position FROM candidate)
+                    OFFSET 0)
                 )
                 """.formatted(t, CLAIMABLE) + lease(t, "claimable");
 
