@@ -23,7 +23,7 @@ public final class BareClaimLoop {
     public BareClaimLoop(DataSource dataSource, OutboxTable table, boolean ordered, int batchSize) {
         PostgresStatements sql = new PostgresStatements(table);
         this.dataSource = dataSource;
-        this.claim = ordered ? sql.claimOrdered : sql.claimUnordered;
+        this.claim = sql.claim(ordered ? Ordering.PER_AGGREGATE : Ordering.NONE, batchSize);
         this.markPublished = sql.recordPublished;
         this.batchSize = batchSize;
     }
@@ -33,10 +33,9 @@ public final class BareClaimLoop {
         UUID token = UUID.randomUUID();
         Long[] positions;
         try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(claim)) {
-            s.setInt(1, batchSize);
-            s.setString(2, owner);
-            s.setObject(3, token);
-            s.setLong(4, 30_000);
+            s.setString(1, owner);
+            s.setObject(2, token);
+            s.setLong(3, 30_000);
             java.util.List<Long> claimed = new java.util.ArrayList<>(batchSize);
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {

@@ -22,8 +22,8 @@ final class PostgresStatements {
     final String insertMany;
     final String insertNotifying;
     final String insertManyNotifying;
-    final String claimOrdered;
-    final String claimUnordered;
+    private final String claimOrdered;
+    private final String claimUnordered;
     final String recordPublished;
     final String recordOutcomes;
     final String stats;
@@ -43,6 +43,18 @@ final class PostgresStatements {
                 FROM %2$s
                 WHERE t.position = %2$s.position
                 RETURNING %3$s""".formatted(table, claimed, EVENT_COLUMNS);
+    }
+
+    /**
+     * The claim for {@code ordering}, with its parameters owner, lease token and lease in milliseconds.
+     *
+     * <p>The batch size is written in as a literal, not a parameter: once pgjdbc prepares the statement on the
+     * server, PostgreSQL may switch to a generic plan, and with an unknown LIMIT the ordered claim's generic plan
+     * took 520 to 680 ms on 100,000 pending events where the custom plan took 25 to 29 ms.
+     */
+    String claim(Ordering ordering, int limit) {
+        return (ordering == Ordering.PER_AGGREGATE ? claimOrdered : claimUnordered)
+                .replace(":limit", Integer.toString(limit));
     }
 
     PostgresStatements(OutboxTable table) {
@@ -91,7 +103,7 @@ final class PostgresStatements {
                         AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.lease_until >= now())
                       OFFSET 0)
                   ORDER BY c.position
-                  LIMIT ?
+                  LIMIT :limit
                   FOR UPDATE SKIP LOCKED
                 ), claimable AS (
                   SELECT e.position
@@ -111,7 +123,7 @@ final class PostgresStatements {
                   FROM %1$s c
                   WHERE %2$s
                   ORDER BY c.position
-                  LIMIT ?
+                  LIMIT :limit
                   FOR UPDATE SKIP LOCKED
                 )
                 """.formatted(t, CLAIMABLE) + lease(t, "candidate");

@@ -31,15 +31,14 @@ final class RelayStore {
 
     ClaimedBatch claim(String owner, int limit, Duration lease, Ordering ordering) throws SQLException {
         UUID token = UUID.randomUUID();
-        String statement = ordering == Ordering.PER_AGGREGATE ? sql.claimOrdered : sql.claimUnordered;
+        String statement = sql.claim(ordering, limit);
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
             try (PreparedStatement claim = connection.prepareStatement(statement)) {
                 claim.setQueryTimeout(timeoutSeconds);
-                claim.setInt(1, limit);
-                claim.setString(2, owner);
-                claim.setObject(3, token);
-                claim.setLong(4, lease.toMillis());
+                claim.setString(1, owner);
+                claim.setObject(2, token);
+                claim.setLong(3, lease.toMillis());
                 ClaimedBatch batch;
                 try (ResultSet rs = claim.executeQuery()) {
                     batch = ClaimedBatch.read(token, rs);
