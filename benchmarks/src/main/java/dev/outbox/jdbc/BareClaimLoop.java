@@ -5,6 +5,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -36,7 +38,7 @@ public final class BareClaimLoop {
             s.setString(1, owner);
             s.setObject(2, token);
             s.setLong(3, 30_000);
-            java.util.List<Long> claimed = new java.util.ArrayList<>(batchSize);
+            List<Long> claimed = new ArrayList<>(batchSize);
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     claimed.add(rs.getLong(1));
