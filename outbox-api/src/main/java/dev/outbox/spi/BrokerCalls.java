@@ -1,6 +1,7 @@
 package dev.outbox.spi;
 
 import dev.outbox.Event;
+import dev.outbox.InvalidConfigurationException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -61,6 +62,9 @@ public final class BrokerCalls<T> {
          */
         List<PublishOutcome> send(List<T> entries);
     }
+
+    /** Most calls of one batch a publisher may send at once. */
+    public static final int MAX_CONCURRENT_CALLS = 64;
 
     private final int maxEntries;
     private final long maxBytes;
@@ -183,6 +187,19 @@ public final class BrokerCalls<T> {
         }
         for (int k = 0; k < indexes.size(); k++) {
             outcomes[indexes.get(k)] = result.get(k);
+        }
+    }
+
+    /**
+     * Checks a publisher's {@code maxConcurrentCalls} setting.
+     *
+     * @param publisher names the publisher in the message, such as {@code sqs publisher}
+     * @throws InvalidConfigurationException when the value is not from 1 to {@value #MAX_CONCURRENT_CALLS}
+     */
+    public static void checkConcurrentCalls(String publisher, int maxConcurrentCalls) {
+        if (maxConcurrentCalls < 1 || maxConcurrentCalls > MAX_CONCURRENT_CALLS) {
+            throw new InvalidConfigurationException(publisher + ": maxConcurrentCalls must be from 1 to "
+                    + MAX_CONCURRENT_CALLS + ", was " + maxConcurrentCalls);
         }
     }
 

@@ -68,7 +68,7 @@ public final class JdbcRelay implements Relay {
     private JdbcRelay(Builder b) {
         this.table = b.table;
         this.publisher = b.publisher;
-        this.store = new RelayStore(b.dataSource, b.table, b.statementTimeout);
+        this.store = new RelayStore(b.dataSource, b.table, b.ordering, b.batchSize, b.statementTimeout);
         this.ordering = b.ordering;
         this.batchSize = b.batchSize;
         this.leaseDuration = b.leaseDuration;
@@ -107,7 +107,7 @@ public final class JdbcRelay implements Relay {
         long started = System.nanoTime();
         ClaimedBatch batch;
         try {
-            batch = store.claim(ownerId, batchSize, leaseDuration, ordering);
+            batch = store.claim(ownerId, leaseDuration);
         } catch (SQLException e) {
             notifyListener(() -> listener.claimFailed(e));
             throw RelayStore.failure("claiming events", table, e);

@@ -21,20 +21,22 @@ final class RelayStore {
 
     private final DataSource dataSource;
     private final PostgresStatements sql;
+    private final String claimSql;
     private final int timeoutSeconds;
 
-    RelayStore(DataSource dataSource, OutboxTable table, Duration statementTimeout) {
+    /** @param batchSize most events per claim; the claim statement is fixed for it once, here */
+    RelayStore(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize, Duration statementTimeout) {
         this.dataSource = dataSource;
         this.sql = new PostgresStatements(table);
+        this.claimSql = sql.claim(ordering, batchSize);
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
     }
 
-    ClaimedBatch claim(String owner, int limit, Duration lease, Ordering ordering) throws SQLException {
+    ClaimedBatch claim(String owner, Duration lease) throws SQLException {
         UUID token = UUID.randomUUID();
-        String statement = sql.claim(ordering, limit);
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
-            try (PreparedStatement claim = connection.prepareStatement(statement)) {
+            try (PreparedStatement claim = connection.prepareStatement(claimSql)) {
                 claim.setQueryTimeout(timeoutSeconds);
                 claim.setString(1, owner);
                 claim.setObject(2, token);

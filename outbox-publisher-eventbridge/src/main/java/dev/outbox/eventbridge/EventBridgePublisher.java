@@ -290,10 +290,7 @@ public final class EventBridgePublisher implements Publisher {
             checkText("eventBusName", eventBusName, true);
             checkText("detailType", detailType, false);
             checkText("resourcesHeader", resourcesHeader, false);
-            if (maxConcurrentCalls < 1 || maxConcurrentCalls > 64) {
-                throw new InvalidConfigurationException(
-                        "eventbridge publisher: maxConcurrentCalls must be from 1 to 64, was " + maxConcurrentCalls);
-            }
+            BrokerCalls.checkConcurrentCalls("eventbridge publisher", maxConcurrentCalls);
             if (client != null && (region != null || endpoint != null)) {
                 throw new InvalidConfigurationException(
                         "eventbridge publisher: give either a client or region/endpoint, not both");

@@ -1,5 +1,6 @@
 package dev.outbox.eventbridge;
 
+import dev.outbox.spi.BrokerCalls;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.PublisherProvider;
 import dev.outbox.spi.PublisherSettings;
@@ -39,7 +40,7 @@ public final class EventBridgePublisherProvider implements PublisherProvider {
         EventBridgePublisher.Builder builder = EventBridgePublisher.builder()
                 .source(s.required("source"))
                 .envelope(s.bool("envelope", false))
-                .maxConcurrentCalls(s.integer("maxConcurrentCalls", 4, 1, 64));
+                .maxConcurrentCalls(s.integer("maxConcurrentCalls", 4, 1, BrokerCalls.MAX_CONCURRENT_CALLS));
         s.optional("eventBusName").ifPresent(builder::eventBusName);
         s.optional("detailType").ifPresent(builder::detailType);
         s.optional("resourcesHeader").ifPresent(builder::resourcesHeader);

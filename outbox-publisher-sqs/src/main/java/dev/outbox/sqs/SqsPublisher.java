@@ -271,10 +271,7 @@ public final class SqsPublisher implements Publisher {
                 throw new InvalidConfigurationException("sqs publisher: queueUrl '" + queueUrl
                         + "' is not an absolute URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/orders");
             }
-            if (maxConcurrentCalls < 1 || maxConcurrentCalls > 64) {
-                throw new InvalidConfigurationException(
-                        "sqs publisher: maxConcurrentCalls must be from 1 to 64, was " + maxConcurrentCalls);
-            }
+            BrokerCalls.checkConcurrentCalls("sqs publisher", maxConcurrentCalls);
             if (maxMessageBytes < 1024 || maxMessageBytes > MAX_MESSAGE_BYTES) {
                 throw new InvalidConfigurationException("sqs publisher: maxMessageBytes must be from 1024 to "
                         + MAX_MESSAGE_BYTES + ", was " + maxMessageBytes);

@@ -1,5 +1,6 @@
 package dev.outbox.sqs;
 
+import dev.outbox.spi.BrokerCalls;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.PublisherProvider;
 import dev.outbox.spi.PublisherSettings;
@@ -34,7 +35,7 @@ public final class SqsPublisherProvider implements PublisherProvider {
         PublisherSettings s = PublisherSettings.of(name(), settings, KEYS);
         SqsPublisher.Builder builder = SqsPublisher.builder()
                 .queueUrl(s.required("queueUrl"))
-                .maxConcurrentCalls(s.integer("maxConcurrentCalls", 4, 1, 64))
+                .maxConcurrentCalls(s.integer("maxConcurrentCalls", 4, 1, BrokerCalls.MAX_CONCURRENT_CALLS))
                 .maxMessageBytes(s.integer("maxMessageBytes", SqsPublisher.MAX_MESSAGE_BYTES, 1024,
                         SqsPublisher.MAX_MESSAGE_BYTES));
         s.optional("region").map(Region::of).ifPresent(builder::region);

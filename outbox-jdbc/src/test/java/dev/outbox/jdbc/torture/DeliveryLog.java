@@ -16,14 +16,21 @@ import javax.sql.DataSource;
  */
 final class DeliveryLog {
 
+    private final String prefix;
     private final String deliveries;
     private final String kills;
     private final String recorded;
 
     DeliveryLog(String prefix) {
+        this.prefix = prefix;
         this.deliveries = prefix + "_deliveries";
         this.kills = prefix + "_kills";
         this.recorded = prefix + "_recorded";
+    }
+
+    /** @return what the tables' names start with, to hand to another process */
+    String prefix() {
+        return prefix;
     }
 
     String deliveries() {

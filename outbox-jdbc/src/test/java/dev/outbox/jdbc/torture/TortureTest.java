@@ -89,7 +89,7 @@ class TortureTest {
             String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
             process = new ProcessBuilder(java, "-Xmx96m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                     "-cp", classpath, RelayProcess.class.getName(), outboxUrl, table.name(), sinkUrl,
-                    log.deliveries().replace("_deliveries", ""), incarnation, outageFile.toString(),
+                    log.prefix(), incarnation, outageFile.toString(),
                     Double.toString(SELF_KILL_CHANCE))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("relay" + slot + ".log").toFile()))
