@@ -61,6 +61,13 @@ public record Event(
     /**
      * Validates and normalises every field.
      *
+     * @param id unique id
+     * @param aggregateType the kind of thing that changed
+     * @param aggregateId which one changed
+     * @param type what happened
+     * @param payload the body, one JSON value
+     * @param headers metadata beside the payload; null means none
+     * @param occurredAt when it happened, kept to the microsecond
      * @throws InvalidEventException naming the first field that breaks a rule
      */
     public Event {
@@ -81,6 +88,11 @@ public record Event(
     /**
      * A new event with a time-ordered id, no headers, occurring now.
      *
+     * @param aggregateType the kind of thing that changed, such as {@code order}
+     * @param aggregateId which one changed
+     * @param type what happened, such as {@code order_placed}
+     * @param payload the body, one JSON value
+     * @return the validated event
      * @throws InvalidEventException naming the first field that breaks a rule
      */
     public static Event of(String aggregateType, String aggregateId, String type, String payload) {
@@ -110,44 +122,81 @@ public record Event(
         private Builder() {
         }
 
-        /** Sets the id; without it {@link #build()} generates a time-ordered one. */
+        /**
+         * Sets the id; without it {@link #build()} generates a time-ordered one.
+         *
+         * @param id the event's unique id, which consumers deduplicate by
+         * @return this builder
+         */
         public Builder id(UUID id) {
             this.id = id;
             return this;
         }
 
-        /** Sets the aggregate: its type ({@code order}) and its id ({@code 42}). */
+        /**
+         * Sets the aggregate: its type ({@code order}) and its id ({@code 42}).
+         *
+         * @param aggregateType the kind of thing that changed
+         * @param aggregateId which one changed
+         * @return this builder
+         */
         public Builder aggregate(String aggregateType, String aggregateId) {
             this.aggregateType = aggregateType;
             this.aggregateId = aggregateId;
             return this;
         }
 
-        /** Sets what happened ({@code order_placed}). */
+        /**
+         * Sets what happened ({@code order_placed}).
+         *
+         * @param type what happened
+         * @return this builder
+         */
         public Builder type(String type) {
             this.type = type;
             return this;
         }
 
-        /** Sets the JSON payload. */
+        /**
+         * Sets the JSON payload.
+         *
+         * @param json one JSON value
+         * @return this builder
+         */
         public Builder payload(String json) {
             this.payload = json;
             return this;
         }
 
-        /** Adds or replaces one header. */
+        /**
+         * Adds or replaces one header.
+         *
+         * @param name the header's name
+         * @param value the header's value
+         * @return this builder
+         */
         public Builder header(String name, String value) {
             headers.put(name, value);
             return this;
         }
 
-        /** Adds or replaces several headers. */
+        /**
+         * Adds or replaces several headers.
+         *
+         * @param more headers to add, in the map's iteration order
+         * @return this builder
+         */
         public Builder headers(Map<String, String> more) {
             headers.putAll(more);
             return this;
         }
 
-        /** Sets when it happened; {@link #build()} uses the current time when not set. */
+        /**
+         * Sets when it happened; {@link #build()} uses the current time when not set.
+         *
+         * @param occurredAt when it happened
+         * @return this builder
+         */
         public Builder occurredAt(Instant occurredAt) {
             this.occurredAt = occurredAt;
             return this;

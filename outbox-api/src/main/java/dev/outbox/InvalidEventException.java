@@ -8,6 +8,7 @@ package dev.outbox;
  */
 public final class InvalidEventException extends OutboxException {
 
+    /** The name of the field that broke the rule. */
     private final String field;
 
     /**

@@ -56,15 +56,19 @@ public interface Relay extends AutoCloseable {
 
     /**
      * Starts a loop on one thread of {@code executor} that drains while there is work and otherwise waits for a
-     * wake-up or the poll interval. The relay starts no thread of its own.
+     * wake-up or the poll interval. The loop occupies that thread until it is stopped, so give the executor at
+     * least one thread per started loop; a loop the executor cannot run yet stays
+     * {@linkplain RelayLoop.State#QUEUED queued}. May be called several times for several batches in flight.
      *
      * @return the running loop, to wake or stop
+     * @param executor runs the loop; one of its threads is taken for the loop's whole life
      */
     RelayLoop start(Executor executor);
 
     /**
-     * Stops the loops this relay started, waiting a bounded time for their current batch, and refuses further
-     * {@link #runOnce()} calls. Does not close the publisher, which the caller created.
+     * Stops the loops this relay started, together, waiting a bounded time in total for their current batches,
+     * and refuses further {@link #runOnce()} calls. Does not close the publisher, which the caller created and
+     * closes after the relay.
      */
     @Override
     void close();

@@ -15,7 +15,11 @@ public interface RelayListener {
     /** A listener that does nothing. */
     RelayListener NONE = new RelayListener() { };
 
-    /** These events reached the broker and are marked published. */
+    /**
+     * These events reached the broker and are marked published.
+     *
+     * @param events the published events, in batch order
+     */
     default void published(List<Event> events) {
     }
 
@@ -25,6 +29,7 @@ public interface RelayListener {
      * @param attempts attempts made so far
      * @param delay how long until the next attempt
      * @param reason why the attempt failed
+     * @param event the event that failed
      */
     default void retryScheduled(Event event, int attempts, Duration delay, String reason) {
     }
@@ -32,22 +37,38 @@ public interface RelayListener {
     /**
      * The event is dead: rejected for good, or out of attempts. It holds back later events of its aggregate
      * until it is requeued or discarded.
+     *
+     * @param event the dead event
+     * @param attempts attempts made
+     * @param reason why it is dead, as kept in the table
      */
     default void dead(Event event, int attempts, String reason) {
     }
 
-    /** Claiming failed (database unreachable, statement timeout). The relay will try again. */
+    /**
+     * Claiming failed (database unreachable, statement timeout). The relay will try again.
+     *
+     * @param error what the claim threw
+     */
     default void claimFailed(Exception error) {
     }
 
     /**
      * Publishing happened but its outcome could not be recorded; the claims will expire and these events will
      * be published again (at-least-once).
+     *
+     * @param events the events whose outcome is unrecorded
+     * @param error what recording threw last
      */
     default void recordFailed(List<Event> events, Exception error) {
     }
 
-    /** One claimed batch is finished, after the outcomes above. */
+    /**
+     * One claimed batch is finished, after the outcomes above.
+     *
+     * @param result what the batch did
+     * @param elapsed from the claim to the recorded outcomes
+     */
     default void batchCompleted(RelayResult result, Duration elapsed) {
     }
 }

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,8 +14,23 @@ import org.slf4j.LoggerFactory;
  * <p>The loop calls {@link Relay#runOnce()} back to back while batches come back full, waits for a
  * {@link #wakeUp()} or the poll interval when the outbox is empty, and backs off (up to 30 s) while the
  * database is unreachable. It never spins: an idle loop sleeps.
+ *
+ * <p><b>Each loop occupies one executor thread for its whole life</b>, from the moment the executor runs it until
+ * it is stopped. An executor with fewer free threads than started loops keeps the extra loops
+ * {@linkplain State#QUEUED queued}, never running; size the executor for the loops you start, plus whatever else
+ * you give it.
  */
 public final class RelayLoop implements AutoCloseable {
+
+    /** Where a loop is in its life. */
+    public enum State {
+        /** Submitted to the executor, which has not run it yet (all its threads may be busy). */
+        QUEUED,
+        /** Running on an executor thread. */
+        RUNNING,
+        /** Exited after a stop, or stopped before it ever ran. */
+        STOPPED
+    }
 
     private static final Logger log = LoggerFactory.getLogger(RelayLoop.class);
     private static final Duration MAX_ERROR_BACKOFF = Duration.ofSeconds(30);
@@ -23,6 +39,7 @@ public final class RelayLoop implements AutoCloseable {
     private final Relay relay;
     private final String name;
     private final long pollNanos;
+    private final AtomicReference<State> state = new AtomicReference<>(State.QUEUED);
     private final CountDownLatch finished = new CountDownLatch(1);
     private final Object signal = new Object();
     private boolean wakeRequested;
@@ -37,11 +54,18 @@ public final class RelayLoop implements AutoCloseable {
     /**
      * Submits a loop over {@code relay} to {@code executor}.
      *
+     * @param relay the relay whose {@link Relay#runOnce()} the loop calls
      * @param name used in log lines
      * @param pollInterval longest wait between two checks when nothing wakes the loop, at least 1 ms
+     * @param executor runs the loop on one of its threads for the loop's whole life
+     * @return the loop, to wake or stop
+     * @throws InvalidConfigurationException for a null argument or a poll interval under 1 ms
      * @throws java.util.concurrent.RejectedExecutionException when the executor refuses the task
      */
     public static RelayLoop start(Relay relay, String name, Duration pollInterval, Executor executor) {
+        if (relay == null || name == null || executor == null) {
+            throw new InvalidConfigurationException("relay, name and executor must not be null");
+        }
         if (pollInterval == null || pollInterval.toMillis() < 1) {
             throw new InvalidConfigurationException("pollInterval must be at least 1 ms, was " + pollInterval);
         }
@@ -58,25 +82,52 @@ public final class RelayLoop implements AutoCloseable {
         }
     }
 
-    /** @return true until the loop has exited */
+    /** @return where the loop is: queued behind a busy executor, running, or stopped */
+    public State state() {
+        return state.get();
+    }
+
+    /** @return true while the loop runs on an executor thread: not while it is still queued, nor after it exited */
     public boolean isRunning() {
-        return finished.getCount() > 0;
+        return state.get() == State.RUNNING;
     }
 
     /**
-     * Asks the loop to stop after its current batch and waits for it.
-     *
-     * @return true when the loop exited within {@code timeout}
+     * Asks the loop to stop after its current batch, without waiting. A loop still queued is stopped at once and
+     * will exit immediately if the executor runs it later.
      */
-    public boolean stop(Duration timeout) {
+    public void requestStop() {
         stopRequested = true;
+        if (state.compareAndSet(State.QUEUED, State.STOPPED)) {
+            finished.countDown();
+        }
         wakeUp();
+    }
+
+    /**
+     * Waits for the loop to exit after {@link #requestStop()}.
+     *
+     * @param timeout how long to wait at most
+     * @return true when the loop has exited (or never ran)
+     */
+    public boolean awaitStopped(Duration timeout) {
         try {
             return finished.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
         }
+    }
+
+    /**
+     * Asks the loop to stop after its current batch and waits for it.
+     *
+     * @param timeout how long to wait for the current batch to finish
+     * @return true when the loop exited within {@code timeout}
+     */
+    public boolean stop(Duration timeout) {
+        requestStop();
+        return awaitStopped(timeout);
     }
 
     /** Stops the loop, waiting up to 30 s for its current batch. */
@@ -88,6 +139,9 @@ public final class RelayLoop implements AutoCloseable {
     }
 
     private void run() {
+        if (!state.compareAndSet(State.QUEUED, State.RUNNING)) {
+            return; // stopped while it waited for a thread
+        }
         log.debug("relay loop {} started on {}", name, Thread.currentThread().getName());
         int failures = 0;
         try {
@@ -112,6 +166,7 @@ public final class RelayLoop implements AutoCloseable {
                 await(waitNanos);
             }
         } finally {
+            state.set(State.STOPPED);
             finished.countDown();
             log.debug("relay loop {} stopped", name);
         }

@@ -14,7 +14,15 @@ public record RelayResult(int claimed, int published, int retried, int dead, boo
     /** Nothing was due. */
     public static final RelayResult EMPTY = new RelayResult(0, 0, 0, 0, false);
 
-    /** Checks the counts are consistent. */
+    /**
+     * Checks the counts are consistent.
+     *
+     * @param claimed events claimed
+     * @param published events marked published
+     * @param retried events scheduled for another attempt
+     * @param dead events made dead
+     * @param moreWaiting whether more events are probably due now
+     */
     public RelayResult {
         if (claimed < 0 || published < 0 || retried < 0 || dead < 0) {
             throw new IllegalArgumentException("counts must not be negative");

@@ -24,6 +24,11 @@ public record RetryPolicy(Duration initialDelay, Duration maxDelay, double multi
     /**
      * Validates every setting.
      *
+     * @param initialDelay delay after the first failure
+     * @param maxDelay cap on any delay
+     * @param multiplier growth per failure
+     * @param jitter fraction of each delay taken off at random
+     * @param maxAttempts attempts before an event is dead
      * @throws InvalidConfigurationException naming the setting, its value and the allowed range
      */
     public RetryPolicy {
@@ -67,7 +72,10 @@ public record RetryPolicy(Duration initialDelay, Duration maxDelay, double multi
         return Duration.ofMillis(Math.max(1, millis));
     }
 
-    /** @return true when an event that has failed {@code failedAttempts} times gets no further attempt */
+    /**
+     * @param failedAttempts how many attempts have failed so far
+     * @return true when an event that has failed {@code failedAttempts} times gets no further attempt
+     */
     public boolean exhausted(int failedAttempts) {
         return failedAttempts >= maxAttempts;
     }
@@ -83,37 +91,65 @@ public record RetryPolicy(Duration initialDelay, Duration maxDelay, double multi
         private Builder() {
         }
 
-        /** Delay after the first failure. */
+        /**
+         * Delay after the first failure.
+         *
+         * @param initialDelay at least 1 ms
+         * @return this builder
+         */
         public Builder initialDelay(Duration initialDelay) {
             this.initialDelay = initialDelay;
             return this;
         }
 
-        /** Cap on any delay. */
+        /**
+         * Cap on any delay.
+         *
+         * @param maxDelay at least the initial delay
+         * @return this builder
+         */
         public Builder maxDelay(Duration maxDelay) {
             this.maxDelay = maxDelay;
             return this;
         }
 
-        /** Growth per failure. */
+        /**
+         * Growth per failure.
+         *
+         * @param multiplier at least 1
+         * @return this builder
+         */
         public Builder multiplier(double multiplier) {
             this.multiplier = multiplier;
             return this;
         }
 
-        /** Fraction of each delay taken off at random. */
+        /**
+         * Fraction of each delay taken off at random.
+         *
+         * @param jitter from 0 to 1
+         * @return this builder
+         */
         public Builder jitter(double jitter) {
             this.jitter = jitter;
             return this;
         }
 
-        /** Attempts before the event is dead. */
+        /**
+         * Attempts before the event is dead.
+         *
+         * @param maxAttempts at least 1
+         * @return this builder
+         */
         public Builder maxAttempts(int maxAttempts) {
             this.maxAttempts = maxAttempts;
             return this;
         }
 
-        /** @throws InvalidConfigurationException naming a setting out of range */
+        /**
+         * @return the validated policy
+         * @throws InvalidConfigurationException naming a setting out of range
+         */
         public RetryPolicy build() {
             return new RetryPolicy(initialDelay, maxDelay, multiplier, jitter, maxAttempts);
         }

@@ -37,8 +37,8 @@ final class AppendOverhead {
         BenchDatabase.execute(db.pool(), "CREATE TABLE " + BenchDatabase.SCHEMA + ".account ("
                 + "id bigserial PRIMARY KEY, owner text NOT NULL, balance bigint NOT NULL,"
                 + " created_at timestamptz NOT NULL DEFAULT now())");
-        JdbcOutbox notifying = new JdbcOutbox(table, true);
-        JdbcOutbox silent = new JdbcOutbox(table, false);
+        JdbcOutbox notifying = JdbcOutbox.builder().table(table).notifyOnCommit(true).build();
+        JdbcOutbox silent = JdbcOutbox.builder().table(table).notifyOnCommit(false).build();
         long[] commits = new long[3];
         long[] nanos = new long[3];
         measure(null, Duration.ofSeconds(1)); // warm-up: connections, JIT, prepared statements

@@ -75,7 +75,7 @@ final class BenchDatabase implements AutoCloseable {
      * notifications, then refreshes the planner's statistics as autovacuum eventually would.
      */
     void fill(OutboxTable table, int count, int aggregates) {
-        JdbcOutbox outbox = new JdbcOutbox(table, false);
+        JdbcOutbox outbox = JdbcOutbox.builder().table(table).notifyOnCommit(false).build();
         try (Connection c = pool.getConnection()) {
             c.setAutoCommit(false);
             for (int done = 0; done < count; ) {

@@ -71,7 +71,7 @@ final class CommitLatency {
             public void close() {
             }
         };
-        JdbcOutbox outbox = new JdbcOutbox(table, wakeOnCommit);
+        JdbcOutbox outbox = JdbcOutbox.builder().table(table).notifyOnCommit(wakeOnCommit).build();
         ExecutorService relayThread = Executors.newSingleThreadExecutor();
         try (JdbcRelay relay = JdbcRelay.builder(db.pool(), publisher).table(table).wakeOnCommit(wakeOnCommit)
                 .pollInterval(wakeOnCommit ? Duration.ofSeconds(1) : Duration.ofMillis(POLL_MILLIS)).build()) {

@@ -2,7 +2,6 @@ package dev.outbox.benchmarks;
 
 import dev.outbox.Event;
 import dev.outbox.RelayResult;
-import dev.outbox.jdbc.BareClaimLoop;
 import dev.outbox.jdbc.JdbcRelay;
 import dev.outbox.jdbc.Ordering;
 import dev.outbox.jdbc.OutboxTable;

@@ -118,6 +118,7 @@ final class ExampleEnvironment implements AutoCloseable {
                     CREATE TABLE IF NOT EXISTS import_job (id uuid PRIMARY KEY, source text NOT NULL, status text NOT NULL);
                     CREATE TABLE IF NOT EXISTS customer_order (id text PRIMARY KEY, customer text NOT NULL);
                     CREATE TABLE IF NOT EXISTS order_line (order_id text NOT NULL, sku text NOT NULL, quantity int NOT NULL);
+                    CREATE TABLE IF NOT EXISTS shipment (id text PRIMARY KEY, order_id text NOT NULL, carrier text NOT NULL);
                     """);
         }
     }

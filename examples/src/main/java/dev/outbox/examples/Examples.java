@@ -10,8 +10,14 @@ import dev.outbox.jdbc.OutboxOperations;
 import dev.outbox.jdbc.OutboxStats;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.Publishers;
+import dev.outbox.examples.hibernate.Shipment;
+import dev.outbox.examples.hibernate.ShippingService;
+import dev.outbox.examples.spring.OrderService;
+import dev.outbox.examples.spring.SpringExample;
 import java.io.PrintStream;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashMap;
@@ -19,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
+import org.springframework.context.annotation.AnnotationConfigApplicationContext;
 import software.amazon.awssdk.services.sqs.model.Message;
 
 /**
@@ -36,7 +43,7 @@ public final class Examples {
     private Examples(ExampleEnvironment env, PrintStream out) {
         this.env = env;
         this.out = out;
-        this.outbox = new JdbcOutbox(env.table);
+        this.outbox = JdbcOutbox.create(env.table);
     }
 
     public static void main(String[] args) throws Exception {
@@ -45,6 +52,8 @@ public final class Examples {
 
     /** Runs everything, printing the account to {@code out}. */
     static void run(PrintStream out) throws Exception {
+        // Hibernate logs through jboss-logging, which defaults to java.util.logging; send it to slf4j like the rest.
+        System.setProperty("org.jboss.logging.provider", "slf4j");
         long started = System.nanoTime();
         try (ExampleEnvironment env = ExampleEnvironment.start()) {
             out.println("outbox examples on " + env.description);
@@ -62,6 +71,9 @@ public final class Examples {
             oneShot(publisher);
             consume(6);
             poller(publisher);
+            spring();
+            hibernate();
+            relayFrameworkEvents(publisher);
             operations();
         }
     }
@@ -156,7 +168,7 @@ public final class Examples {
     }
 
     private void operations() throws SQLException {
-        out.println("7. operations: dead events, requeue, purge, stats");
+        out.println("10. operations: dead events, requeue, purge, stats");
         OutboxOperations ops = new OutboxOperations(env.dataSource, env.table);
         // A publisher configured with too small a message limit rejects a large event: it goes dead at once.
         Map<String, String> tooSmall = new HashMap<>(env.sqsSettings);
@@ -182,6 +194,66 @@ public final class Examples {
         OutboxStats stats = ops.stats();
         out.println("   stats       pending=" + stats.pending() + " inFlight=" + stats.inFlight() + " dead="
                 + stats.dead() + " oldestPendingAge=" + stats.oldestPendingAge());
+    }
+
+    private void spring() {
+        out.println("7. Spring @Transactional service: JdbcTemplate writes the order, the event joins Spring's"
+                + " transaction");
+        try (AnnotationConfigApplicationContext spring = SpringExample.start(env.dataSource, outbox)) {
+            OrderService orders = spring.getBean(OrderService.class);
+            orders.placeOrder("order-2001", "grace@example.com", 2);
+            out.println("   committed   order order-2001 + event order_placed");
+            try {
+                orders.placeOrder("order-2002", "grace@example.com", 0);
+            } catch (IllegalArgumentException e) {
+                out.println("   rolled back order-2002 (" + e.getMessage() + "): "
+                        + count("SELECT count(*) FROM customer_order WHERE id = ?", "order-2002") + " rows, "
+                        + eventsOf("order-2002") + " events");
+            }
+        }
+    }
+
+    private void hibernate() {
+        out.println("8. Hibernate without Spring: session.doWork appends on the session's connection");
+        try (ShippingService shipping = new ShippingService(env.dataSource, outbox)) {
+            shipping.ship(new Shipment("ship-1", "order-2001", "parcelco"), false);
+            out.println("   committed   shipment ship-1 + event order_shipped");
+            try {
+                shipping.ship(new Shipment("ship-2", "order-2003", "parcelco"), true);
+            } catch (IllegalStateException e) {
+                out.println("   rolled back ship-2 (" + e.getMessage() + "): "
+                        + count("SELECT count(*) FROM shipment WHERE id = ?", "ship-2") + " rows, "
+                        + eventsOf("order-2003") + " events");
+            }
+            out.println("   shipments   " + shipping.count() + " stored");
+        }
+    }
+
+    private void relayFrameworkEvents(Publisher publisher) {
+        out.println("9. the relay publishes what the frameworks' transactions committed, nothing else");
+        try (JdbcRelay relay = JdbcRelay.builder(env.dataSource, publisher).table(env.table).build()) {
+            RelayResult result = relay.drain(Duration.ofSeconds(30));
+            List<Message> received = env.receive(result.published());
+            out.println("   published   " + result.published() + "; received " + received.size() + " messages "
+                    + received.stream().map(m -> m.messageAttributes().get("outbox-event-type").stringValue()
+                            + " " + m.messageAttributes().get("outbox-aggregate-id").stringValue()).sorted().toList());
+        }
+    }
+
+    private long count(String sql, String argument) {
+        try (Connection c = env.dataSource.getConnection(); PreparedStatement s = c.prepareStatement(sql)) {
+            s.setString(1, argument);
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql, e);
+        }
+    }
+
+    private long eventsOf(String aggregateId) {
+        return count("SELECT count(*) FROM " + env.table.qualifiedName() + " WHERE aggregate_id = ?", aggregateId);
     }
 
     /** Prints a progress line at most once a second while a drain runs long. */

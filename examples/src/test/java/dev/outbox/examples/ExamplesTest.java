@@ -39,7 +39,15 @@ class ExamplesTest {
         assertTrue(out.contains("relay with a 1 KB limit: published 0, dead 1"), out);
         assertTrue(out.contains("requeued    1"), out);
         assertTrue(out.contains("republished 1 with the right limit"), out);
-        assertTrue(out.contains("purged      8 published events"), out);
+        assertTrue(out.contains("committed   order order-2001 + event order_placed"), out);
+        assertTrue(out.contains("rolled back order-2002 (order order-2002 has no lines): 0 rows, 0 events"), out);
+        assertTrue(out.contains("committed   shipment ship-1 + event order_shipped"), out);
+        assertTrue(out.contains("rolled back ship-2 (carrier parcelco refused shipment ship-2): 0 rows, 0 events"),
+                out);
+        assertTrue(out.contains("shipments   1 stored"), out);
+        assertTrue(out.contains("published   2; received 2 messages [order_placed order-2001, order_shipped order-2001]"),
+                out);
+        assertTrue(out.contains("purged      10 published events"), out);
         assertTrue(out.contains("stats       pending=0 inFlight=0 dead=0"), out);
     }
 

@@ -42,12 +42,21 @@ public final class BrokerCalls<T> {
      */
     public record Prepared<T>(T entry, long bytes, PublishOutcome refusal) {
 
-        /** @return an entry to send */
+        /**
+         * @param <T> the broker's entry type
+         * @param entry the broker's entry
+         * @param bytes its size as the broker counts it
+         * @return an entry to send
+         */
         public static <T> Prepared<T> entry(T entry, long bytes) {
             return new Prepared<>(entry, bytes, null);
         }
 
-        /** @return a refusal, reported without a call */
+        /**
+         * @param <T> the broker's entry type
+         * @param refusal why the event cannot be sent
+         * @return a refusal, reported without a call
+         */
         public static <T> Prepared<T> refused(PublishOutcome refusal) {
             return new Prepared<>(null, 0, refusal);
         }
@@ -89,6 +98,8 @@ public final class BrokerCalls<T> {
      *
      * @param prepare builds each event's entry, or refuses it (too large, not representable)
      * @return one outcome per event, in order
+     * @param events the batch, as the relay handed it over
+     * @param call sends one call
      */
     public List<PublishOutcome> publish(List<Event> events, Function<Event, Prepared<T>> prepare, Call<T> call) {
         int n = events.size();
@@ -194,6 +205,7 @@ public final class BrokerCalls<T> {
      * Checks a publisher's {@code maxConcurrentCalls} setting.
      *
      * @param publisher names the publisher in the message, such as {@code sqs publisher}
+     * @param maxConcurrentCalls the setting's value
      * @throws InvalidConfigurationException when the value is not from 1 to {@value #MAX_CONCURRENT_CALLS}
      */
     public static void checkConcurrentCalls(String publisher, int maxConcurrentCalls) {
@@ -208,6 +220,8 @@ public final class BrokerCalls<T> {
      * close.
      *
      * @param name thread name prefix, such as {@code outbox-sqs-call}
+     * @param threads how many threads
+     * @return the pool
      */
     public static ExecutorService callThreads(String name, int threads) {
         AtomicInteger n = new AtomicInteger();

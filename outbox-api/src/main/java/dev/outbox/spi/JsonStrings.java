@@ -11,7 +11,13 @@ public final class JsonStrings {
     private JsonStrings() {
     }
 
-    /** Appends {@code s} as a quoted JSON string, escaping quotes, backslashes and control characters. */
+    /**
+     * Appends {@code s} as a quoted JSON string, escaping quotes, backslashes and control characters.
+     *
+     * @param out where to append
+     * @param s the string
+     * @return {@code out}
+     */
     public static StringBuilder quote(StringBuilder out, String s) {
         out.append('"');
         for (int i = 0; i < s.length(); i++) {
@@ -34,7 +40,13 @@ public final class JsonStrings {
         return out.append('"');
     }
 
-    /** Appends {@code map} as a JSON object of strings, in the map's order. */
+    /**
+     * Appends {@code map} as a JSON object of strings, in the map's order.
+     *
+     * @param out where to append
+     * @param map the strings
+     * @return {@code out}
+     */
     public static StringBuilder object(StringBuilder out, Map<String, String> map) {
         out.append('{');
         boolean first = true;
@@ -49,7 +61,10 @@ public final class JsonStrings {
         return out.append('}');
     }
 
-    /** @return {@code map} as a JSON object of strings */
+    /**
+     * @param map the strings
+     * @return {@code map} as a JSON object of strings
+     */
     public static String object(Map<String, String> map) {
         return map.isEmpty() ? "{}" : object(new StringBuilder(64), map).toString();
     }

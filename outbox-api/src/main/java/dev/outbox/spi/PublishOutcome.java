@@ -20,7 +20,12 @@ public record PublishOutcome(Status status, String reason) {
 
     private static final PublishOutcome PUBLISHED = new PublishOutcome(Status.PUBLISHED, null);
 
-    /** Checks that a reason is given exactly when the event was not published. */
+    /**
+     * Checks that a reason is given exactly when the event was not published.
+     *
+     * @param status what became of the event
+     * @param reason why it was not published; null when it was
+     */
     public PublishOutcome {
         if (status == null) {
             throw new IllegalArgumentException("status must not be null");
@@ -38,12 +43,18 @@ public record PublishOutcome(Status status, String reason) {
         return PUBLISHED;
     }
 
-    /** @return the outcome of a transient failure, retried after the relay's backoff */
+    /**
+     * @param reason why, naming the broker's error code where there is one
+     * @return the outcome of a transient failure, retried after the relay's backoff
+     */
     public static PublishOutcome retry(String reason) {
         return new PublishOutcome(Status.RETRY, reason);
     }
 
-    /** @return the outcome of an event the broker refuses for good; it becomes dead */
+    /**
+     * @param reason why, naming the broker's error code where there is one
+     * @return the outcome of an event the broker refuses for good; it becomes dead
+     */
     public static PublishOutcome rejected(String reason) {
         return new PublishOutcome(Status.REJECTED, reason);
     }

@@ -16,6 +16,7 @@ public interface PublisherProvider {
      * Builds a publisher. Settings come from properties or the environment, so every value is a string.
      *
      * @param settings the provider's settings; an unknown key is an error, so a typo is not silently ignored
+     * @return a new publisher, which the caller closes
      * @throws dev.outbox.InvalidConfigurationException naming a missing, unknown or malformed setting
      */
     Publisher create(Map<String, String> settings);

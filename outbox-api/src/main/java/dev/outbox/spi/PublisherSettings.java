@@ -21,6 +21,10 @@ public record PublisherSettings(String provider, Map<String, String> values) {
     /**
      * Copies the settings and refuses keys outside {@code known}, so a misspelt key is an error.
      *
+     * @param provider the provider's name, used in messages
+     * @param values the settings as given
+     * @param known every key the provider understands
+     * @return the checked settings
      * @throws InvalidConfigurationException naming the unknown keys and the known ones
      */
     public static PublisherSettings of(String provider, Map<String, String> values, Set<String> known) {
@@ -36,18 +40,29 @@ public record PublisherSettings(String provider, Map<String, String> values) {
         return new PublisherSettings(provider, Map.copyOf(values));
     }
 
-    /** @return the trimmed value, or empty when absent or blank */
+    /**
+     * @param key the setting's name
+     * @return the trimmed value, or empty when absent or blank
+     */
     public Optional<String> optional(String key) {
         String value = values.get(key);
         return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
     }
 
-    /** @throws InvalidConfigurationException when the key is absent or blank */
+    /**
+     * @param key the setting's name
+     * @return the trimmed value
+     * @throws InvalidConfigurationException when the key is absent or blank
+     */
     public String required(String key) {
         return optional(key).orElseThrow(() -> invalid(key, null, "is required"));
     }
 
-    /** @throws InvalidConfigurationException when present but not an absolute URI */
+    /**
+     * @param key the setting's name
+     * @return the URI, or empty when absent
+     * @throws InvalidConfigurationException when present but not an absolute URI
+     */
     public Optional<URI> uri(String key) {
         return optional(key).map(v -> {
             try {
@@ -62,7 +77,14 @@ public record PublisherSettings(String provider, Map<String, String> values) {
         });
     }
 
-    /** @throws InvalidConfigurationException when present but not an integer from min to max */
+    /**
+     * @param key the setting's name
+     * @param defaultValue used when absent
+     * @param min smallest allowed
+     * @param max largest allowed
+     * @return the value
+     * @throws InvalidConfigurationException when present but not an integer from min to max
+     */
     public int integer(String key, int defaultValue, int min, int max) {
         Optional<String> raw = optional(key);
         if (raw.isEmpty()) {
@@ -79,7 +101,12 @@ public record PublisherSettings(String provider, Map<String, String> values) {
         }
     }
 
-    /** @throws InvalidConfigurationException when present but neither {@code true} nor {@code false} */
+    /**
+     * @param key the setting's name
+     * @param defaultValue used when absent
+     * @return the value
+     * @throws InvalidConfigurationException when present but neither {@code true} nor {@code false}
+     */
     public boolean bool(String key, boolean defaultValue) {
         Optional<String> raw = optional(key);
         if (raw.isEmpty()) {
@@ -95,6 +122,11 @@ public record PublisherSettings(String provider, Map<String, String> values) {
     /**
      * Reads an ISO-8601 duration ({@code PT5S}) or a number of milliseconds.
      *
+     * @param key the setting's name
+     * @param defaultValue used when absent
+     * @param min shortest allowed
+     * @param max longest allowed
+     * @return the value
      * @throws InvalidConfigurationException when present but malformed or outside min to max
      */
     public Duration duration(String key, Duration defaultValue, Duration min, Duration max) {
@@ -116,7 +148,12 @@ public record PublisherSettings(String provider, Map<String, String> values) {
         return value;
     }
 
-    /** @return an exception whose message names the provider, the key and the value */
+    /**
+     * @param key the setting's name
+     * @param value the value given, or null
+     * @param rule what the value breaks, such as {@code is required}
+     * @return an exception whose message names the provider, the key and the value
+     */
     public InvalidConfigurationException invalid(String key, String value, String rule) {
         return new InvalidConfigurationException(provider + " publisher: setting '" + key + "'"
                 + (value == null ? "" : " = '" + value + "'") + " " + rule);

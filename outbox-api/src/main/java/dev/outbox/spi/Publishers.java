@@ -22,6 +22,9 @@ public final class Publishers {
      * Builds a publisher from the provider named {@code name}, or from the only provider on the classpath when
      * {@code name} is null.
      *
+     * @param name the provider's name, such as {@code sqs}; null for the only one on the classpath
+     * @param settings the provider's settings
+     * @return a new publisher, which the caller closes
      * @throws InvalidConfigurationException when no provider matches, when {@code name} is null and there is
      *         not exactly one, or when the settings are wrong; the message lists the providers found
      */
@@ -32,6 +35,9 @@ public final class Publishers {
     /**
      * Finds the provider named {@code name}, or the only provider when {@code name} is null.
      *
+     * @param name the provider's name; null for the only one
+     * @param classLoader where to look for providers
+     * @return the provider
      * @throws InvalidConfigurationException when no provider matches; the message lists the providers found
      */
     public static PublisherProvider find(String name, ClassLoader classLoader) {

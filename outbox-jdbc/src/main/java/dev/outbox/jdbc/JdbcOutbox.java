@@ -32,29 +32,30 @@ public final class JdbcOutbox implements Outbox {
     private final String insert;
     private final String insertMany;
 
-    /** @param table the outbox table, created beforehand with {@link OutboxSchema}; appends notify relays */
-    public JdbcOutbox(OutboxTable table) {
-        this(table, true);
+    private JdbcOutbox(Builder b) {
+        this.table = b.table;
+        PostgresStatements sql = new PostgresStatements(b.table);
+        this.insert = b.notifyOnCommit ? sql.insertNotifying : sql.insert;
+        this.insertMany = b.notifyOnCommit ? sql.insertManyNotifying : sql.insertMany;
+    }
+
+    /** @return an outbox on {@link OutboxTable#DEFAULT} that notifies relays at commit */
+    public static JdbcOutbox create() {
+        return builder().build();
     }
 
     /**
      * @param table the outbox table, created beforehand with {@link OutboxSchema}
-     * @param notifyRelays whether each append sends a notification, delivered at commit, that wakes listening
-     *        relays; without it relays find new events at their next poll or {@link dev.outbox.RelayLoop#wakeUp}
+     * @return an outbox on {@code table} that notifies relays at commit
+     * @throws InvalidConfigurationException when {@code table} is null
      */
-    public JdbcOutbox(OutboxTable table, boolean notifyRelays) {
-        if (table == null) {
-            throw new InvalidConfigurationException("table must not be null");
-        }
-        this.table = table;
-        PostgresStatements sql = new PostgresStatements(table);
-        this.insert = notifyRelays ? sql.insertNotifying : sql.insert;
-        this.insertMany = notifyRelays ? sql.insertManyNotifying : sql.insertMany;
+    public static JdbcOutbox create(OutboxTable table) {
+        return builder().table(table).build();
     }
 
-    /** @return an outbox on {@link OutboxTable#DEFAULT} */
-    public static JdbcOutbox create() {
-        return new JdbcOutbox(OutboxTable.DEFAULT);
+    /** @return a builder with the defaults: {@link OutboxTable#DEFAULT}, notifying relays at commit */
+    public static Builder builder() {
+        return new Builder();
     }
 
     /** @return the table this outbox writes to */
@@ -124,6 +125,50 @@ public final class JdbcOutbox implements Outbox {
                     array.free();
                 }
             }
+        }
+    }
+
+    /** Configures a {@link JdbcOutbox}; checked in {@link #build()}. */
+    public static final class Builder {
+        private OutboxTable table = OutboxTable.DEFAULT;
+        private boolean notifyOnCommit = true;
+
+        private Builder() {
+        }
+
+        /**
+         * @param table the outbox table, created beforehand with {@link OutboxSchema}; {@link OutboxTable#DEFAULT}
+         *        if not set
+         * @return this builder
+         */
+        public Builder table(OutboxTable table) {
+            this.table = table;
+            return this;
+        }
+
+        /**
+         * Whether each append also sends a PostgreSQL notification that wakes listening relays when the caller's
+         * transaction commits (default true). Without it, relays find new events at their next poll, or when the
+         * host calls {@link JdbcRelay#wakeUp()} after its commit; appends then cost less (see the README's
+         * performance section).
+         *
+         * @param notifyOnCommit true to wake relays at commit
+         * @return this builder
+         */
+        public Builder notifyOnCommit(boolean notifyOnCommit) {
+            this.notifyOnCommit = notifyOnCommit;
+            return this;
+        }
+
+        /**
+         * @return the outbox, thread-safe and meant to be shared
+         * @throws InvalidConfigurationException when the table is null
+         */
+        public JdbcOutbox build() {
+            if (table == null) {
+                throw new InvalidConfigurationException("table must not be null");
+            }
+            return new JdbcOutbox(this);
         }
     }
 

@@ -47,6 +47,7 @@ public final class JdbcRelay implements Relay {
     private static final Logger log = LoggerFactory.getLogger(JdbcRelay.class);
     private static final Set<String> OPEN_OWNERS = ConcurrentHashMap.newKeySet();
     private static final int RECORD_TRIES = 3;
+    private static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
     private final OutboxTable table;
     private final Publisher publisher;
@@ -89,6 +90,7 @@ public final class JdbcRelay implements Relay {
      * @param dataSource where the outbox table lives; a pool is recommended, the relay borrows a connection
      *        per statement
      * @param publisher where events go; the relay does not close it
+     * @return a builder with the defaults
      */
     public static Builder builder(DataSource dataSource, Publisher publisher) {
         return new Builder(dataSource, publisher);
@@ -162,23 +164,60 @@ public final class JdbcRelay implements Relay {
         return listening != null && listening.isListening();
     }
 
+    /**
+     * Stops the loops this relay started, all at once, waiting up to 30 s in total for their current batches; then
+     * stops the listener thread and refuses further {@link #runOnce()} calls. Equivalent to
+     * {@code close(Duration.ofSeconds(30))}.
+     *
+     * <p>Does not close the publisher, which the caller created: close it after the relay. Shut down in this
+     * order: the relay (which stops its loops), then the publisher, then the executor and the data source.
+     */
     @Override
     public void close() {
+        close(DEFAULT_CLOSE_TIMEOUT);
+    }
+
+    /**
+     * Stops the loops together and waits for their current batches up to {@code timeout} in total, not per loop.
+     * A loop still publishing when the time is up keeps running its batch in the background and exits after it;
+     * events it has not recorded by then are published again once their lease expires (at-least-once).
+     *
+     * @param timeout the longest wait for all loops together
+     * @return true when every loop exited within {@code timeout}
+     * @throws InvalidConfigurationException for a null or negative timeout
+     */
+    public boolean close(Duration timeout) {
+        if (timeout == null || timeout.isNegative()) {
+            throw new InvalidConfigurationException("timeout must be zero or more, was " + timeout);
+        }
         ChannelListener listening;
         synchronized (this) {
             if (closed) {
-                return;
+                return loops.stream().noneMatch(RelayLoop::isRunning);
             }
             closed = true;
             listening = channelListener;
         }
+        long deadline = System.nanoTime() + timeout.toNanos();
         for (RelayLoop loop : loops) {
-            loop.close();
+            loop.requestStop();
+        }
+        boolean allStopped = true;
+        for (RelayLoop loop : loops) {
+            long left = Math.max(0, deadline - System.nanoTime());
+            if (!loop.awaitStopped(Duration.ofNanos(left))) {
+                allStopped = false;
+            }
+        }
+        if (!allStopped) {
+            log.warn("relay {}: {} of {} loops still finishing their batch after {}; they exit when it ends",
+                    ownerId, loops.stream().filter(RelayLoop::isRunning).count(), loops.size(), timeout);
         }
         if (listening != null) {
             listening.close();
         }
         OPEN_OWNERS.remove(ownerKey);
+        return allStopped;
     }
 
     /** Calls the publisher, turning every way it can misbehave into retry outcomes. */
@@ -347,49 +386,89 @@ public final class JdbcRelay implements Relay {
             this.publisher = publisher;
         }
 
-        /** The outbox table; {@link OutboxTable#DEFAULT} if not set. */
+        /**
+         * The outbox table; {@link OutboxTable#DEFAULT} if not set.
+         *
+         * @param table the outbox table
+         * @return this builder
+         */
         public Builder table(OutboxTable table) {
             this.table = table;
             return this;
         }
 
-        /** {@link Ordering#PER_AGGREGATE} (default) or {@link Ordering#NONE}. */
+        /**
+         * {@link Ordering#PER_AGGREGATE} (default) or {@link Ordering#NONE}.
+         *
+         * @param ordering the ordering
+         * @return this builder
+         */
         public Builder ordering(Ordering ordering) {
             this.ordering = ordering;
             return this;
         }
 
-        /** Most events claimed and published per {@link #runOnce()}: 1 to 10,000, default 500. */
+        /**
+         * Most events claimed and published per {@link #runOnce()}: 1 to 10,000, default 500.
+         *
+         * @param batchSize events per claim
+         * @return this builder
+         */
         public Builder batchSize(int batchSize) {
             this.batchSize = batchSize;
             return this;
         }
 
-        /** How long a claim is exclusive: 1 s to 1 h, default 30 s. A crashed relay's events wait this long. */
+        /**
+         * How long a claim is exclusive: 1 s to 1 h, default 30 s. A crashed relay's events wait this long.
+         *
+         * @param leaseDuration how long a claim is exclusive
+         * @return this builder
+         */
         public Builder leaseDuration(Duration leaseDuration) {
             this.leaseDuration = leaseDuration;
             return this;
         }
 
-        /** Backoff and attempts for failed publications; {@link RetryPolicy#DEFAULT} if not set. */
+        /**
+         * Backoff and attempts for failed publications; {@link RetryPolicy#DEFAULT} if not set.
+         *
+         * @param retryPolicy the policy
+         * @return this builder
+         */
         public Builder retryPolicy(RetryPolicy retryPolicy) {
             this.retryPolicy = retryPolicy;
             return this;
         }
 
-        /** Longest idle wait of a started loop: 1 ms to 1 h, default 1 s. */
+        /**
+         * Longest idle wait of a started loop: 1 ms to 1 h, default 1 s.
+         *
+         * @param pollInterval the longest idle wait
+         * @return this builder
+         */
         public Builder pollInterval(Duration pollInterval) {
             this.pollInterval = pollInterval;
             return this;
         }
 
-        /** Limit on each claim or record statement: 1 s to 10 min, default 30 s. */
+        /**
+         * Limit on each claim or record statement: 1 s to 10 min, default 30 s.
+         *
+         * @param statementTimeout the limit
+         * @return this builder
+         */
         public Builder statementTimeout(Duration statementTimeout) {
             this.statementTimeout = statementTimeout;
             return this;
         }
 
-        /** The name written into claims: 1 to 200 characters, default host, process id and a random suffix. */
+        /**
+         * The name written into claims: 1 to 200 characters, default host, process id and a random suffix.
+         *
+         * @param ownerId the name, unique per open relay on a table
+         * @return this builder
+         */
         public Builder ownerId(String ownerId) {
             this.ownerId = ownerId;
             return this;
@@ -399,19 +478,28 @@ public final class JdbcRelay implements Relay {
          * Whether started loops wake on the notifications {@link JdbcOutbox} sends at commit (default true). Costs
          * one thread and one connection, held while the relay is open. Turn it off behind a pooler in transaction
          * mode, which cannot LISTEN; the loops then poll.
+         *
+         * @param wakeOnCommit whether to listen for commits
+         * @return this builder
          */
         public Builder wakeOnCommit(boolean wakeOnCommit) {
             this.wakeOnCommit = wakeOnCommit;
             return this;
         }
 
-        /** Hears outcomes, for metrics; {@link RelayListener#NONE} if not set. */
+        /**
+         * Hears outcomes, for metrics; {@link RelayListener#NONE} if not set.
+         *
+         * @param listener the listener
+         * @return this builder
+         */
         public Builder listener(RelayListener listener) {
             this.listener = listener;
             return this;
         }
 
         /**
+         * @return a relay, which the caller closes
          * @throws InvalidConfigurationException naming the first setting that is missing or out of range, or an
          *         ownerId already used by an open relay on the same table in this JVM
          */

@@ -29,7 +29,10 @@ public final class OutboxOperations {
     private final OutboxTable table;
     private final PostgresStatements sql;
 
-    /** @param table the outbox table */
+    /**
+     * @param dataSource where the outbox table lives
+     * @param table the outbox table
+     */
     public OutboxOperations(DataSource dataSource, OutboxTable table) {
         if (dataSource == null || table == null) {
             throw new InvalidConfigurationException("dataSource and table must not be null");
@@ -78,6 +81,7 @@ public final class OutboxOperations {
      * Makes the given dead events pending again, with fresh attempts, due now. Ids that are not dead are ignored.
      *
      * @return how many events were requeued
+     * @param ids the events' ids
      */
     public int requeueDead(Collection<UUID> ids) {
         int n = byIds("requeueing dead events", sql.requeueDeadById, ids);
@@ -85,7 +89,12 @@ public final class OutboxOperations {
         return n;
     }
 
-    /** Requeues every dead event of one event type. @return how many */
+    /**
+     * Requeues every dead event of one event type. @return how many
+     *
+     * @param eventType the event type
+     * @return how many were requeued
+     */
     public int requeueDeadOfType(String eventType) {
         if (eventType == null || eventType.isBlank()) {
             throw new InvalidConfigurationException("eventType must not be blank");
@@ -100,7 +109,11 @@ public final class OutboxOperations {
         return n;
     }
 
-    /** Requeues every dead event. @return how many */
+    /**
+     * Requeues every dead event. @return how many
+     *
+     * @return how many were requeued
+     */
     public int requeueAllDead() {
         int n = run("requeueing dead events", connection -> {
             try (PreparedStatement s = connection.prepareStatement(sql.requeueAllDead)) {
@@ -116,6 +129,7 @@ public final class OutboxOperations {
      * published. Ids that are not dead are ignored.
      *
      * @return how many were deleted
+     * @param ids the events' ids
      */
     public int discardDead(Collection<UUID> ids) {
         int n = byIds("discarding dead events", sql.discardDeadById, ids);

@@ -26,7 +26,10 @@ public final class OutboxSchema {
     private OutboxSchema() {
     }
 
-    /** @return the PostgreSQL DDL for {@code table}, ready to run */
+    /**
+     * @param table the outbox table
+     * @return the PostgreSQL DDL for {@code table}, ready to run
+     */
     public static String postgres(OutboxTable table) {
         return template()
                 .replace("${outbox_table}", table.qualifiedName())
@@ -36,6 +39,8 @@ public final class OutboxSchema {
     /**
      * Creates the table and its indexes if they do not exist, in one transaction.
      *
+     * @param dataSource where to create it
+     * @param table the outbox table
      * @throws OutboxException wrapping the database's error
      */
     public static void create(DataSource dataSource, OutboxTable table) {

@@ -26,6 +26,8 @@ public record OutboxTable(String schema, String name) {
     public static final OutboxTable DEFAULT = new OutboxTable(null, "outbox_event");
 
     /**
+     * @param schema the schema, or null for the search path
+     * @param name the table name
      * @throws InvalidConfigurationException when a part is not a valid identifier
      */
     public OutboxTable {
@@ -35,7 +37,10 @@ public record OutboxTable(String schema, String name) {
         }
     }
 
-    /** @return the table {@code name} on the search path */
+    /**
+     * @param name the table name
+     * @return the table {@code name} on the search path
+     */
     public static OutboxTable named(String name) {
         return new OutboxTable(null, name);
     }

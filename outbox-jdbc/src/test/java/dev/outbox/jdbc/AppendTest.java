@@ -1,8 +1,8 @@
 package dev.outbox.jdbc;
 
-import static dev.outbox.jdbc.testing.Transactions.commit;
-import static dev.outbox.jdbc.testing.Transactions.queryLong;
-import static dev.outbox.jdbc.testing.Transactions.rollback;
+import static dev.outbox.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.queryLong;
+import static dev.outbox.testing.Transactions.rollback;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,8 +12,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.outbox.Event;
 import dev.outbox.InvalidEventException;
 import dev.outbox.OutboxException;
-import dev.outbox.jdbc.testing.RecordingPublisher;
-import dev.outbox.jdbc.testing.TestDatabase;
+import dev.outbox.testing.RecordingPublisher;
+import dev.outbox.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -42,8 +42,8 @@ class AppendTest {
 
     @BeforeEach
     void freshOutbox() {
-        table = TestDatabase.newTable();
-        outbox = new JdbcOutbox(table);
+        table = TestTables.newTable();
+        outbox = JdbcOutbox.create(table);
         publisher = new RecordingPublisher();
         relay = JdbcRelay.builder(db, publisher).table(table).build();
     }
@@ -157,7 +157,7 @@ class AppendTest {
 
     @Test
     void appendOnAnotherDatabaseWithoutTheTableFailsWithTheDatabasesError() {
-        JdbcOutbox missing = new JdbcOutbox(OutboxTable.named("no_such_outbox"));
+        JdbcOutbox missing = JdbcOutbox.create(OutboxTable.named("no_such_outbox"));
         Exception e = assertThrows(IllegalStateException.class, () -> commit(db, c -> missing.append(c, event("u7"))));
         assertTrue(e.getCause() instanceof SQLException, "the driver's SQLException passes through unwrapped");
         assertTrue(e.getCause().getMessage().contains("no_such_outbox"), e.getCause().getMessage());

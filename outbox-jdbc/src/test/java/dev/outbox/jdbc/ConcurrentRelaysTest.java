@@ -1,14 +1,14 @@
 package dev.outbox.jdbc;
 
-import static dev.outbox.jdbc.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.commit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.outbox.Event;
 import dev.outbox.RelayLoop;
 import dev.outbox.RetryPolicy;
-import dev.outbox.jdbc.testing.RecordingPublisher;
-import dev.outbox.jdbc.testing.TestDatabase;
+import dev.outbox.testing.RecordingPublisher;
+import dev.outbox.testing.TestDatabase;
 import dev.outbox.spi.PublishOutcome;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -59,8 +59,8 @@ class ConcurrentRelaysTest {
 
     @Test
     void fourRelaysDrainingTenThousandEventsPublishEachExactlyOnce() throws Exception {
-        OutboxTable table = TestDatabase.newTable();
-        JdbcOutbox outbox = new JdbcOutbox(table);
+        OutboxTable table = TestTables.newTable();
+        JdbcOutbox outbox = JdbcOutbox.create(table);
         List<Event> appended = appendInTransactions(outbox, 100, 100, 1_000);
         RecordingPublisher publisher = new RecordingPublisher();
 
@@ -89,8 +89,8 @@ class ConcurrentRelaysTest {
 
     @Test
     void perAggregateOrderHoldsWithConcurrentWritersRelaysAndAPublisherFailingAtRandom() throws Exception {
-        OutboxTable table = TestDatabase.newTable();
-        JdbcOutbox outbox = new JdbcOutbox(table);
+        OutboxTable table = TestTables.newTable();
+        JdbcOutbox outbox = JdbcOutbox.create(table);
         int aggregates = 40;
         int perAggregate = 50;
         RecordingPublisher publisher = new RecordingPublisher(e -> ThreadLocalRandom.current().nextInt(100) < 30
@@ -160,8 +160,8 @@ class ConcurrentRelaysTest {
 
     @Test
     void unorderedModeDrainsEverythingWithTwoRelays() throws Exception {
-        OutboxTable table = TestDatabase.newTable();
-        List<Event> appended = appendInTransactions(new JdbcOutbox(table), 20, 100, 3);
+        OutboxTable table = TestTables.newTable();
+        List<Event> appended = appendInTransactions(JdbcOutbox.create(table), 20, 100, 3);
         RecordingPublisher publisher = new RecordingPublisher();
         ExecutorService threads = Executors.newFixedThreadPool(2);
         List<Future<Integer>> published = new ArrayList<>();
@@ -185,8 +185,8 @@ class ConcurrentRelaysTest {
 
     @Test
     void aStartedLoopPublishesWhenWokenAndStopsWhenAsked() throws Exception {
-        OutboxTable table = TestDatabase.newTable();
-        JdbcOutbox outbox = new JdbcOutbox(table);
+        OutboxTable table = TestTables.newTable();
+        JdbcOutbox outbox = JdbcOutbox.create(table);
         RecordingPublisher publisher = new RecordingPublisher();
         JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).pollInterval(Duration.ofMinutes(10)).build();
         ExecutorService executor = Executors.newSingleThreadExecutor();

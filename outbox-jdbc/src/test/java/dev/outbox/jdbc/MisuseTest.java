@@ -1,7 +1,7 @@
 package dev.outbox.jdbc;
 
-import static dev.outbox.jdbc.testing.Transactions.commit;
-import static dev.outbox.jdbc.testing.Transactions.queryLong;
+import static dev.outbox.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.queryLong;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,8 +13,8 @@ import dev.outbox.InvalidEventException;
 import dev.outbox.OutboxException;
 import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
-import dev.outbox.jdbc.testing.RecordingPublisher;
-import dev.outbox.jdbc.testing.TestDatabase;
+import dev.outbox.testing.RecordingPublisher;
+import dev.outbox.testing.TestDatabase;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
 import java.sql.Connection;
@@ -60,8 +60,8 @@ class MisuseTest {
 
     @BeforeEach
     void freshTable() {
-        table = TestDatabase.newTable();
-        outbox = new JdbcOutbox(table);
+        table = TestTables.newTable();
+        outbox = JdbcOutbox.create(table);
     }
 
     @AfterEach
@@ -256,7 +256,7 @@ class MisuseTest {
 
     @Test
     void appendingToATableThatDoesNotExistNamesIt() {
-        JdbcOutbox missing = new JdbcOutbox(OutboxTable.named("misuse_no_such_table"));
+        JdbcOutbox missing = JdbcOutbox.create(OutboxTable.named("misuse_no_such_table"));
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> commit(db, c -> missing.append(c, good("o1"))));
         assertInstanceOf(SQLException.class, e.getCause(), "the driver's error passes through");
@@ -340,7 +340,7 @@ class MisuseTest {
         try {
             Future<RelayResult> inFlight = threads.submit(relay::runOnce);
             assertTrue(publishing.await(10, TimeUnit.SECONDS));
-            Future<?> closing = threads.submit(relay::close);
+            Future<?> closing = threads.submit(() -> relay.close());
             Thread.sleep(100);
             OutboxException e = assertThrows(OutboxException.class, relay::runOnce);
             assertTrue(e.getMessage().contains("closed"), e.getMessage());

@@ -1,7 +1,7 @@
 package dev.outbox.jdbc;
 
-import static dev.outbox.jdbc.testing.Transactions.commit;
-import static dev.outbox.jdbc.testing.Transactions.queryLong;
+import static dev.outbox.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.queryLong;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,8 +13,8 @@ import dev.outbox.OutboxException;
 import dev.outbox.RelayListener;
 import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
-import dev.outbox.jdbc.testing.RecordingPublisher;
-import dev.outbox.jdbc.testing.TestDatabase;
+import dev.outbox.testing.RecordingPublisher;
+import dev.outbox.testing.TestDatabase;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
 import java.time.Duration;
@@ -42,8 +42,8 @@ class RelayTest {
 
     @BeforeEach
     void freshOutbox() {
-        table = TestDatabase.newTable();
-        outbox = new JdbcOutbox(table);
+        table = TestTables.newTable();
+        outbox = JdbcOutbox.create(table);
         ops = new OutboxOperations(db, table);
     }
 

@@ -1,8 +1,8 @@
 package dev.outbox.jdbc;
 
-import static dev.outbox.jdbc.testing.Transactions.commit;
-import static dev.outbox.jdbc.testing.Transactions.queryLong;
-import static dev.outbox.jdbc.testing.Transactions.rollback;
+import static dev.outbox.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.queryLong;
+import static dev.outbox.testing.Transactions.rollback;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import dev.outbox.Event;
-import dev.outbox.jdbc.testing.RecordingPublisher;
-import dev.outbox.jdbc.testing.TestDatabase;
+import dev.outbox.testing.RecordingPublisher;
+import dev.outbox.testing.TestDatabase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +36,7 @@ class WakeOnCommitTest {
 
     @BeforeEach
     void freshTable() {
-        table = TestDatabase.newTable();
+        table = TestTables.newTable();
     }
 
     @AfterEach
@@ -80,7 +80,7 @@ class WakeOnCommitTest {
     @Test
     void aCommitWakesAnIdleLoopLongBeforeItsNextPoll() {
         startedRelay(true);
-        JdbcOutbox outbox = new JdbcOutbox(table);
+        JdbcOutbox outbox = JdbcOutbox.create(table);
         for (int i = 0; i < 5; i++) {
             Event e = event("o" + i);
             commit(db, c -> outbox.append(c, e));
@@ -95,7 +95,7 @@ class WakeOnCommitTest {
     @Test
     void aRolledBackAppendNotifiesNobody() throws Exception {
         startedRelay(true);
-        JdbcOutbox outbox = new JdbcOutbox(table);
+        JdbcOutbox outbox = JdbcOutbox.create(table);
         int batchesBefore = publisher.batches();
         rollback(db, c -> outbox.append(c, event("gone")));
         Thread.sleep(500);
@@ -106,7 +106,7 @@ class WakeOnCommitTest {
     @Test
     void withoutNotificationsALoopWaitsForItsPollOrAnExplicitWakeUp() throws Exception {
         JdbcRelay relay = startedRelay(true);
-        JdbcOutbox silent = new JdbcOutbox(table, false);
+        JdbcOutbox silent = JdbcOutbox.builder().table(table).notifyOnCommit(false).build();
         commit(db, c -> silent.append(c, event("quiet")));
         Thread.sleep(700);
         assertEquals(0, publisher.deliveries().size(), "a silent append must not wake the loop");
@@ -117,7 +117,7 @@ class WakeOnCommitTest {
     @Test
     void aRelayWithWakeOnCommitOffHoldsNoListenerAndStillPublishesWhenWoken() {
         JdbcRelay relay = startedRelay(false);
-        commit(db, c -> new JdbcOutbox(table).append(c, event("x")));
+        commit(db, c -> JdbcOutbox.create(table).append(c, event("x")));
         assertFalse(relay.isListening());
         relay.wakeUp();
         assertTrue(eventually(Duration.ofSeconds(5), () -> publisher.deliveries().size() == 1));
@@ -132,7 +132,7 @@ class WakeOnCommitTest {
         assertTrue(eventually(Duration.ofSeconds(10),
                 () -> relay.isListening() && queryLong(db, "SELECT count(*) " + listening) == 1),
                 "listener did not reconnect");
-        JdbcOutbox outbox = new JdbcOutbox(table);
+        JdbcOutbox outbox = JdbcOutbox.create(table);
         commit(db, c -> outbox.append(c, event("after-kill")));
         assertTrue(eventually(Duration.ofSeconds(5), () -> publisher.deliveries().size() == 1),
                 "a commit after the reconnect did not wake the loop");

@@ -230,61 +230,109 @@ public final class EventBridgePublisher implements Publisher {
         private Builder() {
         }
 
-        /** The entries' {@code Source}, such as {@code com.example.orders}. Required. */
+        /**
+         * The entries' {@code Source}, such as {@code com.example.orders}. Required.
+         *
+         * @param source the source
+         * @return this builder
+         */
         public Builder source(String source) {
             this.source = source;
             return this;
         }
 
-        /** The bus's name or ARN; {@code default} if not set. */
+        /**
+         * The bus's name or ARN; {@code default} if not set.
+         *
+         * @param eventBusName the bus
+         * @return this builder
+         */
         public Builder eventBusName(String eventBusName) {
             this.eventBusName = eventBusName;
             return this;
         }
 
-        /** A fixed {@code DetailType} for every entry; the event's type if not set. */
+        /**
+         * A fixed {@code DetailType} for every entry; the event's type if not set.
+         *
+         * @param detailType the detail type
+         * @return this builder
+         */
         public Builder detailType(String detailType) {
             this.detailType = detailType;
             return this;
         }
 
-        /** Wraps each payload in an envelope with the event's ids, type, time and headers; off by default. */
+        /**
+         * Wraps each payload in an envelope with the event's ids, type, time and headers; off by default.
+         *
+         * @param envelope whether to wrap payloads
+         * @return this builder
+         */
         public Builder envelope(boolean envelope) {
             this.envelope = envelope;
             return this;
         }
 
-        /** Names the header whose comma-separated value becomes the entry's {@code Resources}. */
+        /**
+         * Names the header whose comma-separated value becomes the entry's {@code Resources}.
+         *
+         * @param resourcesHeader the header's name
+         * @return this builder
+         */
         public Builder resourcesHeader(String resourcesHeader) {
             this.resourcesHeader = resourcesHeader;
             return this;
         }
 
-        /** A client of yours; the publisher will not close it. Otherwise one is built from region and endpoint. */
+        /**
+         * A client of yours; the publisher will not close it. Otherwise one is built from region and endpoint.
+         *
+         * @param client a client the publisher uses and does not close
+         * @return this builder
+         */
         public Builder client(EventBridgeClient client) {
             this.client = client;
             return this;
         }
 
-        /** Region of the client the publisher builds; default from the SDK's chain. */
+        /**
+         * Region of the client the publisher builds; default from the SDK's chain.
+         *
+         * @param region the AWS region
+         * @return this builder
+         */
         public Builder region(Region region) {
             this.region = region;
             return this;
         }
 
-        /** Endpoint override of the client the publisher builds. */
+        /**
+         * Endpoint override of the client the publisher builds.
+         *
+         * @param endpoint the endpoint
+         * @return this builder
+         */
         public Builder endpoint(URI endpoint) {
             this.endpoint = endpoint;
             return this;
         }
 
-        /** Calls of one batch sent at once: 1 (no threads started) to 64, default 4. */
+        /**
+         * Calls of one batch sent at once: 1 (no threads started) to 64, default 4.
+         *
+         * @param maxConcurrentCalls 1 to 64
+         * @return this builder
+         */
         public Builder maxConcurrentCalls(int maxConcurrentCalls) {
             this.maxConcurrentCalls = maxConcurrentCalls;
             return this;
         }
 
-        /** @throws InvalidConfigurationException naming a missing or out-of-range setting */
+        /**
+         * @return a publisher, which the caller closes
+         * @throws InvalidConfigurationException naming a missing or out-of-range setting
+         */
         public EventBridgePublisher build() {
             checkText("source", source, true);
             checkText("eventBusName", eventBusName, true);

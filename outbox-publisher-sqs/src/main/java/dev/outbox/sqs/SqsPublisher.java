@@ -221,43 +221,76 @@ public final class SqsPublisher implements Publisher {
         private Builder() {
         }
 
-        /** The queue's URL; a URL ending in {@code .fifo} selects FIFO behaviour. Required. */
+        /**
+         * The queue's URL; a URL ending in {@code .fifo} selects FIFO behaviour. Required.
+         *
+         * @param queueUrl the queue's URL
+         * @return this builder
+         */
         public Builder queueUrl(String queueUrl) {
             this.queueUrl = queueUrl;
             return this;
         }
 
-        /** A client of yours; the publisher will not close it. Otherwise one is built from region and endpoint. */
+        /**
+         * A client of yours; the publisher will not close it. Otherwise one is built from region and endpoint.
+         *
+         * @param client a client the publisher uses and does not close
+         * @return this builder
+         */
         public Builder client(SqsClient client) {
             this.client = client;
             return this;
         }
 
-        /** Region of the client the publisher builds; default from the SDK's chain (AWS_REGION, profile). */
+        /**
+         * Region of the client the publisher builds; default from the SDK's chain (AWS_REGION, profile).
+         *
+         * @param region the AWS region
+         * @return this builder
+         */
         public Builder region(Region region) {
             this.region = region;
             return this;
         }
 
-        /** Endpoint override of the client the publisher builds (a local SQS-compatible server, a VPC endpoint). */
+        /**
+         * Endpoint override of the client the publisher builds (a local SQS-compatible server, a VPC endpoint).
+         *
+         * @param endpoint the endpoint
+         * @return this builder
+         */
         public Builder endpoint(URI endpoint) {
             this.endpoint = endpoint;
             return this;
         }
 
-        /** Calls of one batch sent at once: 1 (no threads started) to 64, default 4. */
+        /**
+         * Calls of one batch sent at once: 1 (no threads started) to 64, default 4.
+         *
+         * @param maxConcurrentCalls 1 to 64
+         * @return this builder
+         */
         public Builder maxConcurrentCalls(int maxConcurrentCalls) {
             this.maxConcurrentCalls = maxConcurrentCalls;
             return this;
         }
 
-        /** Largest message and call, in bytes: 1,024 to 1,048,576 (the default, SQS's limit). */
+        /**
+         * Largest message and call, in bytes: 1,024 to 1,048,576 (the default, SQS's limit).
+         *
+         * @param maxMessageBytes the limit in bytes
+         * @return this builder
+         */
         public Builder maxMessageBytes(int maxMessageBytes) {
             this.maxMessageBytes = maxMessageBytes;
             return this;
         }
 
-        /** @throws InvalidConfigurationException naming a missing or out-of-range setting */
+        /**
+         * @return a publisher, which the caller closes
+         * @throws InvalidConfigurationException naming a missing or out-of-range setting
+         */
         public SqsPublisher build() {
             if (queueUrl == null || queueUrl.isBlank()) {
                 throw new InvalidConfigurationException("sqs publisher: queueUrl is required");

@@ -1,6 +1,6 @@
 package dev.outbox.sqs;
 
-import static dev.outbox.jdbc.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.commit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,8 +10,9 @@ import dev.outbox.RelayResult;
 import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.JdbcRelay;
 import dev.outbox.jdbc.OutboxOperations;
+import dev.outbox.jdbc.OutboxSchema;
 import dev.outbox.jdbc.OutboxTable;
-import dev.outbox.jdbc.testing.TestDatabase;
+import dev.outbox.testing.TestDatabase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -60,8 +61,8 @@ class SqsEndToEndTest {
 
     @Test
     void committedEventsArriveInTheQueueOnceEachAndRolledBackOnesNever() {
-        OutboxTable table = TestDatabase.newTable();
-        JdbcOutbox outbox = new JdbcOutbox(table);
+        OutboxTable table = newTable();
+        JdbcOutbox outbox = JdbcOutbox.create(table);
         String queue = LocalSqs.newQueue(false);
         List<Event> committed = new ArrayList<>();
         for (int t = 0; t < 50; t++) {
@@ -73,7 +74,7 @@ class SqsEndToEndTest {
             commit(db, c -> outbox.appendAll(c, events));
             committed.addAll(events);
         }
-        dev.outbox.jdbc.testing.Transactions.rollback(db, c -> outbox.append(c,
+        dev.outbox.testing.Transactions.rollback(db, c -> outbox.append(c,
                 Event.of("order", "ghost", "order_placed", "{\"ghost\":true}")));
 
         AtomicInteger batchCalls = new AtomicInteger();
@@ -110,8 +111,8 @@ class SqsEndToEndTest {
 
     @Test
     void aFifoQueueKeepsEachAggregatesOrderAcrossConcurrentRelays() throws Exception {
-        OutboxTable table = TestDatabase.newTable();
-        JdbcOutbox outbox = new JdbcOutbox(table);
+        OutboxTable table = newTable();
+        JdbcOutbox outbox = JdbcOutbox.create(table);
         String queue = LocalSqs.newQueue(true);
         int aggregates = 12;
         int perAggregate = 20;
@@ -159,5 +160,11 @@ class SqsEndToEndTest {
         }
         assertEquals(aggregates, sequences.size());
         sequences.forEach((group, seq) -> assertEquals(expected, seq, "order of " + group));
+    }
+
+    private static OutboxTable newTable() {
+        OutboxTable table = OutboxTable.named(TestDatabase.uniqueName("sqs"));
+        OutboxSchema.create(db, table);
+        return table;
     }
 }

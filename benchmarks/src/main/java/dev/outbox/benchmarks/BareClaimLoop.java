@@ -1,5 +1,8 @@
-package dev.outbox.jdbc;
+package dev.outbox.benchmarks;
 
+import dev.outbox.jdbc.Ordering;
+import dev.outbox.jdbc.OutboxStatements;
+import dev.outbox.jdbc.OutboxTable;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -12,26 +15,26 @@ import javax.sql.DataSource;
 
 /**
  * The floor for relay throughput: the relay's own claim and mark-published statements, issued by a bare JDBC
- * loop with no library code around them (no events built, no publisher, no outcome bookkeeping). It lives in
- * the library's package only to issue exactly the same SQL text.
+ * loop with no library code around them (no events built, no publisher, no outcome bookkeeping). The SQL text
+ * comes from {@link OutboxStatements}, so it is exactly what the relay sends.
  */
-public final class BareClaimLoop {
+final class BareClaimLoop {
 
     private final DataSource dataSource;
     private final String claim;
     private final String markPublished;
     private final int batchSize;
 
-    public BareClaimLoop(DataSource dataSource, OutboxTable table, boolean ordered, int batchSize) {
-        PostgresStatements sql = new PostgresStatements(table);
+    BareClaimLoop(DataSource dataSource, OutboxTable table, boolean ordered, int batchSize) {
+        OutboxStatements sql = OutboxStatements.postgres(table);
         this.dataSource = dataSource;
         this.claim = sql.claim(ordered ? Ordering.PER_AGGREGATE : Ordering.NONE, batchSize);
-        this.markPublished = sql.recordPublished;
+        this.markPublished = sql.markPublished();
         this.batchSize = batchSize;
     }
 
     /** Claims one batch, reads every column and marks it published. @return how many were claimed */
-    public int runOnce(String owner) throws SQLException {
+    int runOnce(String owner) throws SQLException {
         UUID token = UUID.randomUUID();
         Long[] positions;
         try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(claim)) {

@@ -1,0 +1,58 @@
+package dev.outbox.jdbc;
+
+import dev.outbox.InvalidConfigurationException;
+
+/**
+ * The SQL text the outbox runs against one table, exactly as {@link JdbcOutbox} and {@link JdbcRelay} send it:
+ * for a DBA to review or {@code EXPLAIN}, and for tools that must issue the very same statements.
+ *
+ * <p>Parameters are JDBC {@code ?} placeholders, in the order each method documents. Running these statements
+ * yourself bypasses the library's checks; the relay and the outbox never need you to.
+ */
+public final class OutboxStatements {
+
+    private final PostgresStatements sql;
+
+    private OutboxStatements(OutboxTable table) {
+        this.sql = new PostgresStatements(table);
+    }
+
+    /**
+     * @param table the outbox table
+     * @return the statements PostgreSQL runs for {@code table}
+     * @throws InvalidConfigurationException when {@code table} is null
+     */
+    public static OutboxStatements postgres(OutboxTable table) {
+        if (table == null) {
+            throw new InvalidConfigurationException("table must not be null");
+        }
+        return new OutboxStatements(table);
+    }
+
+    /**
+     * @param notifyOnCommit whether the statement also sends the commit notification
+     * @return the single-event append; parameters: id, aggregate type, aggregate id, event type, payload, headers
+     *         (JSON text), occurred at
+     */
+    public String append(boolean notifyOnCommit) {
+        return notifyOnCommit ? sql.insertNotifying : sql.insert;
+    }
+
+    /**
+     * @param ordering the relay's ordering
+     * @param batchSize most events per claim, written into the text as a literal
+     * @return the claim; parameters: owner id, lease token (uuid), lease in milliseconds; returns position, id,
+     *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts
+     */
+    public String claim(Ordering ordering, int batchSize) {
+        return sql.claim(ordering, batchSize);
+    }
+
+    /**
+     * @return the statement marking a claimed batch published; parameters: positions ({@code bigint[]}), lease
+     *         token; returns the positions it wrote
+     */
+    public String markPublished() {
+        return sql.recordPublished;
+    }
+}
