@@ -14,6 +14,12 @@ import dev.outbox.examples.hibernate.Shipment;
 import dev.outbox.examples.hibernate.ShippingService;
 import dev.outbox.examples.spring.OrderService;
 import dev.outbox.examples.spring.SpringExample;
+import dev.outbox.examples.webhook.WebhookPublisher;
+import dev.outbox.examples.webhook.WebhookReceiver;
+import dev.outbox.RetryPolicy;
+import dev.outbox.jdbc.OutboxSchema;
+import dev.outbox.jdbc.OutboxTable;
+import java.util.ArrayList;
 import java.io.PrintStream;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -74,6 +80,7 @@ public final class Examples {
             spring();
             hibernate();
             relayFrameworkEvents(publisher);
+            webhooks();
             operations();
         }
     }
@@ -168,7 +175,7 @@ public final class Examples {
     }
 
     private void operations() throws SQLException {
-        out.println("10. operations: dead events, requeue, purge, stats");
+        out.println("11. operations: dead events, requeue, purge, stats");
         OutboxOperations ops = new OutboxOperations(env.dataSource, env.table);
         // A publisher configured with too small a message limit rejects a large event: it goes dead at once.
         Map<String, String> tooSmall = new HashMap<>(env.sqsSettings);
@@ -237,6 +244,47 @@ public final class Examples {
             out.println("   published   " + result.published() + "; received " + received.size() + " messages "
                     + received.stream().map(m -> m.messageAttributes().get("outbox-event-type").stringValue()
                             + " " + m.messageAttributes().get("outbox-aggregate-id").stringValue()).sorted().toList());
+        }
+    }
+
+    private void webhooks() throws Exception {
+        out.println("10. your own publisher: webhooks over HTTP to a receiver that fails 30 % of requests");
+        OutboxTable hooks = OutboxTable.named("webhook_outbox");
+        OutboxSchema.create(env.dataSource, hooks);
+        JdbcOutbox hookOutbox = JdbcOutbox.create(hooks);
+        List<Event> appended = new ArrayList<>();
+        for (int step = 0; step < 4; step++) {
+            List<Event> tx = new ArrayList<>();
+            for (int account = 1; account <= 5; account++) {
+                tx.add(Event.builder().aggregate("account", "acc-" + account).type("balance_changed")
+                        .payload("{\"account\":\"acc-" + account + "\",\"step\":" + step + "}").build());
+            }
+            try (Connection c = env.dataSource.getConnection()) {
+                c.setAutoCommit(false);
+                hookOutbox.appendAll(c, tx);
+                c.commit();
+            }
+            appended.addAll(tx);
+        }
+        RetryPolicy quickRetries = RetryPolicy.builder().initialDelay(Duration.ofMillis(10))
+                .maxDelay(Duration.ofMillis(100)).maxAttempts(50).build();
+        try (WebhookReceiver receiver = new WebhookReceiver(0.3);
+             JdbcRelay relay = JdbcRelay.builder(env.dataSource,
+                             new WebhookPublisher(receiver.endpoint(), Duration.ofSeconds(2)))
+                     .table(hooks).retryPolicy(quickRetries).build()) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            int retried = 0;
+            while (receiver.accepted().size() < appended.size() && System.nanoTime() < deadline) {
+                retried += relay.drain(Duration.ofSeconds(5)).retried();
+                Thread.sleep(20);
+            }
+            List<WebhookReceiver.Delivery> got = receiver.accepted();
+            boolean inOrder = appended.stream().map(Event::aggregateId).distinct().allMatch(id ->
+                    got.stream().filter(d -> d.aggregate().equals("account/" + id)).map(WebhookReceiver.Delivery::eventId)
+                            .toList().equals(appended.stream().filter(e -> e.aggregateId().equals(id))
+                                    .map(e -> e.id().toString()).toList()));
+            out.println("   received    " + got.size() + " of " + appended.size() + " events after " + retried
+                    + " retries; each account in append order: " + inOrder);
         }
     }
 

@@ -47,6 +47,8 @@ class ExamplesTest {
         assertTrue(out.contains("shipments   1 stored"), out);
         assertTrue(out.contains("published   2; received 2 messages [order_placed order-2001, order_shipped order-2001]"),
                 out);
+        assertTrue(out.contains("received    20 of 20 events after"), out);
+        assertTrue(out.contains("each account in append order: true"), out);
         assertTrue(out.contains("purged      10 published events"), out);
         assertTrue(out.contains("stats       pending=0 inFlight=0 dead=0"), out);
     }

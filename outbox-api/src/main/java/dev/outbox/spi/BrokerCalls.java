@@ -18,14 +18,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Splits a relay's batch into broker calls that respect the broker's limits and the publisher contract, so
- * each publisher only has to build entries and send one call.
+ * Splits what a publisher is handed into broker calls that respect the broker's limits, so each publisher only has
+ * to build entries and send one call.
  *
- * <p>Calls go out in waves: wave {@code k} holds the {@code k}-th event of every aggregate in the batch, so
- * one call never carries two events of the same aggregate and an aggregate's events are sent strictly one
- * after the other. Within a wave, events are packed in batch order into calls of at most
- * {@code maxEntries} entries and {@code maxBytes} bytes, and the calls of a wave may run concurrently.
- * Once an event fails (retry or rejected), its aggregate's later events are not sent and come back as retry.
+ * <p>Calls go out in waves, one wave after another; the calls of one wave may run concurrently. Where the broker
+ * does not keep order within a call, wave {@code k} holds the {@code k}-th event of every aggregate, so one call
+ * never carries two events of the same aggregate. Where it does ({@code keepsOrderWithinCall}, SQS FIFO), an
+ * aggregate's consecutive events travel together in one call, as many as fit, and only what does not fit goes in
+ * a later wave. Calls are packed in the order given, up to {@code maxEntries} entries and {@code maxBytes} bytes.
+ * Once an event fails (retry or rejected), its aggregate's events of later waves are not sent and come back as
+ * retry.
  *
  * @param <T> the broker's entry type
  */
@@ -78,19 +80,23 @@ public final class BrokerCalls<T> {
     private final int maxEntries;
     private final long maxBytes;
     private final Executor executor;
+    private final boolean keepsOrderWithinCall;
 
     /**
      * @param maxEntries most entries per call
      * @param maxBytes most bytes per call, as the broker counts them
      * @param executor runs the calls of a wave concurrently; null runs them one after another on the caller's thread
+     * @param keepsOrderWithinCall whether the broker delivers one call's entries of an aggregate in order and none
+     *        after an earlier one of them failed, so that an aggregate's consecutive events may share a call
      */
-    public BrokerCalls(int maxEntries, long maxBytes, Executor executor) {
+    public BrokerCalls(int maxEntries, long maxBytes, Executor executor, boolean keepsOrderWithinCall) {
         if (maxEntries < 1 || maxBytes < 1) {
             throw new IllegalArgumentException("maxEntries and maxBytes must be positive");
         }
         this.maxEntries = maxEntries;
         this.maxBytes = maxBytes;
         this.executor = executor;
+        this.keepsOrderWithinCall = keepsOrderWithinCall;
     }
 
     /**
@@ -107,19 +113,34 @@ public final class BrokerCalls<T> {
         List<Prepared<T>> prepared = new ArrayList<>(n);
         String[] aggregates = new String[n];
         int[] wave = new int[n];
-        Map<String, Integer> seen = new HashMap<>();
+        // Per aggregate: the wave its last event went to, and that wave's entries and bytes so far.
+        Map<String, long[]> open = new HashMap<>();
         int waves = 0;
         for (int i = 0; i < n; i++) {
-            prepared.add(prepare.apply(events.get(i)));
+            Prepared<T> p = prepare.apply(events.get(i));
+            prepared.add(p);
             aggregates[i] = aggregate(events.get(i));
-            wave[i] = seen.merge(aggregates[i], 1, Integer::sum) - 1;
+            long[] last = open.get(aggregates[i]);
+            if (last == null) {
+                wave[i] = 0;
+                last = new long[] {0, 0, 0};
+                open.put(aggregates[i], last);
+            } else if (keepsOrderWithinCall && last[1] < maxEntries && last[2] + p.bytes() <= maxBytes) {
+                wave[i] = (int) last[0];
+            } else {
+                wave[i] = (int) last[0] + 1;
+                last[1] = 0;
+                last[2] = 0;
+            }
+            last[0] = wave[i];
+            last[1]++;
+            last[2] += p.bytes();
             waves = Math.max(waves, wave[i] + 1);
         }
         Set<String> failed = new HashSet<>();
         for (int w = 0; w < waves; w++) {
-            List<List<Integer>> calls = new ArrayList<>();
-            List<Integer> current = new ArrayList<>();
-            long currentBytes = 0;
+            // Each aggregate's events of this wave, in order, as one group that must not be split between calls.
+            Map<String, List<Integer>> groups = new java.util.LinkedHashMap<>();
             for (int i = 0; i < n; i++) {
                 if (wave[i] != w) {
                     continue;
@@ -135,13 +156,24 @@ public final class BrokerCalls<T> {
                     failed.add(aggregate);
                     continue;
                 }
-                if (!current.isEmpty() && (current.size() == maxEntries || currentBytes + p.bytes() > maxBytes)) {
+                groups.computeIfAbsent(aggregate, a -> new ArrayList<>()).add(i);
+            }
+            List<List<Integer>> calls = new ArrayList<>();
+            List<Integer> current = new ArrayList<>();
+            long currentBytes = 0;
+            for (List<Integer> group : groups.values()) {
+                long groupBytes = 0;
+                for (int i : group) {
+                    groupBytes += prepared.get(i).bytes();
+                }
+                if (!current.isEmpty()
+                        && (current.size() + group.size() > maxEntries || currentBytes + groupBytes > maxBytes)) {
                     calls.add(current);
                     current = new ArrayList<>();
                     currentBytes = 0;
                 }
-                current.add(i);
-                currentBytes += p.bytes();
+                current.addAll(group);
+                currentBytes += groupBytes;
             }
             if (!current.isEmpty()) {
                 calls.add(current);

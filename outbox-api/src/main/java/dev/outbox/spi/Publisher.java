@@ -4,30 +4,43 @@ import dev.outbox.Event;
 import java.util.List;
 
 /**
- * Sends batches of events to a broker. Implemented once per broker (SQS, EventBridge) and found through a
+ * Sends events to a broker. Implemented once per broker (SQS, EventBridge, or your own) and found through a
  * {@link PublisherProvider}.
  *
- * <p>The contract a relay relies on:
+ * <p>The contract, which is all a publisher has to keep:
  * <ul>
- *   <li>{@link #publish} returns exactly one outcome per event, in the batch's order.</li>
- *   <li>Events of one aggregate appear in the batch in the order they must be delivered. A publisher delivers
- *       them in that order, and once one of them fails it does not send the aggregate's later events of the
- *       batch: it reports them as {@link PublishOutcome#retry retry}. The relay then does not count an attempt
- *       against them.</li>
- *   <li>An exception thrown by {@link #publish} means nothing is known: every event of the batch is retried.</li>
- *   <li>It logs event ids, never payloads, at INFO and above.</li>
+ *   <li>{@link #publish} returns exactly one outcome per event, in the order given: {@link PublishOutcome#published()}
+ *       once the broker confirmed the event, {@link PublishOutcome#retry retry} for a transient failure,
+ *       {@link PublishOutcome#rejected rejected} when the broker will never accept this event.</li>
+ *   <li>An exception thrown by {@link #publish} means nothing is known about the call: its events are retried.</li>
+ *   <li>It is thread-safe: several relay loops call it at once. It logs event ids, never payloads, at INFO and
+ *       above.</li>
  * </ul>
- * A publisher is called by many relay threads at once and must be thread-safe.
+ * Order is the relay's job. Unless {@link #callLimits()} says otherwise, one call never holds two events of the same
+ * aggregate, and the relay hands over an aggregate's next event only after the previous one was published; after a
+ * failure it holds the aggregate's later events back. A publisher may therefore send a call's events in any order,
+ * or all at once.
  */
 public interface Publisher extends AutoCloseable {
 
     /**
-     * Sends a batch.
+     * Sends events.
      *
-     * @param events one to many events, never null or empty
+     * @param events one to {@link CallLimits#maxEvents()} events, never null or empty, with at most
+     *        {@link CallLimits#eventsPerAggregate()} events of any one aggregate (in their order)
      * @return one outcome per event, in the same order
      */
     List<PublishOutcome> publish(List<Event> events);
+
+    /**
+     * What one {@link #publish} call may be handed. The default, {@link CallLimits#DEFAULT}, suits any publisher:
+     * one event per aggregate per call and no declared timeout.
+     *
+     * @return the limits the relay shapes calls to
+     */
+    default CallLimits callLimits() {
+        return CallLimits.DEFAULT;
+    }
 
     /** Releases what the publisher created (its SDK clients), never what it was given. */
     @Override

@@ -24,7 +24,7 @@ class BrokerCallsTest {
             events.add(event("agg" + (i % 5), i));
         }
         List<List<Event>> calls = Collections.synchronizedList(new ArrayList<>());
-        BrokerCalls<Event> broker = new BrokerCalls<>(3, 250, null);
+        BrokerCalls<Event> broker = new BrokerCalls<>(3, 250, null, false);
         List<PublishOutcome> outcomes = broker.publish(events, e -> BrokerCalls.Prepared.entry(e, 100), entries -> {
             calls.add(entries);
             return entries.stream().map(x -> PublishOutcome.published()).toList();
@@ -43,7 +43,7 @@ class BrokerCallsTest {
     void aFailureHoldsBackTheAggregatesLaterEventsButNotOthers() throws Exception {
         List<Event> events = List.of(event("x", 0), event("y", 1), event("x", 2), event("y", 3), event("x", 4));
         ExecutorService pool = Executors.newFixedThreadPool(2);
-        BrokerCalls<Event> broker = new BrokerCalls<>(1, 1000, pool);
+        BrokerCalls<Event> broker = new BrokerCalls<>(1, 1000, pool, false);
         List<Event> sent = Collections.synchronizedList(new ArrayList<>());
         List<PublishOutcome> outcomes = broker.publish(events, e -> BrokerCalls.Prepared.entry(e, 10), entries -> {
             sent.addAll(entries);
@@ -61,7 +61,7 @@ class BrokerCallsTest {
     @Test
     void refusedEntriesAndThrowingCallsBecomeOutcomes() {
         List<Event> events = List.of(event("x", 0), event("x", 1), event("y", 2));
-        BrokerCalls<Event> broker = new BrokerCalls<>(10, 1000, null);
+        BrokerCalls<Event> broker = new BrokerCalls<>(10, 1000, null, false);
         List<PublishOutcome> outcomes = broker.publish(events,
                 e -> e.aggregateId().equals("x") && e.payload().contains("0")
                         ? BrokerCalls.Prepared.refused(PublishOutcome.rejected("too large"))
@@ -72,5 +72,43 @@ class BrokerCallsTest {
         assertEquals(PublishOutcome.rejected("too large"), outcomes.get(0));
         assertTrue(outcomes.get(1).reason().startsWith("held back"));
         assertTrue(outcomes.get(2).reason().contains("connection reset"));
+    }
+
+    @Test
+    void aBrokerThatKeepsOrderWithinACallGetsAnAggregatesConsecutiveEventsInOneCall() {
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            events.add(event("hot", i));
+        }
+        events.add(event("cold", 99));
+        List<List<Event>> calls = new ArrayList<>();
+        BrokerCalls<Event> broker = new BrokerCalls<>(10, 100_000, null, true);
+        List<PublishOutcome> outcomes = broker.publish(events, e -> BrokerCalls.Prepared.entry(e, 10), entries -> {
+            calls.add(entries);
+            return entries.stream().map(x -> PublishOutcome.published()).toList();
+        });
+        assertEquals(13, outcomes.stream().filter(PublishOutcome::isPublished).count());
+        assertEquals(List.of(10, 1, 2), calls.stream().map(List::size).toList(),
+                "ten hot events in one call and the cold one beside them; the hot overflow only after that call");
+        assertEquals(events.subList(0, 10), calls.get(0));
+        assertEquals(List.of(events.get(12)), calls.get(1));
+        assertEquals(events.subList(10, 12), calls.get(2));
+    }
+
+    @Test
+    void whenAnOrderKeepingCallFailsTheAggregatesOverflowIsHeldBack() {
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            events.add(event("hot", i));
+        }
+        List<List<Event>> calls = new ArrayList<>();
+        BrokerCalls<Event> broker = new BrokerCalls<>(10, 100_000, null, true);
+        List<PublishOutcome> outcomes = broker.publish(events, e -> BrokerCalls.Prepared.entry(e, 10), entries -> {
+            calls.add(entries);
+            return entries.stream().map(x -> PublishOutcome.retry("throttled")).toList();
+        });
+        assertEquals(1, calls.size(), "the second call is never made");
+        assertTrue(outcomes.get(10).reason().startsWith("held back"));
+        assertTrue(outcomes.get(11).reason().startsWith("held back"));
     }
 }

@@ -8,21 +8,18 @@ import dev.outbox.RelayListener;
 import dev.outbox.RelayLoop;
 import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
-import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.Publisher;
 import java.lang.management.ManagementFactory;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +49,7 @@ public final class JdbcRelay implements Relay {
     private final OutboxTable table;
     private final Publisher publisher;
     private final RelayStore store;
+    private final BatchDelivery delivery;
     private final Ordering ordering;
     private final int batchSize;
     private final Duration leaseDuration;
@@ -70,6 +68,8 @@ public final class JdbcRelay implements Relay {
         this.table = b.table;
         this.publisher = b.publisher;
         this.store = new RelayStore(b.dataSource, b.table, b.ordering, b.batchSize, b.statementTimeout);
+        this.delivery = new BatchDelivery(b.publisher, b.callLimits, b.ordering, b.retryPolicy, b.maxCallsPerAggregate,
+                b.leaseDuration, b.ownerId);
         this.ordering = b.ordering;
         this.batchSize = b.batchSize;
         this.leaseDuration = b.leaseDuration;
@@ -117,14 +117,11 @@ public final class JdbcRelay implements Relay {
         if (batch.size() == 0) {
             return RelayResult.EMPTY;
         }
-        List<Settlement> settlements = settle(batch, publish(batch));
-        Duration publishTime = Duration.ofNanos(System.nanoTime() - started);
-        if (publishTime.compareTo(leaseDuration) > 0) {
-            log.warn("relay {}: batch of {} took {} ms, longer than the {} ms lease; another relay may have"
-                    + " published it again", ownerId, batch.size(), publishTime.toMillis(), leaseDuration.toMillis());
-        }
-        Set<Long> recorded = record(batch, settlements);
-        RelayResult result = report(batch, settlements, recorded);
+        long claimedAt = System.nanoTime();
+        BatchDelivery.Result delivered = delivery.deliver(batch, claimedAt,
+                positions -> store.renew(batch.leaseToken(), positions, leaseDuration),
+                settled -> record(batch, settled));
+        RelayResult result = report(batch, delivered);
         notifyListener(() -> listener.batchCompleted(result, Duration.ofNanos(System.nanoTime() - started)));
         return result;
     }
@@ -220,86 +217,18 @@ public final class JdbcRelay implements Relay {
         return allStopped;
     }
 
-    /** Calls the publisher, turning every way it can misbehave into retry outcomes. */
-    private List<PublishOutcome> publish(ClaimedBatch batch) {
-        List<Event> events = batch.events();
-        String failure;
-        try {
-            List<PublishOutcome> outcomes = publisher.publish(events);
-            // Not outcomes.contains(null): immutable lists throw on a null argument.
-            boolean hasNull = outcomes != null && outcomes.stream().anyMatch(Objects::isNull);
-            if (outcomes != null && outcomes.size() == events.size() && !hasNull) {
-                return outcomes;
-            }
-            failure = outcomes == null ? "publisher returned null instead of outcomes"
-                    : outcomes.size() != events.size()
-                            ? "publisher returned " + outcomes.size() + " outcomes for " + events.size() + " events"
-                            : "publisher returned a null outcome";
-            log.error("relay {}: {} (a publisher bug); retrying the batch, first event {}", ownerId, failure,
-                    events.get(0).id());
-        } catch (RuntimeException | Error e) {
-            if (e instanceof Error && !(e instanceof AssertionError || e instanceof LinkageError)) {
-                throw (Error) e;
-            }
-            failure = "publisher threw " + e;
-            log.warn("relay {}: publisher threw for a batch of {} events (first {}); they will be retried",
-                    ownerId, events.size(), events.get(0).id(), e);
-        }
-        List<PublishOutcome> retries = new ArrayList<>(events.size());
-        for (int i = 0; i < events.size(); i++) {
-            retries.add(PublishOutcome.retry(failure));
-        }
-        return retries;
-    }
-
-    /** Turns outcomes into what is recorded: retries spend attempts, and the aggregate's order is kept. */
-    private List<Settlement> settle(ClaimedBatch batch, List<PublishOutcome> outcomes) {
-        List<Settlement> settlements = new ArrayList<>(batch.size());
-        Set<String> failedAggregates = new HashSet<>();
-        for (int i = 0; i < batch.size(); i++) {
-            ClaimedBatch.Row row = batch.rows().get(i);
-            PublishOutcome outcome = outcomes.get(i);
-            Event event = row.event();
-            String aggregate = event.aggregateType() + '\0' + event.aggregateId();
-            boolean heldBack = ordering == Ordering.PER_AGGREGATE && failedAggregates.contains(aggregate);
-            settlements.add(switch (outcome.status()) {
-                case PUBLISHED -> {
-                    if (heldBack) {
-                        log.warn("relay {}: publisher delivered event {} after an earlier event of aggregate {}/{}"
-                                + " failed in the same batch; per-aggregate order was broken by the publisher",
-                                ownerId, event.id(), event.aggregateType(), event.aggregateId());
-                    }
-                    yield new Settlement(row, Settlement.Kind.PUBLISHED, 0, null);
-                }
-                case REJECTED -> {
-                    failedAggregates.add(aggregate);
-                    yield new Settlement(row, Settlement.Kind.DEAD, 0, "rejected: " + outcome.reason());
-                }
-                case RETRY -> {
-                    if (heldBack) {
-                        yield new Settlement(row, Settlement.Kind.RELEASED, 0, null);
-                    }
-                    failedAggregates.add(aggregate);
-                    if (retryPolicy.exhausted(row.attempts())) {
-                        yield new Settlement(row, Settlement.Kind.DEAD, 0,
-                                "gave up after " + row.attempts() + " attempts: " + outcome.reason());
-                    }
-                    Duration delay = retryPolicy.delayAfter(row.attempts(), ThreadLocalRandom.current().nextDouble());
-                    yield new Settlement(row, Settlement.Kind.RETRY, delay.toMillis(), outcome.reason());
-                }
-            });
-        }
-        return settlements;
-    }
-
     private Set<Long> record(ClaimedBatch batch, List<Settlement> settlements) {
+        if (settlements.isEmpty()) {
+            return Set.of();
+        }
         SQLException last = null;
         for (int attempt = 1; attempt <= RECORD_TRIES; attempt++) {
             try {
                 Set<Long> recorded = store.record(batch.leaseToken(), settlements);
-                if (recorded.size() < batch.size()) {
+                if (recorded.size() < settlements.size()) {
                     log.warn("relay {}: lease expired for {} of {} events before their outcome was recorded;"
-                            + " another relay owns them now", ownerId, batch.size() - recorded.size(), batch.size());
+                            + " another relay owns them now", ownerId, settlements.size() - recorded.size(),
+                            settlements.size());
                 }
                 return recorded;
             } catch (SQLException e) {
@@ -310,14 +239,17 @@ public final class JdbcRelay implements Relay {
             }
         }
         SQLException error = last;
-        List<UUID> ids = batch.events().stream().map(Event::id).toList();
+        List<Event> events = settlements.stream().map(st -> st.row().event()).toList();
+        List<UUID> ids = events.stream().map(Event::id).toList();
         log.error("relay {}: outcomes of {} events could not be recorded; they will be published again after their"
                 + " lease expires: {}", ownerId, ids.size(), ids, error);
-        notifyListener(() -> listener.recordFailed(batch.events(), error));
+        notifyListener(() -> listener.recordFailed(events, error));
         throw RelayStore.failure("recording outcomes of " + ids.size() + " events", table, error);
     }
 
-    private RelayResult report(ClaimedBatch batch, List<Settlement> settlements, Set<Long> recorded) {
+    private RelayResult report(ClaimedBatch batch, BatchDelivery.Result delivered) {
+        Set<Long> recorded = delivered.recorded();
+        List<Settlement> settlements = delivered.settlements();
         List<Event> published = new ArrayList<>();
         int retried = 0;
         int dead = 0;
@@ -347,7 +279,8 @@ public final class JdbcRelay implements Relay {
         if (!published.isEmpty()) {
             notifyListener(() -> listener.published(published));
         }
-        return new RelayResult(batch.size(), published.size(), retried, dead, batch.size() >= batchSize);
+        boolean more = batch.size() >= batchSize || delivered.released() > 0;
+        return new RelayResult(batch.size(), published.size(), retried, dead, more);
     }
 
     private void notifyListener(Runnable call) {
@@ -380,6 +313,8 @@ public final class JdbcRelay implements Relay {
         private String ownerId = defaultOwnerId();
         private RelayListener listener = RelayListener.NONE;
         private boolean wakeOnCommit = true;
+        private int maxCallsPerAggregate = 10;
+        private CallLimits callLimits;
 
         private Builder(DataSource dataSource, Publisher publisher) {
             this.dataSource = dataSource;
@@ -499,6 +434,20 @@ public final class JdbcRelay implements Relay {
         }
 
         /**
+         * Most publisher calls one aggregate's events take in one batch: 1 to 1,000, default 10. With a publisher that
+         * takes one event of an aggregate per call (the default), a batch publishes at most this many events of one
+         * aggregate, one call after another; with SQS FIFO (10 per call), ten times as many. The rest wait for the
+         * next claim, so one hot aggregate cannot make a batch long.
+         *
+         * @param maxCallsPerAggregate the cap
+         * @return this builder
+         */
+        public Builder maxCallsPerAggregate(int maxCallsPerAggregate) {
+            this.maxCallsPerAggregate = maxCallsPerAggregate;
+            return this;
+        }
+
+        /**
          * @return a relay, which the caller closes
          * @throws InvalidConfigurationException naming the first setting that is missing or out of range, or an
          *         ownerId already used by an open relay on the same table in this JVM
@@ -516,6 +465,21 @@ public final class JdbcRelay implements Relay {
             checkRange("leaseDuration", leaseDuration, Duration.ofSeconds(1), Duration.ofHours(1));
             checkRange("pollInterval", pollInterval, Duration.ofMillis(1), Duration.ofHours(1));
             checkRange("statementTimeout", statementTimeout, Duration.ofSeconds(1), Duration.ofMinutes(10));
+            if (maxCallsPerAggregate < 1 || maxCallsPerAggregate > 1000) {
+                throw new InvalidConfigurationException("maxCallsPerAggregate must be from 1 to 1000, was "
+                        + maxCallsPerAggregate);
+            }
+            callLimits = publisher.callLimits();
+            if (callLimits == null) {
+                throw new InvalidConfigurationException("publisher " + publisher.getClass().getName()
+                        + " returned null from callLimits()");
+            }
+            Duration margin = BatchDelivery.margin(callLimits, leaseDuration);
+            if (leaseDuration.compareTo(margin.multipliedBy(2)) < 0) {
+                throw new InvalidConfigurationException("leaseDuration must be at least twice the publisher's call"
+                        + " timeout (" + margin + "), so that a call started within the lease ends within it; was "
+                        + leaseDuration);
+            }
             if (ownerId == null || ownerId.isBlank() || ownerId.length() > 200) {
                 throw new InvalidConfigurationException("ownerId must be 1 to 200 characters, was "
                         + (ownerId == null ? "null" : ownerId.length() + " characters"));

@@ -25,6 +25,7 @@ final class PostgresStatements {
     private final String claimOrdered;
     private final String claimUnordered;
     final String recordPublished;
+    final String renewLease;
     final String recordOutcomes;
     final String stats;
     final String listDead;
@@ -133,6 +134,14 @@ final class PostgresStatements {
         recordPublished = """
                 UPDATE %s t
                 SET published_at = now(), claimed_by = NULL, lease_token = NULL, lease_until = NULL
+                WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
+                RETURNING t.position""".formatted(t);
+
+        // A batch that outlives half its lease extends it for the events it has not settled yet, only where its
+        // token is still in place.
+        renewLease = """
+                UPDATE %s t
+                SET lease_until = now() + ? * interval '1 millisecond'
                 WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
                 RETURNING t.position""".formatted(t);
 

@@ -56,6 +56,34 @@ final class RelayStore {
         }
     }
 
+    /** @return the positions whose lease was extended by {@code lease}; a missing one had lost its lease */
+    Set<Long> renew(UUID token, List<Long> positions, Duration lease) throws SQLException {
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            try (PreparedStatement renew = connection.prepareStatement(sql.renewLease)) {
+                renew.setQueryTimeout(timeoutSeconds);
+                Array array = connection.createArrayOf("bigint", positions.toArray(Long[]::new));
+                renew.setLong(1, lease.toMillis());
+                renew.setArray(2, array);
+                renew.setObject(3, token);
+                Set<Long> held = new HashSet<>();
+                try (ResultSet rs = renew.executeQuery()) {
+                    while (rs.next()) {
+                        held.add(rs.getLong(1));
+                    }
+                }
+                if (!autoCommit) {
+                    connection.commit();
+                }
+                array.free();
+                return held;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(connection, autoCommit, e);
+                throw e;
+            }
+        }
+    }
+
     /** @return the positions whose outcome was written; a missing one had lost its lease */
     Set<Long> record(UUID token, List<Settlement> settlements) throws SQLException {
         boolean allPublished = settlements.stream().allMatch(s -> s.kind() == Settlement.Kind.PUBLISHED);

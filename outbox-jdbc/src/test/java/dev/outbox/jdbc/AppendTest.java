@@ -96,7 +96,7 @@ class AppendTest {
             events.add(event("agg-" + (i % 3)));
         }
         commit(db, c -> outbox.appendAll(c, events));
-        assertEquals(50, relay.runOnce().published());
+        assertEquals(50, relay.drain(java.time.Duration.ofSeconds(10)).published());
         assertEquals(events.stream().map(Event::id).toList(),
                 publisher.deliveries().stream().map(Event::id).toList(), "published in append order");
 

@@ -3,6 +3,8 @@ package dev.outbox.eventbridge;
 import dev.outbox.Event;
 import dev.outbox.InvalidConfigurationException;
 import dev.outbox.spi.BrokerCalls;
+import dev.outbox.spi.CallLimits;
+import dev.outbox.spi.CallTimeouts;
 import dev.outbox.spi.JsonStrings;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
@@ -64,6 +66,7 @@ public final class EventBridgePublisher implements Publisher {
     private final boolean envelope;
     private final String resourcesHeader;
     private final ExecutorService executor;
+    private final CallLimits callLimits;
     private final BrokerCalls<PutEventsRequestEntry> calls;
 
     private EventBridgePublisher(Builder b) {
@@ -75,7 +78,9 @@ public final class EventBridgePublisher implements Publisher {
         this.ownsClient = b.client == null;
         this.client = b.client != null ? b.client : b.newClient();
         this.executor = b.maxConcurrentCalls > 1 ? BrokerCalls.callThreads("outbox-eventbridge-call", b.maxConcurrentCalls) : null;
-        this.calls = new BrokerCalls<>(MAX_ENTRIES, MAX_REQUEST_BYTES - 1, executor);
+        this.calls = new BrokerCalls<>(MAX_ENTRIES, MAX_REQUEST_BYTES - 1, executor, false);
+        this.callLimits = new CallLimits(MAX_ENTRIES * b.maxConcurrentCalls, false ? MAX_ENTRIES : 1,
+                callTimeout(client, ownsClient));
     }
 
     /** @return a builder; {@code source} is required */
@@ -86,6 +91,30 @@ public final class EventBridgePublisher implements Publisher {
     @Override
     public List<PublishOutcome> publish(List<Event> events) {
         return calls.publish(events, this::prepare, this::send);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@value #MAX_ENTRIES} events per broker call times {@code maxConcurrentCalls} per publish call;
+     * one event per aggregate, since PutEvents does not keep order within a call;
+     * the call timeout of the client the publisher built, or of yours when it has one.
+     */
+    @Override
+    public CallLimits callLimits() {
+        return callLimits;
+    }
+
+    /** The client's own bound on a call; warns when a client of the user's has none. */
+    private static java.time.Duration callTimeout(EventBridgeClient client, boolean ours) {
+        java.util.Optional<java.time.Duration> timeout = client.serviceClientConfiguration().overrideConfiguration()
+                .apiCallTimeout();
+        if (timeout.isEmpty() && !ours) {
+            log.warn("eventbridge publisher: the client given has no apiCallTimeout, so a call may hang for as long as the"
+                    + " network lets it; the relay then stops starting calls a third of the lease before it ends."
+                    + " Set ClientOverrideConfiguration.apiCallTimeout (and a bounded retry strategy) on it");
+        }
+        return timeout.orElse(null);
     }
 
     /** Closes the SDK client if this publisher created it, and its call threads. */
@@ -226,6 +255,7 @@ public final class EventBridgePublisher implements Publisher {
         private Region region;
         private URI endpoint;
         private int maxConcurrentCalls = 4;
+        private CallTimeouts timeouts = CallTimeouts.DEFAULT;
 
         private Builder() {
         }
@@ -330,6 +360,18 @@ public final class EventBridgePublisher implements Publisher {
         }
 
         /**
+         * Bounds on each call of the client the publisher builds: call and try timeouts and SDK tries; default
+         * {@link CallTimeouts#DEFAULT} (10 s, 3 s, 2 tries). A client of yours keeps its own settings.
+         *
+         * @param timeouts the bounds
+         * @return this builder
+         */
+        public Builder timeouts(CallTimeouts timeouts) {
+            this.timeouts = timeouts;
+            return this;
+        }
+
+        /**
          * @return a publisher, which the caller closes
          * @throws InvalidConfigurationException naming a missing or out-of-range setting
          */
@@ -338,6 +380,9 @@ public final class EventBridgePublisher implements Publisher {
             checkText("eventBusName", eventBusName, true);
             checkText("detailType", detailType, false);
             checkText("resourcesHeader", resourcesHeader, false);
+            if (timeouts == null) {
+                throw new InvalidConfigurationException("eventbridge publisher: timeouts must not be null");
+            }
             BrokerCalls.checkConcurrentCalls("eventbridge publisher", maxConcurrentCalls);
             if (client != null && (region != null || endpoint != null)) {
                 throw new InvalidConfigurationException(
@@ -367,6 +412,9 @@ public final class EventBridgePublisher implements Publisher {
             if (endpoint != null) {
                 builder.endpointOverride(endpoint);
             }
+            CallTimeouts t = timeouts;
+            builder.overrideConfiguration(o -> o.apiCallTimeout(t.callTimeout()).apiCallAttemptTimeout(t.attemptTimeout())
+                    .retryStrategy(r -> r.maxAttempts(t.maxAttempts())));
             try {
                 return builder.build();
             } catch (SdkException e) {

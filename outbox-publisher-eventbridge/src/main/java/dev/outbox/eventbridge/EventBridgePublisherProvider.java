@@ -1,6 +1,7 @@
 package dev.outbox.eventbridge;
 
 import dev.outbox.spi.BrokerCalls;
+import dev.outbox.spi.CallTimeouts;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.PublisherProvider;
 import dev.outbox.spi.PublisherSettings;
@@ -21,13 +22,22 @@ import software.amazon.awssdk.regions.Region;
  *   <tr><td>region</td><td>AWS region</td><td>the SDK's chain</td></tr>
  *   <tr><td>endpoint</td><td>endpoint override</td><td>AWS</td></tr>
  *   <tr><td>maxConcurrentCalls</td><td>calls of one batch at once, 1 to 64</td><td>4</td></tr>
+ *   <tr><td>callTimeout</td><td>longest call, SDK retries included (ISO-8601 or ms)</td><td>PT10S</td></tr>
+ *   <tr><td>attemptTimeout</td><td>longest single try</td><td>PT3S</td></tr>
+ *   <tr><td>maxAttempts</td><td>SDK tries per call, 1 to 10</td><td>2</td></tr>
  * </table>
  * Credentials come from the SDK's default chain.
  */
 public final class EventBridgePublisherProvider implements PublisherProvider {
 
-    private static final Set<String> KEYS = Set.of("source", "eventBusName", "detailType", "envelope",
+    private static final Set<String> KEYS = keys("source", "eventBusName", "detailType", "envelope",
             "resourcesHeader", "region", "endpoint", "maxConcurrentCalls");
+
+    private static Set<String> keys(String... own) {
+        Set<String> keys = new java.util.HashSet<>(Set.of(own));
+        keys.addAll(CallTimeouts.KEYS);
+        return Set.copyOf(keys);
+    }
 
     @Override
     public String name() {
@@ -40,7 +50,8 @@ public final class EventBridgePublisherProvider implements PublisherProvider {
         EventBridgePublisher.Builder builder = EventBridgePublisher.builder()
                 .source(s.required("source"))
                 .envelope(s.bool("envelope", false))
-                .maxConcurrentCalls(s.integer("maxConcurrentCalls", 4, 1, BrokerCalls.MAX_CONCURRENT_CALLS));
+                .maxConcurrentCalls(s.integer("maxConcurrentCalls", 4, 1, BrokerCalls.MAX_CONCURRENT_CALLS))
+                .timeouts(CallTimeouts.from(s));
         s.optional("eventBusName").ifPresent(builder::eventBusName);
         s.optional("detailType").ifPresent(builder::detailType);
         s.optional("resourcesHeader").ifPresent(builder::resourcesHeader);

@@ -3,6 +3,8 @@ package dev.outbox.sqs;
 import dev.outbox.Event;
 import dev.outbox.InvalidConfigurationException;
 import dev.outbox.spi.BrokerCalls;
+import dev.outbox.spi.CallLimits;
+import dev.outbox.spi.CallTimeouts;
 import dev.outbox.spi.JsonStrings;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
@@ -66,6 +68,7 @@ public final class SqsPublisher implements Publisher {
     private final String queueUrl;
     private final boolean fifo;
     private final ExecutorService executor;
+    private final CallLimits callLimits;
     private final BrokerCalls<SendMessageBatchRequestEntry> calls;
     private final int maxMessageBytes;
 
@@ -75,7 +78,9 @@ public final class SqsPublisher implements Publisher {
         this.ownsClient = b.client == null;
         this.client = b.client != null ? b.client : b.newClient();
         this.executor = b.maxConcurrentCalls > 1 ? BrokerCalls.callThreads("outbox-sqs-call", b.maxConcurrentCalls) : null;
-        this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxMessageBytes, executor);
+        this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxMessageBytes, executor, fifo);
+        this.callLimits = new CallLimits(MAX_ENTRIES * b.maxConcurrentCalls, fifo ? MAX_ENTRIES : 1,
+                callTimeout(client, ownsClient));
         this.maxMessageBytes = b.maxMessageBytes;
     }
 
@@ -92,6 +97,30 @@ public final class SqsPublisher implements Publisher {
     @Override
     public List<PublishOutcome> publish(List<Event> events) {
         return calls.publish(events, this::prepare, this::send);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@value #MAX_ENTRIES} events per broker call times {@code maxConcurrentCalls} per publish call;
+     * 10 consecutive events of one aggregate on a FIFO queue, which keeps their order within one call, else one;
+     * the call timeout of the client the publisher built, or of yours when it has one.
+     */
+    @Override
+    public CallLimits callLimits() {
+        return callLimits;
+    }
+
+    /** The client's own bound on a call; warns when a client of the user's has none. */
+    private static java.time.Duration callTimeout(SqsClient client, boolean ours) {
+        java.util.Optional<java.time.Duration> timeout = client.serviceClientConfiguration().overrideConfiguration()
+                .apiCallTimeout();
+        if (timeout.isEmpty() && !ours) {
+            log.warn("sqs publisher: the client given has no apiCallTimeout, so a call may hang for as long as the"
+                    + " network lets it; the relay then stops starting calls a third of the lease before it ends."
+                    + " Set ClientOverrideConfiguration.apiCallTimeout (and a bounded retry strategy) on it");
+        }
+        return timeout.orElse(null);
     }
 
     /** Closes the SDK client if this publisher created it, and its call threads. */
@@ -216,6 +245,7 @@ public final class SqsPublisher implements Publisher {
         private Region region;
         private URI endpoint;
         private int maxConcurrentCalls = 4;
+        private CallTimeouts timeouts = CallTimeouts.DEFAULT;
         private int maxMessageBytes = MAX_MESSAGE_BYTES;
 
         private Builder() {
@@ -288,6 +318,18 @@ public final class SqsPublisher implements Publisher {
         }
 
         /**
+         * Bounds on each call of the client the publisher builds: call and try timeouts and SDK tries; default
+         * {@link CallTimeouts#DEFAULT} (10 s, 3 s, 2 tries). A client of yours keeps its own settings.
+         *
+         * @param timeouts the bounds
+         * @return this builder
+         */
+        public Builder timeouts(CallTimeouts timeouts) {
+            this.timeouts = timeouts;
+            return this;
+        }
+
+        /**
          * @return a publisher, which the caller closes
          * @throws InvalidConfigurationException naming a missing or out-of-range setting
          */
@@ -303,6 +345,9 @@ public final class SqsPublisher implements Publisher {
             } catch (IllegalArgumentException e) {
                 throw new InvalidConfigurationException("sqs publisher: queueUrl '" + queueUrl
                         + "' is not an absolute URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/orders");
+            }
+            if (timeouts == null) {
+                throw new InvalidConfigurationException("sqs publisher: timeouts must not be null");
             }
             BrokerCalls.checkConcurrentCalls("sqs publisher", maxConcurrentCalls);
             if (maxMessageBytes < 1024 || maxMessageBytes > MAX_MESSAGE_BYTES) {
@@ -324,6 +369,9 @@ public final class SqsPublisher implements Publisher {
             if (endpoint != null) {
                 builder.endpointOverride(endpoint);
             }
+            CallTimeouts t = timeouts;
+            builder.overrideConfiguration(o -> o.apiCallTimeout(t.callTimeout()).apiCallAttemptTimeout(t.attemptTimeout())
+                    .retryStrategy(r -> r.maxAttempts(t.maxAttempts())));
             try {
                 return builder.build();
             } catch (SdkException e) {

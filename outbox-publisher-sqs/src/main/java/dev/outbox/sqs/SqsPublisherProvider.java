@@ -1,6 +1,7 @@
 package dev.outbox.sqs;
 
 import dev.outbox.spi.BrokerCalls;
+import dev.outbox.spi.CallTimeouts;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.PublisherProvider;
 import dev.outbox.spi.PublisherSettings;
@@ -18,12 +19,21 @@ import software.amazon.awssdk.regions.Region;
  *   <tr><td>endpoint</td><td>endpoint override, such as a local SQS-compatible server</td><td>AWS</td></tr>
  *   <tr><td>maxConcurrentCalls</td><td>calls of one batch at once, 1 to 64</td><td>4</td></tr>
  *   <tr><td>maxMessageBytes</td><td>largest message and call, 1024 to 1048576</td><td>1048576</td></tr>
+ *   <tr><td>callTimeout</td><td>longest call, SDK retries included (ISO-8601 or ms)</td><td>PT10S</td></tr>
+ *   <tr><td>attemptTimeout</td><td>longest single try</td><td>PT3S</td></tr>
+ *   <tr><td>maxAttempts</td><td>SDK tries per call, 1 to 10</td><td>2</td></tr>
  * </table>
  * Credentials come from the SDK's default chain.
  */
 public final class SqsPublisherProvider implements PublisherProvider {
 
-    private static final Set<String> KEYS = Set.of("queueUrl", "region", "endpoint", "maxConcurrentCalls", "maxMessageBytes");
+    private static final Set<String> KEYS = keys("queueUrl", "region", "endpoint", "maxConcurrentCalls", "maxMessageBytes");
+
+    private static Set<String> keys(String... own) {
+        Set<String> keys = new java.util.HashSet<>(Set.of(own));
+        keys.addAll(CallTimeouts.KEYS);
+        return Set.copyOf(keys);
+    }
 
     @Override
     public String name() {
@@ -36,6 +46,7 @@ public final class SqsPublisherProvider implements PublisherProvider {
         SqsPublisher.Builder builder = SqsPublisher.builder()
                 .queueUrl(s.required("queueUrl"))
                 .maxConcurrentCalls(s.integer("maxConcurrentCalls", 4, 1, BrokerCalls.MAX_CONCURRENT_CALLS))
+                .timeouts(CallTimeouts.from(s))
                 .maxMessageBytes(s.integer("maxMessageBytes", SqsPublisher.MAX_MESSAGE_BYTES, 1024,
                         SqsPublisher.MAX_MESSAGE_BYTES));
         s.optional("region").map(Region::of).ifPresent(builder::region);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.outbox.Event;
 import dev.outbox.InvalidConfigurationException;
+import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.Publishers;
@@ -173,5 +174,73 @@ class SqsPublisherTest {
             assertEquals(2, calls.get(), "12 events: two calls of at most 10");
             assertThrows(Exception.class, () -> client.listQueues()); // still open: it fails on the network, not closed
         }
+    }
+
+    @Test
+    void aBrokerThatNeverAnswersCostsOneBoundedCallWithTheConfiguredTries() throws Exception {
+        try (java.net.ServerSocket blackHole = new java.net.ServerSocket(0, 50,
+                java.net.InetAddress.getLoopbackAddress())) {
+            AtomicInteger connections = new AtomicInteger();
+            List<java.net.Socket> held = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread acceptor = new Thread(() -> {
+                while (!blackHole.isClosed()) {
+                    try {
+                        held.add(blackHole.accept()); // accepted, never answered
+                        connections.incrementAndGet();
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            }, "black-hole");
+            acceptor.setDaemon(true);
+            acceptor.start();
+            String endpoint = "http://127.0.0.1:" + blackHole.getLocalPort();
+            Publisher publisher = Publishers.create("sqs", Map.of("queueUrl", endpoint + "/000/q", "endpoint", endpoint,
+                    "region", "eu-west-1", "callTimeout", "PT1S", "attemptTimeout", "PT0.3S", "maxAttempts", "2"));
+            try {
+                assertEquals(java.time.Duration.ofSeconds(1), publisher.callLimits().callTimeout());
+                long started = System.nanoTime();
+                List<PublishOutcome> outcomes = publisher.publish(List.of(event("a", "{}")));
+                long tookMillis = (System.nanoTime() - started) / 1_000_000;
+                assertEquals(PublishOutcome.Status.RETRY, outcomes.get(0).status(), outcomes.toString());
+                assertTrue(tookMillis < 1_500, "bounded by the 1 s call timeout, took " + tookMillis + " ms");
+                assertEquals(2, connections.get(), "two tries, then the relay's own retry takes over");
+            } finally {
+                publisher.close();
+                for (java.net.Socket s : held) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void callLimitsTellTheRelayHowToShapeCalls() {
+        try (SqsPublisher standard = SqsPublisher.builder().queueUrl(LocalSqs.newQueue(false))
+                .endpoint(LocalSqs.endpoint()).region(software.amazon.awssdk.regions.Region.EU_WEST_1).build();
+             SqsPublisher fifo = SqsPublisher.builder().queueUrl(LocalSqs.newQueue(true)).maxConcurrentCalls(2)
+                     .endpoint(LocalSqs.endpoint()).region(software.amazon.awssdk.regions.Region.EU_WEST_1).build();
+             SqsClient unbounded = SqsClient.builder().endpointOverride(LocalSqs.endpoint()).build();
+             SqsPublisher yours = SqsPublisher.builder().client(unbounded).queueUrl(LocalSqs.newQueue(false)).build()) {
+            assertEquals(new CallLimits(40, 1, java.time.Duration.ofSeconds(10)), standard.callLimits(),
+                    "one event per aggregate per call on a standard queue");
+            assertEquals(new CallLimits(20, 10, java.time.Duration.ofSeconds(10)), fifo.callLimits(),
+                    "a FIFO queue keeps a group's order within a call");
+            assertEquals(null, yours.callLimits().callTimeout(), "a client without apiCallTimeout declares none");
+        }
+    }
+
+    @Test
+    void badTimeoutSettingsAreClearErrors() {
+        String queue = LocalSqs.newQueue(false);
+        java.util.Map<String, String> base = new java.util.HashMap<>(settings(queue));
+        base.put("attemptTimeout", "PT20S");
+        InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class,
+                () -> Publishers.create("sqs", base));
+        assertTrue(e.getMessage().contains("attemptTimeout"), e.getMessage());
+        base.remove("attemptTimeout");
+        base.put("maxAttempts", "0");
+        e = assertThrows(InvalidConfigurationException.class, () -> Publishers.create("sqs", base));
+        assertTrue(e.getMessage().contains("maxAttempts"), e.getMessage());
     }
 }

@@ -26,9 +26,12 @@ final class FlakyRecordingPublisher implements Publisher {
     private final String incarnation;
     private final Path outageFile;
     private final double selfKillChance;
+    private final boolean slow;
     private final AtomicLong calls = new AtomicLong();
 
-    FlakyRecordingPublisher(DataSource sink, DeliveryLog log, String incarnation, Path outageFile, double selfKillChance) {
+    FlakyRecordingPublisher(DataSource sink, DeliveryLog log, String incarnation, Path outageFile, double selfKillChance,
+                            boolean slow) {
+        this.slow = slow;
         this.sink = sink;
         this.log = log;
         this.incarnation = incarnation;
@@ -38,6 +41,46 @@ final class FlakyRecordingPublisher implements Publisher {
 
     @Override
     public List<PublishOutcome> publish(List<Event> events) {
+        return slow ? publishSlowly(events) : publishFlakily(events);
+    }
+
+    /**
+     * A plain broker that takes 20 to 100 ms a call, delivers a call's events in whatever order it likes, and fails
+     * 10 % of single events: it keeps no order of its own.
+     */
+    private List<PublishOutcome> publishSlowly(List<Event> events) {
+        long call = calls.incrementAndGet();
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        sleep(random.nextInt(20, 101));
+        if (Files.exists(outageFile)) {
+            return all(events, PublishOutcome.retry("broker outage"));
+        }
+        List<Integer> order = new java.util.ArrayList<>();
+        PublishOutcome[] outcomes = new PublishOutcome[events.size()];
+        for (int i = 0; i < events.size(); i++) {
+            if (random.nextDouble() < 0.10) {
+                outcomes[i] = PublishOutcome.retry("broker refused the event");
+            } else {
+                order.add(i);
+                outcomes[i] = PublishOutcome.published();
+            }
+        }
+        Collections.shuffle(order, random);
+        List<Event> delivered = order.stream().map(events::get).toList();
+        if (!delivered.isEmpty()) {
+            try {
+                log.delivered(sink, delivered, incarnation, call, true);
+            } catch (SQLException e) {
+                return all(events, PublishOutcome.retry("broker unreachable: " + e.getMessage()));
+            }
+            if (random.nextDouble() < selfKillChance) {
+                killSelf();
+            }
+        }
+        return List.of(outcomes);
+    }
+
+    private List<PublishOutcome> publishFlakily(List<Event> events) {
         long call = calls.incrementAndGet();
         ThreadLocalRandom random = ThreadLocalRandom.current();
         if (Files.exists(outageFile)) {

@@ -19,7 +19,7 @@ import java.util.concurrent.Executors;
  * {@link FlakyRecordingPublisher}. It runs until it is killed.
  *
  * <p>Arguments: outbox JDBC URL, outbox table, sink JDBC URL, log prefix, incarnation, outage file,
- * self-kill chance.
+ * self-kill chance, slow broker (true or false), lease in milliseconds.
  */
 public final class RelayProcess {
 
@@ -34,11 +34,13 @@ public final class RelayProcess {
         String incarnation = args[4];
         Path outageFile = Path.of(args[5]);
         double selfKillChance = Double.parseDouble(args[6]);
+        boolean slowBroker = Boolean.parseBoolean(args[7]);
+        long leaseMillis = Long.parseLong(args[8]);
 
         HikariDataSource outbox = pool(outboxUrl, 4, "relay-" + incarnation);
         HikariDataSource sink = pool(sinkUrl, 2, "sink-" + incarnation);
         JdbcRelay relay = JdbcRelay.builder(outbox,
-                        new FlakyRecordingPublisher(sink, log, incarnation, outageFile, selfKillChance))
+                        new FlakyRecordingPublisher(sink, log, incarnation, outageFile, selfKillChance, slowBroker))
                 .table(table)
                 .listener(new RelayListener() {
                     @Override
@@ -52,7 +54,7 @@ public final class RelayProcess {
                 })
                 .ownerId(incarnation)
                 .batchSize(50)
-                .leaseDuration(Duration.ofSeconds(3))
+                .leaseDuration(Duration.ofMillis(leaseMillis))
                 .statementTimeout(Duration.ofSeconds(5))
                 .pollInterval(Duration.ofMillis(200))
                 .retryPolicy(RetryPolicy.builder().initialDelay(Duration.ofMillis(50)).maxDelay(Duration.ofSeconds(1))
