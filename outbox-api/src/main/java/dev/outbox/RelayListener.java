@@ -46,9 +46,20 @@ public interface RelayListener {
     }
 
     /**
-     * Claiming failed (database unreachable, statement timeout). The relay will try again.
+     * A claimed row could not be read as an event (written by plain SQL with headers that are not a JSON object of
+     * strings, a payload over the limit, a missing column): it is dead, alone, and holds back its aggregate.
      *
-     * @param error what the claim threw
+     * @param eventId the row's id column
+     * @param reason why it could not be read
+     */
+    default void unreadable(String eventId, String reason) {
+    }
+
+    /**
+     * A batch failed: claiming it (database unreachable, statement timeout) or something unexpected while publishing
+     * it. The relay tries again; claimed events are left to their lease.
+     *
+     * @param error what was thrown
      */
     default void claimFailed(Exception error) {
     }

@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
  * A relay running as a loop on one thread of the host's executor.
  *
  * <p>The loop calls {@link Relay#runOnce()} back to back while batches come back full, waits for a
- * {@link #wakeUp()} or the poll interval when the outbox is empty, and backs off (up to 30 s) while the
- * database is unreachable. It never spins: an idle loop sleeps.
+ * {@link #wakeUp()} or the poll interval when the outbox is empty, and backs off (up to 30 s) after a batch fails.
+ * It never spins: an idle loop sleeps. Nothing a batch throws ends it, not even an {@link Error}: it logs the failure,
+ * keeps it for {@link #lastFailure()}, backs off and goes on. Only {@link #stop} (or an interrupt) ends it.
  *
  * <p><b>Each loop occupies one executor thread for its whole life</b>, from the moment the executor runs it until
  * it is stopped. An executor with fewer free threads than started loops keeps the extra loops
@@ -44,6 +45,9 @@ public final class RelayLoop implements AutoCloseable {
     private final Object signal = new Object();
     private boolean wakeRequested;
     private volatile boolean stopRequested;
+    private volatile Throwable lastFailure;
+    private volatile int consecutiveFailures;
+    private volatile long lastSuccessNanos = System.nanoTime();
 
     private RelayLoop(Relay relay, String name, Duration pollInterval) {
         this.relay = relay;
@@ -85,6 +89,24 @@ public final class RelayLoop implements AutoCloseable {
     /** @return where the loop is: queued behind a busy executor, running, or stopped */
     public State state() {
         return state.get();
+    }
+
+    /**
+     * @return what the last batch threw, or null when the last batch succeeded; the loop goes on after any failure,
+     *         backing off, so this is the place a health check learns of one
+     */
+    public Throwable lastFailure() {
+        return lastFailure;
+    }
+
+    /** @return how many batches in a row have failed; 0 after a batch that succeeded */
+    public int consecutiveFailures() {
+        return consecutiveFailures;
+    }
+
+    /** @return how long ago a batch last succeeded (or the loop was created, before any) */
+    public Duration sinceLastSuccess() {
+        return Duration.ofNanos(System.nanoTime() - lastSuccessNanos);
     }
 
     /** @return true while the loop runs on an executor thread: not while it is still queued, nor after it exited */
@@ -150,25 +172,35 @@ public final class RelayLoop implements AutoCloseable {
                 try {
                     RelayResult result = relay.runOnce();
                     failures = 0;
+                    consecutiveFailures = 0;
+                    lastFailure = null;
+                    lastSuccessNanos = System.nanoTime();
                     if (result.moreWaiting()) {
                         continue;
                     }
                     waitNanos = pollNanos;
-                } catch (RuntimeException e) {
+                } catch (Throwable e) { // the loop outlives every failure of a batch; only a stop ends it
                     if (stopRequested) {
                         break;
                     }
                     failures++;
+                    consecutiveFailures = failures;
+                    lastFailure = e;
                     waitNanos = Math.min(MAX_ERROR_BACKOFF.toNanos(), pollNanos << Math.min(failures, 20));
-                    log.warn("relay loop {}: batch failed ({} in a row), next try in {} ms: {}", name, failures,
-                            TimeUnit.NANOSECONDS.toMillis(waitNanos), e.toString());
+                    if (e instanceof OutboxException) {
+                        log.warn("relay loop {}: batch failed ({} in a row), next try in {} ms: {}", name, failures,
+                                TimeUnit.NANOSECONDS.toMillis(waitNanos), e.toString());
+                    } else {
+                        log.error("relay loop {}: batch failed unexpectedly ({} in a row), next try in {} ms", name,
+                                failures, TimeUnit.NANOSECONDS.toMillis(waitNanos), e);
+                    }
                 }
                 await(waitNanos);
             }
         } finally {
             state.set(State.STOPPED);
             finished.countDown();
-            log.debug("relay loop {} stopped", name);
+            log.info("relay loop {} stopped", name);
         }
     }
 

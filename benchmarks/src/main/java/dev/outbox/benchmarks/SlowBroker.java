@@ -23,18 +23,15 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
-import org.elasticmq.rest.sqs.SQSRestServer;
-import org.elasticmq.rest.sqs.SQSRestServerBuilder;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
- * Benchmark 7: one relay draining into SQS through a proxy that adds 20 ms to every call (the embedded ElasticMQ
- * behind {@link DelayingProxy}), on a standard queue, a FIFO queue, and a FIFO queue where one aggregate carries 30 %
- * of the events. The baseline is the previous release's batching, reproduced exactly by {@link PreviousBatching}:
+ * Benchmark 7: one relay draining into SQS whose every call takes 20 ms ({@link SlowSqsEndpoint}, speaking SQS's
+ * JSON protocol to the real SDK client), on a standard queue, a FIFO queue, and a FIFO queue where one aggregate
+ * carries 30 % of the events. The baseline is the previous release's batching, reproduced exactly by {@link PreviousBatching}:
  * the whole claimed batch in one publisher call, sent in waves of one event per aggregate, 4 calls at a time.
  */
 final class SlowBroker {
@@ -57,20 +54,17 @@ final class SlowBroker {
     }
 
     List<Row> run() throws Exception {
-        SQSRestServer server = SQSRestServerBuilder.withInterface("127.0.0.1").withDynamicPort().start();
-        URI direct = URI.create("http://127.0.0.1:" + server.waitUntilStarted().localAddress().getPort());
-        try (DelayingProxy proxy = new DelayingProxy(direct, DELAY);
-             SqsClient client = client(proxy.endpoint())) {
-            String standard = client.createQueue(b -> b.queueName("slow-bench")).queueUrl();
-            String fifo = client.createQueue(b -> b.queueName("slow-bench.fifo")
-                    .attributes(Map.of(QueueAttributeName.FIFO_QUEUE, "true"))).queueUrl();
+        try (SlowSqsEndpoint sqs = new SlowSqsEndpoint(DELAY);
+             SqsClient client = client(sqs.endpoint())) {
+            String standard = sqs.queueUrl("slow-bench");
+            String fifo = sqs.queueUrl("slow-bench.fifo");
             Rates oldStandard = drain(client, standard, 0, true);
             Rates newStandard = drain(client, standard, 0, false);
             Rates oldFifo = drain(client, fifo, 0, true);
             Rates newFifo = drain(client, fifo, 0, false);
             Rates oldHot = drain(client, fifo, 0.3, true);
             Rates newHot = drain(client, fifo, 0.3, false);
-            String setup = events + " events, 1 relay (" + LOOPS + " loops), SQS calls +20 ms";
+            String setup = events + " events, 1 relay (" + LOOPS + " loops), SQS calls take 20 ms";
             return List.of(
                     new Row("7. slow SQS, standard queue, " + AGGREGATES + " aggregates, " + setup,
                             Format.rate(newStandard.all(), "events/s"),
@@ -87,8 +81,6 @@ final class SlowBroker {
                                     + " hot aggregate " + Format.rate(newFifo.all(), "events/s"),
                             "others " + Format.ratio(newHot.others() / newFifo.all()) + " of the run without",
                             "hot >= 400 events/s; others within 20 %"));
-        } finally {
-            server.stopAndWait();
         }
     }
 
@@ -127,7 +119,6 @@ final class SlowBroker {
             if (timed.published.get() < events) {
                 throw new IllegalStateException("only " + timed.published.get() + " of " + events + " published");
             }
-            client.purgeQueue(b -> b.queueUrl(queue));
             db.drop(table);
             double hotSeconds = (timed.lastHot.get() - start) / 1e9;
             double otherSeconds = (timed.lastOther.get() - start) / 1e9;

@@ -8,14 +8,24 @@ package dev.outbox.spi;
  */
 public record PublishOutcome(Status status, String reason) {
 
-    /** The three possible fates of an event. */
+    /** The possible fates of an event. */
     public enum Status {
         /** The broker accepted the event. */
         PUBLISHED,
-        /** A transient failure (throttling, timeout, 5xx): try again after the retry policy's delay. */
+        /**
+         * This event failed for a reason that may pass (one entry throttled or failed inside a call that otherwise
+         * worked): it spends one of its attempts and is tried again after the retry policy's delay.
+         */
         RETRY,
         /** The broker refuses this event for its content: retrying cannot help, the event goes dead at once. */
-        REJECTED
+        REJECTED,
+        /**
+         * The broker cannot take anything right now, whatever the event: an outage, throttling of the whole call,
+         * a timeout, a network failure, or a configuration or permission error (access denied, expired credentials,
+         * unknown queue or bus, KMS). Not the event's fault: no attempt is spent, the event is due again at once,
+         * and the relay pauses publishing with growing delays until a call goes through again.
+         */
+        UNAVAILABLE
     }
 
     private static final PublishOutcome PUBLISHED = new PublishOutcome(Status.PUBLISHED, null);
@@ -57,6 +67,14 @@ public record PublishOutcome(Status status, String reason) {
      */
     public static PublishOutcome rejected(String reason) {
         return new PublishOutcome(Status.REJECTED, reason);
+    }
+
+    /**
+     * @param reason why the broker cannot take events now, naming its error code where there is one
+     * @return the outcome of a call the broker could not take at all; it spends no attempt and pauses the relay
+     */
+    public static PublishOutcome unavailable(String reason) {
+        return new PublishOutcome(Status.UNAVAILABLE, reason);
     }
 
     /** @return true when the broker accepted the event */

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * later rounds never hold back what the batch already published. An aggregate takes at most
  * {@code maxCallsPerAggregate} rounds per batch; the rest of its events are released for the next claim.
  *
- * <p>Before each call the lease is checked: once half of it is gone, the unsettled events' lease is renewed; a call is
+ * <p>Before each call the lease is checked: once half of it is gone, the lease of every event whose outcome is not
+ * recorded yet is renewed; a call is
  * started only while at least the publisher's {@link CallLimits#callTimeout()} (a third of the lease when it declares
  * none) remains, so a call that ends by its timeout ends within the lease. Events not sent by then are released.
  */
@@ -53,9 +54,10 @@ final class BatchDelivery {
      *
      * @param settlements every outcome decided, in the order decided
      * @param recorded the positions whose outcome is written
-     * @param released how many events went back unattempted (held back, capped or out of time)
+     * @param released how many events went back unattempted (held back, capped, out of time or broker unavailable)
+     * @param unavailable why the broker could take nothing, when it said so; null otherwise
      */
-    record Result(List<Settlement> settlements, Set<Long> recorded, int released) {
+    record Result(List<Settlement> settlements, Set<Long> recorded, int released, String unavailable) {
     }
 
     private static final Logger log = LoggerFactory.getLogger(BatchDelivery.class);
@@ -93,7 +95,21 @@ final class BatchDelivery {
         List<Settlement> settlements = new ArrayList<>(batch.size());
         List<Settlement> unrecorded = new ArrayList<>();
         int released = 0;
+        Set<String> deadAhead = new HashSet<>();
         for (ClaimedBatch.Row row : batch.rows()) {
+            String reason = deadOnArrival(row);
+            if (reason != null) {
+                log.warn("relay {}: event {} ({}/{}) is dead: {}", ownerId, row.eventId(), row.aggregateType(),
+                        row.aggregateId(), reason);
+                unrecorded.add(new Settlement(row, Settlement.Kind.DEAD, 0, reason));
+                deadAhead.add(key(row));
+                continue;
+            }
+            if (deadAhead.contains(key(row))) {
+                unrecorded.add(new Settlement(row, Settlement.Kind.RELEASED, 0, null));
+                released++;
+                continue;
+            }
             ArrayDeque<ClaimedBatch.Row> queue = waiting.computeIfAbsent(key(row), k -> new ArrayDeque<>());
             if (queue.size() < perBatch) {
                 queue.add(row);
@@ -103,6 +119,7 @@ final class BatchDelivery {
             }
         }
         Set<Long> recorded = new HashSet<>();
+        String[] unavailable = {null};
         long leaseEnd = claimedAtNanos + leaseNanos;
         boolean outOfTime = false;
         while (!waiting.isEmpty() && !outOfTime) {
@@ -117,7 +134,7 @@ final class BatchDelivery {
             Set<String> failed = new HashSet<>();
             for (List<ClaimedBatch.Row> call : calls(round)) {
                 if (System.nanoTime() > leaseEnd - leaseNanos / 2) {
-                    leaseEnd = renew(renewal, call, waiting, leaseEnd, settlements.size());
+                    leaseEnd = renew(renewal, batch, recorded, call, waiting, leaseEnd);
                 }
                 if (System.nanoTime() > leaseEnd - marginNanos) {
                     outOfTime = true;
@@ -132,8 +149,11 @@ final class BatchDelivery {
                     }
                     continue;
                 }
-                List<PublishOutcome> outcomes = publish(call);
-                released += settle(call, outcomes, failed, unrecorded);
+                List<PublishOutcome> outcomes = publishFindingCulprits(call);
+                released += settle(call, outcomes, failed, unrecorded, unavailable);
+                if (unavailable[0] != null) {
+                    outOfTime = true; // the broker takes nothing now: stop the batch, give the rest back
+                }
             }
             for (String aggregate : failed) {
                 ArrayDeque<ClaimedBatch.Row> rest = waiting.remove(aggregate);
@@ -158,14 +178,16 @@ final class BatchDelivery {
                     released++;
                 }
             }
-            log.warn("relay {}: stopped publishing a batch of {} events before its lease could run out; {} events"
-                    + " released unsent for the next claim", ownerId, batch.size(), released);
+            if (unavailable[0] == null) {
+                log.warn("relay {}: stopped publishing a batch of {} events before its lease could run out; {} events"
+                        + " released unsent for the next claim", ownerId, batch.size(), released);
+            }
         }
         if (!unrecorded.isEmpty()) {
             recorded.addAll(recorder.record(unrecorded));
             settlements.addAll(unrecorded);
         }
-        return new Result(settlements, recorded, released);
+        return new Result(settlements, recorded, released, unavailable[0]);
     }
 
     /** Splits a round into calls of at most maxEvents, never splitting one aggregate's group. */
@@ -192,22 +214,29 @@ final class BatchDelivery {
         return calls;
     }
 
-    private long renew(LeaseRenewal renewal, List<ClaimedBatch.Row> call, Map<String, ArrayDeque<ClaimedBatch.Row>> waiting,
-                       long leaseEnd, int settled) {
+    /**
+     * Renews the lease of every row of the batch whose outcome is not recorded yet: those still to send, and those
+     * settled but not yet written, whose lease must not lapse before their outcome is recorded.
+     */
+    private long renew(LeaseRenewal renewal, ClaimedBatch batch, Set<Long> recorded, List<ClaimedBatch.Row> call,
+                       Map<String, ArrayDeque<ClaimedBatch.Row>> waiting, long leaseEnd) {
         List<Long> positions = new ArrayList<>();
-        call.forEach(r -> positions.add(r.position()));
-        waiting.values().forEach(q -> q.forEach(r -> positions.add(r.position())));
+        for (ClaimedBatch.Row row : batch.rows()) {
+            if (!recorded.contains(row.position())) {
+                positions.add(row.position());
+            }
+        }
         long asked = System.nanoTime();
         try {
             Set<Long> held = renewal.renew(positions);
             if (held.size() < positions.size()) {
                 // Lost rows belong to another relay now: publishing them here could reorder their aggregate.
-                log.warn("relay {}: {} of {} unsettled events lost their lease mid-batch; leaving them to their new"
+                log.warn("relay {}: {} of {} unrecorded events lost their lease mid-batch; leaving them to their new"
                         + " owner", ownerId, positions.size() - held.size(), positions.size());
                 call.removeIf(r -> !held.contains(r.position()));
                 waiting.values().forEach(q -> q.removeIf(r -> !held.contains(r.position())));
             }
-            log.debug("relay {}: renewed the lease of {} events after {} settled", ownerId, held.size(), settled);
+            log.debug("relay {}: renewed the lease of {} unrecorded events", ownerId, held.size());
             return asked + leaseNanos;
         } catch (SQLException e) {
             log.warn("relay {}: renewing the lease failed; the batch stops before its lease ends: {}", ownerId,
@@ -216,41 +245,128 @@ final class BatchDelivery {
         }
     }
 
-    /** Calls the publisher, turning every way it can misbehave into retry outcomes. */
-    private List<PublishOutcome> publish(List<ClaimedBatch.Row> call) {
+    /**
+     * Calls the publisher. When a call of several events throws, nothing is known about them: the call is split in two
+     * (never splitting one aggregate's events) and each half sent again, until the events that make it throw stand
+     * alone; only they are charged an attempt. When every event thrown back alone throws too, the publisher is failing
+     * as a whole (an outage, a bug of its own), and no event is charged: they all come back unavailable.
+     */
+    private List<PublishOutcome> publishFindingCulprits(List<ClaimedBatch.Row> call) {
+        int[] alone = new int[2]; // [events sent alone after a throw, of which threw again]
+        List<PublishOutcome> outcomes = publishOrSplit(call, alone);
+        if (alone[0] > 1 && alone[0] == alone[1]) {
+            List<PublishOutcome> unavailable = new ArrayList<>(outcomes.size());
+            for (PublishOutcome o : outcomes) {
+                unavailable.add(o.status() == PublishOutcome.Status.RETRY && o.reason().startsWith(THREW)
+                        ? PublishOutcome.unavailable("every event threw alone: " + o.reason()) : o);
+            }
+            return unavailable;
+        }
+        return outcomes;
+    }
+
+    private static final String THREW = "publisher threw ";
+
+    private List<PublishOutcome> publishOrSplit(List<ClaimedBatch.Row> call, int[] alone) {
         List<Event> events = new ArrayList<>(call.size());
         call.forEach(r -> events.add(r.event()));
-        String failure;
+        Throwable thrown;
         try {
-            List<PublishOutcome> outcomes = publisher.publish(events);
+            List<PublishOutcome> outcomes = publisher.publish(List.copyOf(events));
             boolean hasNull = outcomes != null && outcomes.stream().anyMatch(Objects::isNull);
             if (outcomes != null && outcomes.size() == events.size() && !hasNull) {
                 return outcomes;
             }
-            failure = outcomes == null ? "publisher returned null instead of outcomes"
+            String failure = outcomes == null ? "publisher returned null instead of outcomes"
                     : outcomes.size() != events.size()
                             ? "publisher returned " + outcomes.size() + " outcomes for " + events.size() + " events"
                             : "publisher returned a null outcome";
             log.error("relay {}: {} (a publisher bug); retrying the call, first event {}", ownerId, failure,
                     events.get(0).id());
-        } catch (RuntimeException | Error e) {
-            if (e instanceof Error && !(e instanceof AssertionError || e instanceof LinkageError)) {
-                throw (Error) e;
+            return nCopies(events.size(), PublishOutcome.retry(failure));
+        } catch (Throwable t) { // an Error from a publisher is one event's poison, not the relay's death
+            thrown = t;
+        }
+        if (call.size() == 1 || distinctAggregates(call) == 1) {
+            if (alone != null) {
+                alone[0] += call.size();
+                alone[1] += call.size();
             }
-            failure = "publisher threw " + e;
-            log.warn("relay {}: publisher threw for a call of {} events (first {}); they will be retried",
-                    ownerId, events.size(), events.get(0).id(), e);
+            log.warn("relay {}: publisher threw for event {} ({}/{}): {}", ownerId, events.get(0).id(),
+                    events.get(0).aggregateType(), events.get(0).aggregateId(), thrown.toString(), thrown);
+            return nCopies(events.size(), PublishOutcome.retry(THREW + thrown));
         }
-        List<PublishOutcome> retries = new ArrayList<>(events.size());
-        for (int i = 0; i < events.size(); i++) {
-            retries.add(PublishOutcome.retry(failure));
+        log.info("relay {}: publisher threw for a call of {} events ({}); sending them again in halves to find the"
+                + " event responsible", ownerId, call.size(), thrown.toString());
+        List<List<ClaimedBatch.Row>> halves = halves(call);
+        List<PublishOutcome> first = publishOrSplit(halves.get(0), alone);
+        List<PublishOutcome> second = publishOrSplit(halves.get(1), alone);
+        if (alone != null) {
+            countAlone(halves.get(0), first, alone);
+            countAlone(halves.get(1), second, alone);
         }
-        return retries;
+        List<PublishOutcome> merged = new ArrayList<>(call.size());
+        // Put the outcomes back in the call's order.
+        Map<Long, PublishOutcome> byPosition = new java.util.HashMap<>();
+        for (int i = 0; i < halves.get(0).size(); i++) {
+            byPosition.put(halves.get(0).get(i).position(), first.get(i));
+        }
+        for (int i = 0; i < halves.get(1).size(); i++) {
+            byPosition.put(halves.get(1).get(i).position(), second.get(i));
+        }
+        for (ClaimedBatch.Row row : call) {
+            merged.add(byPosition.get(row.position()));
+        }
+        return merged;
+    }
+
+    /** Single events that went through after a split count as sent alone without throwing. */
+    private static void countAlone(List<ClaimedBatch.Row> half, List<PublishOutcome> outcomes, int[] alone) {
+        if (half.size() == 1 && !(outcomes.get(0).status() == PublishOutcome.Status.RETRY
+                && outcomes.get(0).reason().startsWith(THREW))) {
+            alone[0]++;
+        }
+    }
+
+    /** Splits a call in two by aggregate, so that one aggregate's events stay together and in order. */
+    private List<List<ClaimedBatch.Row>> halves(List<ClaimedBatch.Row> call) {
+        List<String> aggregates = call.stream().map(this::key).distinct().toList();
+        Set<String> firstHalf = new HashSet<>(aggregates.subList(0, aggregates.size() / 2));
+        List<ClaimedBatch.Row> first = new ArrayList<>();
+        List<ClaimedBatch.Row> second = new ArrayList<>();
+        for (ClaimedBatch.Row row : call) {
+            (firstHalf.contains(key(row)) ? first : second).add(row);
+        }
+        return List.of(first, second);
+    }
+
+    private long distinctAggregates(List<ClaimedBatch.Row> call) {
+        return call.stream().map(this::key).distinct().count();
+    }
+
+    private static List<PublishOutcome> nCopies(int n, PublishOutcome outcome) {
+        return new ArrayList<>(java.util.Collections.nCopies(n, outcome));
+    }
+
+    /**
+     * @return why a claimed row goes dead before any call: it cannot be read as an event, or it was claimed more
+     *         often than the retry policy allows attempts, every claim ending without an outcome; null otherwise
+     */
+    private String deadOnArrival(ClaimedBatch.Row row) {
+        if (!row.readable()) {
+            return "unreadable row: " + row.unreadable();
+        }
+        if (row.attempts() > retryPolicy.maxAttempts()) {
+            return "claimed " + row.attempts() + " times without an outcome (the relay died, or the publisher threw"
+                    + " an Error, while it was in flight); more than the " + retryPolicy.maxAttempts()
+                    + " attempts allowed";
+        }
+        return null;
     }
 
     /** Turns one call's outcomes into settlements; returns how many were released unattempted. */
     private int settle(List<ClaimedBatch.Row> call, List<PublishOutcome> outcomes, Set<String> failed,
-                       List<Settlement> into) {
+                       List<Settlement> into, String[] unavailable) {
         int released = 0;
         for (int i = 0; i < call.size(); i++) {
             ClaimedBatch.Row row = call.get(i);
@@ -270,6 +386,12 @@ final class BatchDelivery {
                 case REJECTED -> {
                     failed.add(aggregate);
                     into.add(new Settlement(row, Settlement.Kind.DEAD, 0, "rejected: " + outcome.reason()));
+                }
+                case UNAVAILABLE -> {
+                    failed.add(aggregate);
+                    unavailable[0] = outcome.reason();
+                    into.add(new Settlement(row, Settlement.Kind.RELEASED, 0, null));
+                    released++;
                 }
                 case RETRY -> {
                     if (heldBack) {
@@ -295,7 +417,6 @@ final class BatchDelivery {
         if (ordering == Ordering.NONE) {
             return Long.toString(row.position());
         }
-        Event e = row.event();
-        return e.aggregateType() + '\0' + e.aggregateId();
+        return row.aggregateType() + '\0' + row.aggregateId();
     }
 }

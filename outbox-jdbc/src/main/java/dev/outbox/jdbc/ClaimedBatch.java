@@ -13,37 +13,54 @@ import java.util.UUID;
  * Events one relay claimed together under one lease token, in position order.
  *
  * @param leaseToken identifies this claim; outcomes are recorded only where it is still in place
- * @param rows the claimed events, ordered by position
+ * @param rows the claimed rows, ordered by position
  */
 record ClaimedBatch(UUID leaseToken, List<Row> rows) {
 
     /**
-     * One claimed event.
+     * One claimed row: an event, or the reason it could not be read as one.
      *
      * @param position the row's append position
-     * @param event the event as stored
+     * @param event the event as stored; null when the row is unreadable
      * @param attempts claims so far, including this one
+     * @param aggregateType the row's aggregate type column, read even when the event is not
+     * @param aggregateId the row's aggregate id column
+     * @param eventId the row's id column as text, for logs
+     * @param unreadable why the row is not an event (headers that are not a JSON object of strings, a payload over
+     *        the limit, a null column written by plain SQL); null for a readable row
      */
-    record Row(long position, Event event, int attempts) {
-    }
+    record Row(long position, Event event, int attempts, String aggregateType, String aggregateId, String eventId,
+               String unreadable) {
 
-    List<Event> events() {
-        List<Event> events = new ArrayList<>(rows.size());
-        for (Row row : rows) {
-            events.add(row.event);
+        static Row of(long position, Event event, int attempts) {
+            return new Row(position, event, attempts, event.aggregateType(), event.aggregateId(),
+                    event.id().toString(), null);
         }
-        return events;
+
+        boolean readable() {
+            return unreadable == null;
+        }
     }
 
     int size() {
         return rows.size();
     }
 
-    /** Reads the claim's RETURNING rows (columns as in {@code PostgresStatements.EVENT_COLUMNS}). */
+    /**
+     * Reads the claim's RETURNING rows (columns as in {@code PostgresStatements.EVENT_COLUMNS}), one at a time: a row
+     * that is not a valid event becomes an unreadable row, so that it can go dead alone while the rest is published.
+     */
     static ClaimedBatch read(UUID leaseToken, ResultSet rs) throws SQLException {
         List<Row> rows = new ArrayList<>();
         while (rs.next()) {
-            rows.add(new Row(rs.getLong(1), readEvent(rs), rs.getInt(9)));
+            long position = rs.getLong(1);
+            int attempts = rs.getInt(9);
+            try {
+                rows.add(Row.of(position, readEvent(rs), attempts));
+            } catch (RuntimeException e) {
+                rows.add(new Row(position, null, attempts, rs.getString(3), rs.getString(4), rs.getString(2),
+                        e.getClass().getSimpleName() + ": " + e.getMessage()));
+            }
         }
         rows.sort(Comparator.comparingLong(Row::position));
         return new ClaimedBatch(leaseToken, rows);
@@ -51,6 +68,7 @@ record ClaimedBatch(UUID leaseToken, List<Row> rows) {
 
     /** Reads columns 2 to 8 as an event. */
     static Event readEvent(ResultSet rs) throws SQLException {
+        OffsetDateTime occurred = rs.getObject(8, OffsetDateTime.class);
         return new Event(
                 rs.getObject(2, UUID.class),
                 rs.getString(3),
@@ -58,6 +76,6 @@ record ClaimedBatch(UUID leaseToken, List<Row> rows) {
                 rs.getString(5),
                 rs.getString(6),
                 HeadersJson.read(rs.getString(7)),
-                rs.getObject(8, OffsetDateTime.class).toInstant());
+                occurred == null ? null : occurred.toInstant());
     }
 }

@@ -31,8 +31,12 @@ import org.slf4j.LoggerFactory;
  * ({@code FOR UPDATE SKIP LOCKED}, writing a lease: owner, token, expiry) and one statement recording every
  * outcome, guarded by the lease token. Between them no connection is held. A relay that dies leaves its
  * claims to expire after {@link Builder#leaseDuration}; another relay then claims and publishes them again.
- * Choose a lease longer than the publisher's slowest call: a batch whose lease runs out while it is being
- * published may be published twice.
+ *
+ * <p>The relay, not the publisher, keeps each aggregate's order: one publisher call holds at most
+ * {@link dev.outbox.spi.CallLimits#eventsPerAggregate()} events of an aggregate (usually one), an aggregate's next
+ * events go only after the previous ones were published, and after a failure its later events are held back. A batch
+ * never outlives its lease while being published: the lease of unrecorded events is renewed once half of it is gone,
+ * and no call starts later than the publisher's call timeout before the lease ends.
  *
  * <pre>{@code
  * JdbcRelay relay = JdbcRelay.builder(dataSource, publisher).build();
@@ -50,6 +54,7 @@ public final class JdbcRelay implements Relay {
     private final Publisher publisher;
     private final RelayStore store;
     private final BatchDelivery delivery;
+    private final BrokerCircuit circuit;
     private final Ordering ordering;
     private final int batchSize;
     private final Duration leaseDuration;
@@ -68,6 +73,7 @@ public final class JdbcRelay implements Relay {
         this.table = b.table;
         this.publisher = b.publisher;
         this.store = new RelayStore(b.dataSource, b.table, b.ordering, b.batchSize, b.statementTimeout);
+        this.circuit = new BrokerCircuit(b.ownerId, b.brokerPause, b.maxBrokerPause);
         this.delivery = new BatchDelivery(b.publisher, b.callLimits, b.ordering, b.retryPolicy, b.maxCallsPerAggregate,
                 b.leaseDuration, b.ownerId);
         this.ordering = b.ordering;
@@ -96,31 +102,87 @@ public final class JdbcRelay implements Relay {
         return new Builder(dataSource, publisher);
     }
 
+    /** Whether the relay hands events to the broker now; see {@link #brokerState()}. */
+    public enum BrokerState {
+        /** Calls go through; the relay publishes as usual. */
+        CLOSED,
+        /** The broker could take nothing; the relay claims nothing until the pause is over. */
+        OPEN,
+        /** The pause is over; one batch probes whether the broker takes events again. */
+        HALF_OPEN
+    }
+
+    /**
+     * @return whether the relay publishes now, or pauses because the broker answered that it cannot take events
+     *         (outage, throttling, permissions, configuration); for health checks and metrics
+     */
+    public BrokerState brokerState() {
+        return circuit.state();
+    }
+
+    /** @return why the broker is unavailable while {@link #brokerState()} is not closed, else null */
+    public String brokerUnavailableReason() {
+        return circuit.reason();
+    }
+
     /** @return the id written into each claim's {@code claimed_by} */
     public String ownerId() {
         return ownerId;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>While the broker is unavailable ({@link #brokerState()} open) this claims nothing and returns
+     * {@link RelayResult#EMPTY}.
+     *
+     * @throws OutboxException for every failure: the outbox unreachable, a statement timing out, the relay closed, or
+     *         anything unexpected; the listener hears each
+     */
     @Override
     public RelayResult runOnce() {
         if (closed) {
             throw new OutboxException("relay " + ownerId + " on " + table + " is closed");
         }
+        if (!circuit.allowsClaim()) {
+            return RelayResult.EMPTY;
+        }
         long started = System.nanoTime();
         ClaimedBatch batch;
         try {
             batch = store.claim(ownerId, leaseDuration);
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
+            circuit.probeEnded();
             notifyListener(() -> listener.claimFailed(e));
-            throw RelayStore.failure("claiming events", table, e);
+            if (e instanceof SQLException sql) {
+                throw RelayStore.failure("claiming events", table, sql);
+            }
+            throw new OutboxException("claiming events on outbox table " + table + " failed: " + e, e);
         }
         if (batch.size() == 0) {
+            circuit.probeEnded();
             return RelayResult.EMPTY;
         }
         long claimedAt = System.nanoTime();
-        BatchDelivery.Result delivered = delivery.deliver(batch, claimedAt,
-                positions -> store.renew(batch.leaseToken(), positions, leaseDuration),
-                settled -> record(batch, settled));
+        BatchDelivery.Result delivered;
+        try {
+            delivered = delivery.deliver(batch, claimedAt,
+                    positions -> store.renew(batch.leaseToken(), positions, leaseDuration),
+                    settled -> record(batch, settled));
+        } catch (OutboxException e) {
+            circuit.probeEnded();
+            throw e;
+        } catch (RuntimeException e) {
+            circuit.probeEnded();
+            notifyListener(() -> listener.claimFailed(e));
+            throw new OutboxException("publishing a batch of " + batch.size() + " events from " + table
+                    + " failed unexpectedly; their leases expire and they are published again: " + e, e);
+        }
+        if (delivered.unavailable() != null) {
+            circuit.unavailable(delivered.unavailable());
+        } else {
+            circuit.wentThrough();
+        }
         RelayResult result = report(batch, delivered);
         notifyListener(() -> listener.batchCompleted(result, Duration.ofNanos(System.nanoTime() - started)));
         return result;
@@ -239,7 +301,8 @@ public final class JdbcRelay implements Relay {
             }
         }
         SQLException error = last;
-        List<Event> events = settlements.stream().map(st -> st.row().event()).toList();
+        List<Event> events = settlements.stream().map(st -> st.row().event()).filter(java.util.Objects::nonNull)
+                .toList();
         List<UUID> ids = events.stream().map(Event::id).toList();
         log.error("relay {}: outcomes of {} events could not be recorded; they will be published again after their"
                 + " lease expires: {}", ownerId, ids.size(), ids, error);
@@ -258,6 +321,11 @@ public final class JdbcRelay implements Relay {
                 continue;
             }
             Event event = s.row().event();
+            if (event == null) {
+                dead++;
+                notifyListener(() -> listener.unreadable(s.row().eventId(), s.error()));
+                continue;
+            }
             switch (s.kind()) {
                 case PUBLISHED -> published.add(event);
                 case RETRY -> {
@@ -314,6 +382,8 @@ public final class JdbcRelay implements Relay {
         private RelayListener listener = RelayListener.NONE;
         private boolean wakeOnCommit = true;
         private int maxCallsPerAggregate = 10;
+        private Duration brokerPause = Duration.ofSeconds(1);
+        private Duration maxBrokerPause = Duration.ofMinutes(1);
         private CallLimits callLimits;
 
         private Builder(DataSource dataSource, Publisher publisher) {
@@ -448,6 +518,22 @@ public final class JdbcRelay implements Relay {
         }
 
         /**
+         * How long publishing pauses when the broker answers that it can take nothing (an outage, throttling of whole
+         * calls, a timeout, access denied, an unknown queue): {@code initial} after the first such answer, doubling
+         * after each one that follows, up to {@code max}. Defaults 1 s and 1 min. No event spends an attempt while
+         * the broker is unavailable, however long that lasts.
+         *
+         * @param initial the first pause, 10 ms to 1 h
+         * @param max the longest pause, from {@code initial} to 1 h
+         * @return this builder
+         */
+        public Builder brokerPause(Duration initial, Duration max) {
+            this.brokerPause = initial;
+            this.maxBrokerPause = max;
+            return this;
+        }
+
+        /**
          * @return a relay, which the caller closes
          * @throws InvalidConfigurationException naming the first setting that is missing or out of range, or an
          *         ownerId already used by an open relay on the same table in this JVM
@@ -465,6 +551,8 @@ public final class JdbcRelay implements Relay {
             checkRange("leaseDuration", leaseDuration, Duration.ofSeconds(1), Duration.ofHours(1));
             checkRange("pollInterval", pollInterval, Duration.ofMillis(1), Duration.ofHours(1));
             checkRange("statementTimeout", statementTimeout, Duration.ofSeconds(1), Duration.ofMinutes(10));
+            checkRange("brokerPause initial", brokerPause, Duration.ofMillis(10), Duration.ofHours(1));
+            checkRange("brokerPause max", maxBrokerPause, brokerPause, Duration.ofHours(1));
             if (maxCallsPerAggregate < 1 || maxCallsPerAggregate > 1000) {
                 throw new InvalidConfigurationException("maxCallsPerAggregate must be from 1 to 1000, was "
                         + maxCallsPerAggregate);

@@ -191,6 +191,42 @@ class PublisherContractTest {
     }
 
     @Test
+    void eventsSettledEarlyInALongRoundKeepTheirLeaseUntilRecorded() throws Exception {
+        // One round of 8 aggregates in calls of 2 events, 300 ms each: 1.2 s against a 1 s lease. The events of the
+        // first call are published but not yet recorded when the lease would lapse; a second relay is waiting.
+        List<Event> appended = appendRoundRobin(8, 1);
+        Handovers handovers = new Handovers();
+        Publisher slowSmallCalls = new Publisher() {
+            @Override
+            public List<PublishOutcome> publish(List<Event> events) {
+                sleep(300);
+                handovers.delivered.addAll(events);
+                return Collections.nCopies(events.size(), PublishOutcome.published());
+            }
+
+            @Override
+            public CallLimits callLimits() {
+                return new CallLimits(2, 1, Duration.ofMillis(400));
+            }
+        };
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try (JdbcRelay first = JdbcRelay.builder(db, slowSmallCalls).table(table).leaseDuration(Duration.ofSeconds(1))
+                .build();
+             JdbcRelay second = JdbcRelay.builder(db, slowSmallCalls).table(table)
+                     .leaseDuration(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(20)).build()) {
+            java.util.concurrent.Future<RelayResult> running = threads.submit(first::runOnce);
+            Thread.sleep(50);
+            second.start(threads);
+            assertEquals(8, running.get(30, java.util.concurrent.TimeUnit.SECONDS).published());
+            Thread.sleep(1500); // the second relay's chance to republish anything whose lease lapsed
+        } finally {
+            threads.shutdownNow();
+        }
+        assertEquals(appended.size(), handovers.delivered.size(), "each event delivered once: "
+                + handovers.delivered.size());
+    }
+
+    @Test
     void aHotAggregateTakesAtMostItsShareOfCallsPerBatch() {
         List<Event> hot = appendRoundRobin(1, 50);
         List<Event> others = new ArrayList<>();
