@@ -28,7 +28,7 @@ final class BareClaimLoop {
     BareClaimLoop(DataSource dataSource, OutboxTable table, boolean ordered, int batchSize) {
         OutboxStatements sql = OutboxStatements.postgres(table);
         this.dataSource = dataSource;
-        this.claim = sql.claim(ordered ? Ordering.PER_AGGREGATE : Ordering.NONE, batchSize);
+        this.claim = sql.claim(ordered ? Ordering.PER_AGGREGATE : Ordering.NONE, batchSize, 32L * 1024 * 1024);
         this.markPublished = sql.markPublished();
         this.batchSize = batchSize;
     }

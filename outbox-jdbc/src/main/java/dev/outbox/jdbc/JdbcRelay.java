@@ -57,6 +57,7 @@ public final class JdbcRelay implements Relay {
     private final BrokerCircuit circuit;
     private final Ordering ordering;
     private final int batchSize;
+    private final long maxBatchBytes;
     private final Duration leaseDuration;
     private final RetryPolicy retryPolicy;
     private final Duration pollInterval;
@@ -72,12 +73,13 @@ public final class JdbcRelay implements Relay {
     private JdbcRelay(Builder b) {
         this.table = b.table;
         this.publisher = b.publisher;
-        this.store = new RelayStore(b.dataSource, b.table, b.ordering, b.batchSize, b.statementTimeout);
+        this.store = new RelayStore(b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes, b.statementTimeout);
         this.circuit = new BrokerCircuit(b.ownerId, b.brokerPause, b.maxBrokerPause);
         this.delivery = new BatchDelivery(b.publisher, b.callLimits, b.ordering, b.retryPolicy, b.maxCallsPerAggregate,
                 b.leaseDuration, b.ownerId);
         this.ordering = b.ordering;
         this.batchSize = b.batchSize;
+        this.maxBatchBytes = b.maxBatchBytes;
         this.leaseDuration = b.leaseDuration;
         this.retryPolicy = b.retryPolicy;
         this.pollInterval = b.pollInterval;
@@ -347,7 +349,12 @@ public final class JdbcRelay implements Relay {
         if (!published.isEmpty()) {
             notifyListener(() -> listener.published(published));
         }
-        boolean more = batch.size() >= batchSize || delivered.released() > 0;
+        long bytes = 0;
+        for (ClaimedBatch.Row row : batch.rows()) {
+            bytes += row.readable() ? row.event().payloadBytes() : 0;
+        }
+        // A batch that used half its byte budget may have been cut short by it: claim again at once.
+        boolean more = batch.size() >= batchSize || delivered.released() > 0 || bytes >= maxBatchBytes / 2;
         return new RelayResult(batch.size(), published.size(), retried, dead, more);
     }
 
@@ -382,6 +389,7 @@ public final class JdbcRelay implements Relay {
         private RelayListener listener = RelayListener.NONE;
         private boolean wakeOnCommit = true;
         private int maxCallsPerAggregate = 10;
+        private long maxBatchBytes = 32L * 1024 * 1024;
         private Duration brokerPause = Duration.ofSeconds(1);
         private Duration maxBrokerPause = Duration.ofMinutes(1);
         private CallLimits callLimits;
@@ -504,6 +512,19 @@ public final class JdbcRelay implements Relay {
         }
 
         /**
+         * Most payload bytes one batch holds: 1 MiB to 1 GiB, default 32 MiB. A claim takes events in order until
+         * their payloads reach this, but always at least one, so memory stays bounded however large events are (500
+         * events of 1 MiB are claimed 32 at a time by default).
+         *
+         * @param maxBatchBytes the budget in bytes
+         * @return this builder
+         */
+        public Builder maxBatchBytes(long maxBatchBytes) {
+            this.maxBatchBytes = maxBatchBytes;
+            return this;
+        }
+
+        /**
          * Most publisher calls one aggregate's events take in one batch: 1 to 1,000, default 10. With a publisher that
          * takes one event of an aggregate per call (the default), a batch publishes at most this many events of one
          * aggregate, one call after another; with SQS FIFO (10 per call), ten times as many. The rest wait for the
@@ -553,6 +574,10 @@ public final class JdbcRelay implements Relay {
             checkRange("statementTimeout", statementTimeout, Duration.ofSeconds(1), Duration.ofMinutes(10));
             checkRange("brokerPause initial", brokerPause, Duration.ofMillis(10), Duration.ofHours(1));
             checkRange("brokerPause max", maxBrokerPause, brokerPause, Duration.ofHours(1));
+            if (maxBatchBytes < 1024L * 1024 || maxBatchBytes > 1024L * 1024 * 1024) {
+                throw new InvalidConfigurationException("maxBatchBytes must be from 1048576 (1 MiB) to 1073741824"
+                        + " (1 GiB), was " + maxBatchBytes);
+            }
             if (maxCallsPerAggregate < 1 || maxCallsPerAggregate > 1000) {
                 throw new InvalidConfigurationException("maxCallsPerAggregate must be from 1 to 1000, was "
                         + maxCallsPerAggregate);

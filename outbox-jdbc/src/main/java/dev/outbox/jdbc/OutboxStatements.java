@@ -41,11 +41,12 @@ public final class OutboxStatements {
     /**
      * @param ordering the relay's ordering
      * @param batchSize most events per claim, written into the text as a literal
+     * @param maxBatchBytes most payload bytes per claim (always at least one event), written in as a literal
      * @return the claim; parameters: owner id, lease token (uuid), lease in milliseconds; returns position, id,
      *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts
      */
-    public String claim(Ordering ordering, int batchSize) {
-        return sql.claim(ordering, batchSize);
+    public String claim(Ordering ordering, int batchSize, long maxBatchBytes) {
+        return sql.claim(ordering, batchSize, maxBatchBytes);
     }
 
     /**

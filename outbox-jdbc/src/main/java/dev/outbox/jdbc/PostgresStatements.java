@@ -18,6 +18,20 @@ final class PostgresStatements {
               AND c.next_attempt_at <= now()
               AND (c.lease_until IS NULL OR c.lease_until < now())""";
 
+    /**
+     * The candidates that fit the batch's byte budget: the longest prefix, in position order, whose payloads add up to
+     * at most :maxBytes, and always the first, so that no event is too large to be claimed. Candidates left out are
+     * not leased; they stay locked only until the claim's statement ends.
+     */
+    private static final String ADMITTED = """
+            admitted AS (
+              SELECT position FROM (
+                SELECT position, sum(bytes) OVER (ORDER BY position) AS running,
+                       row_number() OVER (ORDER BY position) AS n
+                FROM candidate) sized
+              WHERE running <= :maxBytes OR n = 1
+            )""";
+
     final String insert;
     final String insertMany;
     final String insertNotifying;
@@ -47,15 +61,17 @@ final class PostgresStatements {
     }
 
     /**
-     * The claim for {@code ordering}, with its parameters owner, lease token and lease in milliseconds.
+     * The claim for {@code ordering}, at most {@code limit} events and {@code maxBytes} of payload (but always one
+     * event), with its parameters owner, lease token and lease in milliseconds.
      *
      * <p>The batch size is written in as a literal, not a parameter: once pgjdbc prepares the statement on the
      * server, PostgreSQL may switch to a generic plan, and with an unknown LIMIT the ordered claim's generic plan
      * took 520 to 680 ms on 100,000 pending events where the custom plan took 25 to 29 ms.
      */
-    String claim(Ordering ordering, int limit) {
+    String claim(Ordering ordering, int limit, long maxBytes) {
         return (ordering == Ordering.PER_AGGREGATE ? claimOrdered : claimUnordered)
-                .replace(":limit", Integer.toString(limit));
+                .replace(":limit", Integer.toString(limit))
+                .replace(":maxBytes", Long.toString(maxBytes));
     }
 
     PostgresStatements(OutboxTable table) {
@@ -94,7 +110,7 @@ final class PostgresStatements {
         // the whole backlog (141 ms instead of 31 ms for 500 of 100,000 pending events).
         claimOrdered = """
                 WITH candidate AS (
-                  SELECT c.position
+                  SELECT c.position, octet_length(c.payload::text) AS bytes
                   FROM %1$s c
                   WHERE %2$s
                     AND NOT EXISTS (
@@ -106,9 +122,9 @@ final class PostgresStatements {
                   ORDER BY c.position
                   LIMIT :limit
                   FOR UPDATE SKIP LOCKED
-                ), claimable AS (
+                ), %3$s, claimable AS (
                   SELECT e.position
-                  FROM candidate k JOIN %1$s e ON e.position = k.position
+                  FROM admitted k JOIN %1$s e ON e.position = k.position
                   WHERE NOT EXISTS (
                     SELECT 1 FROM %1$s b
                     WHERE b.aggregate_type = e.aggregate_type AND b.aggregate_id = e.aggregate_id
@@ -116,18 +132,18 @@ final class PostgresStatements {
                       AND b.position NOT IN (SELECT position FROM candidate)
                     OFFSET 0)
                 )
-                """.formatted(t, CLAIMABLE) + lease(t, "claimable");
+                """.formatted(t, CLAIMABLE, ADMITTED) + lease(t, "claimable");
 
         claimUnordered = """
                 WITH candidate AS (
-                  SELECT c.position
+                  SELECT c.position, octet_length(c.payload::text) AS bytes
                   FROM %1$s c
                   WHERE %2$s
                   ORDER BY c.position
                   LIMIT :limit
                   FOR UPDATE SKIP LOCKED
-                )
-                """.formatted(t, CLAIMABLE) + lease(t, "candidate");
+                ), %3$s
+                """.formatted(t, CLAIMABLE, ADMITTED) + lease(t, "admitted");
 
         // Outcomes are written only where this claim's lease token is still in place: a relay whose lease
         // expired and was taken over cannot overwrite the new owner's result.

@@ -25,10 +25,11 @@ final class RelayStore {
     private final int timeoutSeconds;
 
     /** @param batchSize most events per claim; the claim statement is fixed for it once, here */
-    RelayStore(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize, Duration statementTimeout) {
+    RelayStore(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize, long maxBatchBytes,
+               Duration statementTimeout) {
         this.dataSource = dataSource;
         this.sql = new PostgresStatements(table);
-        this.claimSql = sql.claim(ordering, batchSize);
+        this.claimSql = sql.claim(ordering, batchSize, maxBatchBytes);
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
     }
 

@@ -302,6 +302,43 @@ class FailureTest {
                 "no event charged for the publisher failing as a whole");
     }
 
+    @Test
+    void aBatchHoldsNoMorePayloadBytesThanItsBudget() {
+        String payload = "{\"blob\":\"" + "x".repeat(600_000) + "\"}";
+        List<Event> big = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            big.add(append("big" + i, payload));
+        }
+        List<Integer> batchSizes = new CopyOnWriteArrayList<>();
+        RecordingPublisher publisher = new RecordingPublisher();
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).maxBatchBytes(4L * 1024 * 1024)
+                .listener(new RelayListener() {
+                    @Override
+                    public void batchCompleted(RelayResult result, Duration elapsed) {
+                        batchSizes.add(result.claimed());
+                    }
+                }).build()) {
+            RelayResult first = relay.runOnce();
+            assertEquals(6, first.claimed(), "4 MiB hold six events of 600 KB");
+            assertTrue(first.moreWaiting(), "the budget, not the backlog, ended the batch");
+            relay.drain(Duration.ofSeconds(30));
+        }
+        assertEquals(20, publisher.deliveries().size());
+        assertTrue(batchSizes.stream().allMatch(n -> n <= 6), batchSizes.toString());
+    }
+
+    @Test
+    void anEventLargerThanTheBudgetIsStillClaimedAlone() {
+        append("huge", "{\"blob\":\"" + "x".repeat(1_040_000) + "\"}"); // with the next: over 1 MiB
+        append("small", "{\"pad\":\"" + "y".repeat(10_000) + "\"}");
+        RecordingPublisher publisher = new RecordingPublisher();
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).maxBatchBytes(1024 * 1024).build()) {
+            assertEquals(1, relay.runOnce().claimed(), "the first event always fits");
+            assertEquals(1, relay.runOnce().claimed());
+        }
+        assertEquals(2, publisher.deliveries().size());
+    }
+
     /** A data source whose pool throws an unchecked exception, as a misconfigured pool may. */
     static final class BrokenDataSource implements DataSource {
         @Override

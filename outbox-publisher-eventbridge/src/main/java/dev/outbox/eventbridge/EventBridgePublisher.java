@@ -3,6 +3,7 @@ package dev.outbox.eventbridge;
 import dev.outbox.Event;
 import dev.outbox.InvalidConfigurationException;
 import dev.outbox.spi.BrokerCalls;
+import dev.outbox.spi.BrokerErrors;
 import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.CallTimeouts;
 import dev.outbox.spi.JsonStrings;
@@ -55,9 +56,6 @@ public final class EventBridgePublisher implements Publisher {
 
     private static final Logger log = LoggerFactory.getLogger(EventBridgePublisher.class);
     private static final int TIME_BYTES = 14;
-    private static final Set<String> CONTENT_ERRORS = Set.of("MalformedDetail", "InvalidArgument",
-            "ValidationException", "InvalidEventPatternException");
-
     private final EventBridgeClient client;
     private final boolean ownsClient;
     private final String source;
@@ -165,23 +163,21 @@ public final class EventBridgePublisher implements Publisher {
         try {
             response = client.putEvents(PutEventsRequest.builder().entries(entries).build());
         } catch (AwsServiceException e) {
-            String code = e.awsErrorDetails() == null ? String.valueOf(e.statusCode()) : e.awsErrorDetails().errorCode();
-            if (e.isThrottlingException() || e.statusCode() >= 500) {
-                return Collections.nCopies(entries.size(), PublishOutcome.retry("EventBridge " + e.statusCode() + " " + code));
-            }
-            if (entries.size() > 1) {
+            String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+            BrokerErrors.Kind kind = BrokerErrors.classify(code, e.statusCode());
+            if (kind != BrokerErrors.Kind.UNAVAILABLE && entries.size() > 1) {
                 log.info("EventBridge refused a call of {} entries ({}); resending them one at a time",
                         entries.size(), code);
                 List<PublishOutcome> outcomes = new ArrayList<>(entries.size());
                 for (PutEventsRequestEntry entry : entries) {
                     outcomes.add(send(List.of(entry)).get(0));
                 }
-                return outcomes;
+                return BrokerErrors.blameRefusedEntries(outcomes);
             }
-            String reason = "EventBridge " + code + ": " + e.awsErrorDetails().errorMessage();
-            return List.of(CONTENT_ERRORS.contains(code) ? PublishOutcome.rejected(reason) : PublishOutcome.retry(reason));
+            return Collections.nCopies(entries.size(), BrokerErrors.outcome("EventBridge", code, e.statusCode(),
+                    e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage()));
         } catch (SdkException e) {
-            return Collections.nCopies(entries.size(), PublishOutcome.retry("EventBridge unreachable: " + e.getMessage()));
+            return Collections.nCopies(entries.size(), BrokerErrors.noAnswer("EventBridge", e));
         }
         List<PutEventsResultEntry> results = response.entries();
         if (results.size() != entries.size()) {
@@ -194,9 +190,7 @@ public final class EventBridgePublisher implements Publisher {
                 outcomes.add(PublishOutcome.published());
                 continue;
             }
-            String reason = "EventBridge " + result.errorCode() + ": " + result.errorMessage();
-            outcomes.add(CONTENT_ERRORS.contains(result.errorCode())
-                    ? PublishOutcome.rejected(reason) : PublishOutcome.retry(reason));
+            outcomes.add(BrokerErrors.outcome("EventBridge", result.errorCode(), 0, result.errorMessage()));
         }
         return outcomes;
     }

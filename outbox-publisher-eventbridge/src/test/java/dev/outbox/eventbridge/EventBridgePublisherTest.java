@@ -15,6 +15,7 @@ import dev.outbox.spi.PublishOutcome.Status;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.Publishers;
 import java.nio.charset.StandardCharsets;
+import software.amazon.awssdk.services.eventbridge.EventBridgeClient;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -195,5 +196,46 @@ class EventBridgePublisherTest {
 
     private static long bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "whole call {1} (HTTP {0}) is {2}")
+    @org.junit.jupiter.params.provider.CsvSource({
+        "400, AccessDeniedException, UNAVAILABLE",
+        "400, ExpiredTokenException, UNAVAILABLE",
+        "400, UnrecognizedClientException, UNAVAILABLE",
+        "400, ResourceNotFoundException, UNAVAILABLE",
+        "400, KMSThrottlingException, UNAVAILABLE",
+        "400, ThrottlingException, UNAVAILABLE",
+        "400, ValidationException, REJECTED",
+        "400, SomethingNew, RETRY",
+    })
+    void wholeCallErrorsAreClassifiedAsEveryPublisherDoes(int status, String code, PublishOutcome.Status expected) {
+        endpoint.respond((entries, n) -> error(status, code, "refused"));
+        try (EventBridgeClient client = EventBridgeClient.builder().endpointOverride(endpoint.uri())
+                .region(software.amazon.awssdk.regions.Region.EU_WEST_1)
+                .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("a", "b")))
+                .overrideConfiguration(o -> o.retryStrategy(r -> r.maxAttempts(1))).build();
+             EventBridgePublisher publisher = EventBridgePublisher.builder().client(client).source("test").build()) {
+            PublishOutcome outcome = publisher.publish(List.of(Event.of("a", "1", "t", "{}"))).get(0);
+            assertEquals(expected, outcome.status(), outcome.toString());
+            assertTrue(outcome.reason().contains(code), outcome.reason());
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "entry {0} is {1}")
+    @org.junit.jupiter.params.provider.CsvSource({
+        "ThrottlingException, UNAVAILABLE",
+        "InternalFailure, UNAVAILABLE",
+        "MalformedDetail, REJECTED",
+        "SomethingNew, RETRY",
+    })
+    void perEntryErrorsAreClassifiedAsEveryPublisherDoes(String code, PublishOutcome.Status expected) {
+        endpoint.respond((entries, n) -> accepted(entries, List.of(code)));
+        try (EventBridgePublisher publisher = EventBridgePublisher.builder().client(endpoint.client()).source("test")
+                .build()) {
+            PublishOutcome outcome = publisher.publish(List.of(Event.of("a", "1", "t", "{}"))).get(0);
+            assertEquals(expected, outcome.status(), outcome.toString());
+        }
     }
 }

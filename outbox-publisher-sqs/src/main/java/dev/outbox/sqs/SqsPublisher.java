@@ -3,6 +3,7 @@ package dev.outbox.sqs;
 import dev.outbox.Event;
 import dev.outbox.InvalidConfigurationException;
 import dev.outbox.spi.BrokerCalls;
+import dev.outbox.spi.BrokerErrors;
 import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.CallTimeouts;
 import dev.outbox.spi.JsonStrings;
@@ -48,8 +49,10 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchResultEntry;
  * aggregate's order, and the deduplication id is the event id, so an event re-sent after a relay crash is
  * dropped by SQS within its 5-minute deduplication window.
  *
- * <p>Per-entry results become per-event outcomes: entries SQS refuses for their content (sender fault) are
- * rejected for good with SQS's code and message; throttling, server errors and network failures are retried.
+ * <p>Errors are classified by {@link BrokerErrors}, as for every publisher: entries SQS refuses for their content are
+ * rejected with SQS's code and message; throttling, server errors, network failures and permission or configuration
+ * errors (access denied, expired token, unknown queue, KMS) make the broker unavailable, which spends no attempt
+ * and pauses the relay; other codes are retried.
  */
 public final class SqsPublisher implements Publisher {
 
@@ -173,23 +176,21 @@ public final class SqsPublisher implements Publisher {
             response = client.sendMessageBatch(SendMessageBatchRequest.builder()
                     .queueUrl(queueUrl).entries(numbered).build());
         } catch (AwsServiceException e) {
-            boolean transientError = e.isThrottlingException() || e.statusCode() >= 500;
-            if (transientError) {
-                return Collections.nCopies(entries.size(), PublishOutcome.retry("SQS " + e.statusCode() + " " + errorCode(e)));
-            }
-            if (entries.size() > 1) {
+            String code = errorCode(e);
+            BrokerErrors.Kind kind = BrokerErrors.classify(code, e.statusCode());
+            if (kind != BrokerErrors.Kind.UNAVAILABLE && entries.size() > 1) {
                 // A whole-call refusal names no entry: send them one by one to find the one SQS refuses.
-                log.info("SQS refused a call of {} entries ({}); resending them one at a time", entries.size(),
-                        errorCode(e));
+                log.info("SQS refused a call of {} entries ({}); resending them one at a time", entries.size(), code);
                 List<PublishOutcome> outcomes = new ArrayList<>(entries.size());
                 for (SendMessageBatchRequestEntry entry : entries) {
                     outcomes.add(send(List.of(entry)).get(0));
                 }
-                return outcomes;
+                return BrokerErrors.blameRefusedEntries(outcomes);
             }
-            return List.of(PublishOutcome.rejected("SQS " + errorCode(e) + ": " + e.awsErrorDetails().errorMessage()));
+            return Collections.nCopies(entries.size(), BrokerErrors.outcome("SQS", code, e.statusCode(),
+                    e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage()));
         } catch (SdkException e) {
-            return Collections.nCopies(entries.size(), PublishOutcome.retry("SQS unreachable: " + e.getMessage()));
+            return Collections.nCopies(entries.size(), BrokerErrors.noAnswer("SQS", e));
         }
         PublishOutcome[] outcomes = new PublishOutcome[entries.size()];
         for (SendMessageBatchResultEntry ok : response.successful()) {
@@ -197,9 +198,8 @@ public final class SqsPublisher implements Publisher {
         }
         for (BatchResultErrorEntry failed : response.failed()) {
             int i = Integer.parseInt(failed.id());
-            String reason = "SQS " + failed.code() + ": " + failed.message();
-            boolean content = Boolean.TRUE.equals(failed.senderFault()) && !failed.code().contains("Throttl");
-            outcomes[i] = content ? PublishOutcome.rejected(reason) : PublishOutcome.retry(reason);
+            outcomes[i] = BrokerErrors.outcome("SQS", failed.code(), 0, failed.message());
+            String reason = outcomes[i].reason();
             log.debug("SQS refused entry for event {}: {}", entries.get(i).messageAttributes()
                     .get("outbox-event-id").stringValue(), reason);
         }

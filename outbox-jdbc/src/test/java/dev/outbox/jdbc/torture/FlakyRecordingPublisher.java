@@ -15,9 +15,10 @@ import javax.sql.DataSource;
 
 /**
  * The torture run's broker: records each delivery durably in the {@link DeliveryLog}, wrapped in misbehaviour.
- * 30 % of calls fail before delivering; 5 % deliver and then time out (the caller sees a retry, the broker has
- * the events); while the outage file exists every call fails; and with a small probability the process SIGKILLs
- * itself right after a delivery, before the relay can record the outcome.
+ * 30 % of calls are throttled before delivering; 5 % deliver and then time out (the caller sees the broker
+ * unavailable, the broker has the events); while the outage file exists every call fails as unavailable; an event
+ * whose payload says "poison" makes it throw a StackOverflowError every time; and with a small probability the
+ * process SIGKILLs itself right after a delivery, before the relay can record the outcome.
  */
 final class FlakyRecordingPublisher implements Publisher {
 
@@ -41,6 +42,11 @@ final class FlakyRecordingPublisher implements Publisher {
 
     @Override
     public List<PublishOutcome> publish(List<Event> events) {
+        for (Event e : events) {
+            if (e.payload().contains("poison")) {
+                throw new StackOverflowError("the broker's client chokes on event " + e.id());
+            }
+        }
         return slow ? publishSlowly(events) : publishFlakily(events);
     }
 
@@ -53,7 +59,7 @@ final class FlakyRecordingPublisher implements Publisher {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         sleep(random.nextInt(20, 101));
         if (Files.exists(outageFile)) {
-            return all(events, PublishOutcome.retry("broker outage"));
+            return all(events, PublishOutcome.unavailable("broker outage"));
         }
         List<Integer> order = new java.util.ArrayList<>();
         PublishOutcome[] outcomes = new PublishOutcome[events.size()];
@@ -84,11 +90,11 @@ final class FlakyRecordingPublisher implements Publisher {
         long call = calls.incrementAndGet();
         ThreadLocalRandom random = ThreadLocalRandom.current();
         if (Files.exists(outageFile)) {
-            return all(events, PublishOutcome.retry("broker outage"));
+            return all(events, PublishOutcome.unavailable("broker outage"));
         }
         double roll = random.nextDouble();
         if (roll < 0.30) {
-            return all(events, PublishOutcome.retry("broker refused the call"));
+            return all(events, PublishOutcome.unavailable("broker throttled the call"));
         }
         boolean timesOut = roll < 0.35;
         try {
@@ -101,7 +107,7 @@ final class FlakyRecordingPublisher implements Publisher {
         }
         if (timesOut) {
             sleep(random.nextInt(50, 300));
-            return all(events, PublishOutcome.retry("timed out waiting for the broker"));
+            return all(events, PublishOutcome.unavailable("timed out waiting for the broker"));
         }
         return all(events, PublishOutcome.published());
     }

@@ -12,7 +12,8 @@ import java.util.UUID;
  * Checks a torture run's history: what the database says was committed against what the broker received.
  *
  * <ul>
- *   <li>lost: committed, not dead, never delivered;</li>
+ *   <li>lost: committed, not dead, never delivered, and not waiting behind a dead event of its aggregate;</li>
+ *   <li>waiting behind a dead event: not delivered because an earlier event of its aggregate is dead, as promised;</li>
  *   <li>phantom: delivered, never committed;</li>
  *   <li>order violation: an event delivered before an earlier event of its aggregate had been delivered;</li>
  *   <li>duplicate: a delivery after the first. It is explained when an earlier delivery of the event was made
@@ -34,7 +35,7 @@ final class HistoryCheck {
     /** The verdict. */
     record Report(int committed, int delivered, int deliveries, int lost, int phantom, int orderViolations,
                   int duplicates, int explainedByKill, int explainedByTimeout, int explainedByUnrecorded,
-                  int unexplainedDuplicates, int dead, List<String> examples) {
+                  int unexplainedDuplicates, int dead, int waitingBehindDead, List<String> examples) {
 
         boolean clean() {
             return lost == 0 && phantom == 0 && orderViolations == 0 && unexplainedDuplicates == 0 && dead == 0;
@@ -43,9 +44,10 @@ final class HistoryCheck {
         @Override
         public String toString() {
             return String.format("committed %d, delivered %d distinct in %d deliveries; lost %d, phantom %d,"
-                            + " order violations %d, dead %d; duplicates %d (explained: %d by a killed relay,"
-                            + " %d by a broker timeout, %d by an unrecorded outcome; unexplained %d)%s",
-                    committed, delivered, deliveries, lost, phantom, orderViolations, dead, duplicates,
+                            + " order violations %d, dead %d, waiting behind a dead event %d; duplicates %d (explained:"
+                            + " %d by a killed relay, %d by a broker timeout, %d by an unrecorded outcome; unexplained"
+                            + " %d)%s",
+                    committed, delivered, deliveries, lost, phantom, orderViolations, dead, waitingBehindDead, duplicates,
                     explainedByKill, explainedByTimeout, explainedByUnrecorded, unexplainedDuplicates,
                     examples.isEmpty() ? "" : "; first problems: " + examples);
         }
@@ -123,17 +125,26 @@ final class HistoryCheck {
         }
         int lost = 0;
         int dead = 0;
+        int waiting = 0;
+        Map<String, Long> firstDead = new HashMap<>();
+        for (Committed c : committed) {
+            if (c.dead()) {
+                firstDead.merge(c.aggregate(), c.position(), Math::min);
+            }
+        }
         for (Committed c : committed) {
             if (c.dead()) {
                 dead++;
                 note(examples, "dead " + c.id());
+            } else if (!delivered.contains(c.id()) && c.position() > firstDead.getOrDefault(c.aggregate(), Long.MAX_VALUE)) {
+                waiting++;
             } else if (!delivered.contains(c.id())) {
                 lost++;
                 note(examples, "lost " + c.id() + " of " + c.aggregate());
             }
         }
         return new Report(committed.size(), delivered.size(), deliveries.size(), lost, phantom, order, duplicates,
-                byKill, byTimeout, byUnrecorded, unexplained, dead, examples);
+                byKill, byTimeout, byUnrecorded, unexplained, dead, waiting, examples);
     }
 
     private static void note(List<String> examples, String problem) {

@@ -57,8 +57,10 @@ public final class RelayProcess {
                 .leaseDuration(Duration.ofMillis(leaseMillis))
                 .statementTimeout(Duration.ofSeconds(5))
                 .pollInterval(Duration.ofMillis(200))
+                // Six attempts, about 1.5 s of backoff in all: outages and throttling must spend none of them.
                 .retryPolicy(RetryPolicy.builder().initialDelay(Duration.ofMillis(50)).maxDelay(Duration.ofSeconds(1))
-                        .maxAttempts(1000).build())
+                        .maxAttempts(6).build())
+                .brokerPause(Duration.ofMillis(100), Duration.ofSeconds(1))
                 .build();
         ExecutorService loops = Executors.newFixedThreadPool(2);
         relay.start(loops);

@@ -160,6 +160,7 @@ class TortureTest {
         try {
             OutboxSchema.create(db, table);
             execute(db, "CREATE TABLE business (id bigserial PRIMARY KEY, aggregate text NOT NULL, note text NOT NULL)");
+            plantPoisonAndUnreadable(db);
             for (int i = 0; i < RELAYS; i++) {
                 RelayHandle relay = new RelayHandle(i);
                 relay.start(outboxUrl, sinkUrl);
@@ -225,7 +226,9 @@ class TortureTest {
             assertEquals(0, report.phantom(), "phantom events: " + report);
             assertEquals(0, report.orderViolations(), "per-aggregate order violated: " + report);
             assertEquals(0, report.unexplainedDuplicates(), "duplicates the outbox cannot explain: " + report);
-            assertEquals(0, report.dead(), "dead events: " + report);
+            assertEquals(2, report.dead(), "exactly the poison event and the unreadable row are dead: " + report);
+            assertEquals(4, report.waitingBehindDead(), "their aggregates' later events wait, nothing else: " + report);
+            assertEquals(Set.of("poison", "unreadable"), deadAggregates(db), "no innocent event is dead");
         } finally {
             for (RelayHandle relay : relays) {
                 relay.process.destroyForcibly();
@@ -338,10 +341,50 @@ class TortureTest {
         }
     }
 
+    /**
+     * One event whose publishing throws a StackOverflowError every time, and one row written by plain SQL that is not a
+     * valid event; each with later events of its aggregate, which must wait while every other aggregate flows.
+     */
+    private void plantPoisonAndUnreadable(DataSource db) throws SQLException {
+        JdbcOutbox outbox = JdbcOutbox.create(table);
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            outbox.append(c, Event.builder().aggregate("account", "poison").type("changed")
+                    .payload("{\"poison\":true}").build());
+            for (int i = 0; i < 3; i++) {
+                outbox.append(c, Event.builder().aggregate("account", "poison").type("changed")
+                        .payload("{\"after\":" + i + "}").build());
+            }
+            try (Statement s = c.createStatement()) {
+                s.execute("INSERT INTO " + table.qualifiedName() + " (id, aggregate_type, aggregate_id, event_type,"
+                        + " payload, headers, occurred_at) VALUES (gen_random_uuid(), 'account', 'unreadable',"
+                        + " 'migrated', '{}', '{\"retries\": 1}', now())");
+            }
+            outbox.append(c, Event.builder().aggregate("account", "unreadable").type("changed")
+                    .payload("{\"after\":0}").build());
+            c.commit();
+        }
+    }
+
+    private Set<String> deadAggregates(DataSource db) throws SQLException {
+        Set<String> aggregates = new HashSet<>();
+        try (Connection c = db.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT aggregate_id FROM " + table.qualifiedName()
+                     + " WHERE dead_at IS NOT NULL")) {
+            while (rs.next()) {
+                aggregates.add(rs.getString(1));
+            }
+        }
+        return aggregates;
+    }
+
+    /** Pending events, leaving out those waiting behind a dead event of their aggregate, as they should. */
     private long pending(DataSource db) {
         try (Connection c = db.getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table.qualifiedName()
-                     + " WHERE published_at IS NULL AND dead_at IS NULL")) {
+             ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table.qualifiedName() + " t"
+                     + " WHERE published_at IS NULL AND dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM "
+                     + table.qualifiedName() + " d WHERE d.aggregate_type = t.aggregate_type"
+                     + " AND d.aggregate_id = t.aggregate_id AND d.position < t.position AND d.dead_at IS NOT NULL)")) {
             rs.next();
             return rs.getLong(1);
         } catch (SQLException e) {

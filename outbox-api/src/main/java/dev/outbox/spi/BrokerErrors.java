@@ -1,0 +1,134 @@
+package dev.outbox.spi;
+
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * One classification of broker errors for every publisher, so that SQS, EventBridge and your own publisher treat the
+ * same failure the same way:
+ * <ul>
+ *   <li><b>content</b> (the broker will never accept this event: too large, invalid characters, malformed) becomes
+ *       {@link PublishOutcome#rejected}: the event goes dead at once, keeping the reason;</li>
+ *   <li><b>unavailable</b> (the broker takes nothing now: throttling, 5xx, network failures and timeouts, and
+ *       permission, credential and configuration errors such as access denied, an expired token, an unknown queue or
+ *       bus, KMS trouble) becomes {@link PublishOutcome#unavailable}: no attempt is spent and the relay pauses;</li>
+ *   <li>anything else, an error this list does not know, becomes {@link PublishOutcome#retry}: it spends attempts
+ *       with backoff, so an unknown error ends dead only after the retry policy's attempts, never at once.</li>
+ * </ul>
+ * Codes are matched case-insensitively, also with an {@code AWS.SimpleQueueService.} or {@code KMS.} prefix.
+ */
+public final class BrokerErrors {
+
+    /** What kind of failure an error is. */
+    public enum Kind {
+        /** The event's content: retrying cannot help. */
+        CONTENT,
+        /** The broker, its configuration or our permissions: not this event's fault. */
+        UNAVAILABLE,
+        /** Not known: retried with backoff, spending attempts. */
+        UNKNOWN
+    }
+
+    private static final Set<String> CONTENT = lower(
+            // SQS
+            "InvalidMessageContents", "MessageTooLong", "InvalidAttributeName", "InvalidAttributeValue",
+            "InvalidParameterValue", "BatchEntryIdsNotDistinct", "InvalidBatchEntryId", "EmptyBatchRequest",
+            "TooManyEntriesInBatchRequest", "BatchRequestTooLong", "UnsupportedOperation",
+            // EventBridge
+            "MalformedDetail", "InvalidArgument", "ValidationException", "InvalidEventPatternException",
+            "InvalidParameterCombination");
+
+    private static final Set<String> UNAVAILABLE = lower(
+            // throttling and the service's own trouble
+            "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled", "TooManyRequestsException",
+            "RequestLimitExceeded", "LimitExceededException", "ServiceUnavailable", "InternalFailure", "InternalError",
+            "InternalException", "RequestTimeout", "RequestTimeoutException", "ServiceUnavailableException",
+            // credentials and permissions
+            "AccessDenied", "AccessDeniedException", "NotAuthorized", "UnauthorizedOperation",
+            "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
+            "SignatureDoesNotMatch", "InvalidSecurity", "MissingAuthenticationToken", "IncompleteSignature",
+            "RequestExpired", "AuthFailure", "OptInRequired",
+            // configuration: the queue or bus is not there
+            "NonExistentQueue", "QueueDoesNotExist", "QueueDeletedRecently", "ResourceNotFoundException",
+            // KMS behind an encrypted queue or bus
+            "KmsAccessDenied", "KmsDisabled", "KmsInvalidState", "KmsInvalidKeyUsage", "KmsNotFound", "KmsOptInRequired",
+            "KmsThrottled", "KMSAccessDeniedException", "KMSDisabledException", "KMSInvalidStateException",
+            "KMSNotFoundException", "KMSThrottlingException");
+
+    private BrokerErrors() {
+    }
+
+    /**
+     * @param errorCode the broker's error code, or null when there is none
+     * @param httpStatus the HTTP status of the call, or 0 when unknown
+     * @return the kind of failure: a 5xx or 429 status is unavailable whatever the code; a known code decides; else
+     *         unknown
+     */
+    public static Kind classify(String errorCode, int httpStatus) {
+        if (httpStatus >= 500 || httpStatus == 429) {
+            return Kind.UNAVAILABLE;
+        }
+        if (errorCode != null) {
+            String code = errorCode.toLowerCase(Locale.ROOT);
+            for (String prefix : new String[] {"aws.simplequeueservice.", "kms."}) {
+                if (code.startsWith(prefix)) {
+                    code = code.substring(prefix.length());
+                }
+            }
+            if (CONTENT.contains(code)) {
+                return Kind.CONTENT;
+            }
+            if (UNAVAILABLE.contains(code) || code.startsWith("kms") || code.contains("throttl")) {
+                return Kind.UNAVAILABLE;
+            }
+        }
+        return httpStatus == 401 || httpStatus == 403 ? Kind.UNAVAILABLE : Kind.UNKNOWN;
+    }
+
+    /**
+     * @param broker names the broker in the reason, such as {@code SQS}
+     * @param errorCode the broker's error code, or null
+     * @param httpStatus the HTTP status, or 0
+     * @param message the broker's message, or null
+     * @return the outcome for an event that failed with this error
+     */
+    public static PublishOutcome outcome(String broker, String errorCode, int httpStatus, String message) {
+        String reason = broker + " " + (errorCode == null ? "status " + httpStatus : errorCode)
+                + (message == null || message.isBlank() ? "" : ": " + message);
+        return switch (classify(errorCode, httpStatus)) {
+            case CONTENT -> PublishOutcome.rejected(reason);
+            case UNAVAILABLE -> PublishOutcome.unavailable(reason);
+            case UNKNOWN -> PublishOutcome.retry(reason);
+        };
+    }
+
+    /**
+     * @param broker names the broker in the reason
+     * @param error what the SDK or the network threw before any answer: a timeout, a refused connection
+     * @return the outcome for an event whose call got no answer: unavailable
+     */
+    public static PublishOutcome noAnswer(String broker, Throwable error) {
+        return PublishOutcome.unavailable(broker + " unreachable: " + error.getMessage());
+    }
+
+    /**
+     * After a call the broker refused as a whole (naming no entry) was resent one entry at a time: an entry still
+     * refused with an unknown error while others of the same call went through is refused for its own content, so it
+     * is rejected; when none went through, nothing points at one entry and the outcomes stay as they are.
+     *
+     * @param singles the outcomes of the entries sent one at a time, in order
+     * @return the outcomes with the refused entries rejected when their batch-mates went through
+     */
+    public static java.util.List<PublishOutcome> blameRefusedEntries(java.util.List<PublishOutcome> singles) {
+        if (singles.stream().noneMatch(PublishOutcome::isPublished)) {
+            return singles;
+        }
+        return singles.stream().map(o -> o.status() == PublishOutcome.Status.RETRY
+                ? PublishOutcome.rejected("refused alone while its batch-mates went through: " + o.reason()) : o)
+                .toList();
+    }
+
+    private static Set<String> lower(String... codes) {
+        return Set.of(java.util.Arrays.stream(codes).map(c -> c.toLowerCase(Locale.ROOT)).toArray(String[]::new));
+    }
+}
