@@ -87,7 +87,9 @@ class EventBridgePublisherTest {
         try (Publisher publisher = Publishers.create("eventbridge", settings())) {
             outcomes = publisher.publish(events);
         }
-        assertEquals(List.of(Status.PUBLISHED, Status.RETRY, Status.REJECTED, Status.RETRY), statuses(outcomes));
+        // Throttling and internal failures are the broker's trouble, not the event's: unavailable, no attempt spent.
+        assertEquals(List.of(Status.PUBLISHED, Status.UNAVAILABLE, Status.REJECTED, Status.UNAVAILABLE),
+                statuses(outcomes));
         assertTrue(outcomes.get(2).reason().contains("MalformedDetail for entry 2"), outcomes.get(2).reason());
         assertEquals(1, endpoint.requests.size(), "four entries, one call");
     }
@@ -104,11 +106,11 @@ class EventBridgePublisherTest {
     }
 
     @Test
-    void persistentThrottlingLeavesEventsToRetryLater() {
+    void persistentThrottlingMakesTheBrokerUnavailableWithoutBlamingTheEvents() {
         endpoint.respond((entries, n) -> error(400, "ThrottlingException", "Rate exceeded"));
         try (Publisher publisher = Publishers.create("eventbridge", settings())) {
             List<PublishOutcome> outcomes = publisher.publish(List.of(event("a", "{}")));
-            assertEquals(Status.RETRY, outcomes.get(0).status());
+            assertEquals(Status.UNAVAILABLE, outcomes.get(0).status());
             assertTrue(outcomes.get(0).reason().contains("ThrottlingException"), outcomes.get(0).reason());
         }
     }
