@@ -14,15 +14,21 @@ import java.util.UUID;
  * unchanged, so {@link Outbox#append} never fails half-way because of its content. Every rule names its
  * field in the {@link InvalidEventException} it throws:
  * <ul>
- *   <li>{@code aggregateType}, {@code aggregateId}, {@code type}: not blank, at most {@value #MAX_NAME_LENGTH}
- *       characters;</li>
- *   <li>{@code payload}: one JSON value, at most {@value #MAX_PAYLOAD_BYTES} bytes in UTF-8, without
- *       {@code \u0000} escapes;</li>
+ *   <li>{@code aggregateType}, {@code aggregateId}: not blank, at most {@value #MAX_NAME_LENGTH} characters;
+ *       {@code type}: not blank, at most {@value #MAX_TYPE_LENGTH} characters (EventBridge's {@code DetailType});</li>
+ *   <li>{@code payload}: exactly one JSON value (strict RFC 8259, no string with a lone surrogate escape such as
+ *       {@code \ud800}, nesting at most 256 deep), at most {@value #MAX_PAYLOAD_BYTES} bytes in UTF-8. It is stored
+ *       and published byte for byte as given: keys keep their order and duplicates, numbers and escapes their
+ *       spelling;</li>
  *   <li>{@code headers}: at most {@value #MAX_HEADERS}; names of 1 to {@value #MAX_HEADER_NAME_LENGTH}
- *       letters, digits, {@code - _ .}, not starting with {@code outbox-}; values at most
- *       {@value #MAX_HEADER_VALUE_LENGTH} characters;</li>
- *   <li>every text: no NUL character and no unpaired surrogate.</li>
+ *       letters, digits, {@code - _ .}, not starting or ending with {@code .}, without {@code ..}, not starting with
+ *       {@code outbox-}, {@code AWS.} or {@code Amazon.} (any case); values at most {@value #MAX_HEADER_VALUE_LENGTH}
+ *       characters;</li>
+ *   <li>every text: only characters SQS accepts (no control character other than tab, line feed and carriage return,
+ *       no U+FFFE or U+FFFF) and no unpaired surrogate.</li>
  * </ul>
+ * So an event that can be built can be stored by PostgreSQL and accepted by the bundled brokers, apart from their
+ * size limits, which each publisher checks.
  * {@code occurredAt} is kept to the microsecond, the precision PostgreSQL stores.
  *
  * <p>Events of one aggregate ({@code aggregateType} + {@code aggregateId}) are published in the order they
@@ -45,8 +51,10 @@ public record Event(
         Map<String, String> headers,
         Instant occurredAt) {
 
-    /** Longest aggregate type, aggregate id or event type, in characters. */
+    /** Longest aggregate type or aggregate id, in characters. */
     public static final int MAX_NAME_LENGTH = 255;
+    /** Longest event type, in characters: EventBridge's limit on {@code DetailType}, which carries it. */
+    public static final int MAX_TYPE_LENGTH = 128;
     /** Largest payload, in UTF-8 bytes (1 MiB). */
     public static final int MAX_PAYLOAD_BYTES = 1024 * 1024;
     /** Most headers on one event. */
@@ -77,6 +85,10 @@ public record Event(
         checkName("aggregateType", aggregateType);
         checkName("aggregateId", aggregateId);
         checkName("type", type);
+        if (type.length() > MAX_TYPE_LENGTH) {
+            throw new InvalidEventException("type",
+                    "is " + type.length() + " characters, the limit is " + MAX_TYPE_LENGTH + " (EventBridge's DetailType)");
+        }
         checkPayload(payload);
         headers = checkHeaders(headers);
         if (occurredAt == null) {
@@ -237,7 +249,7 @@ public record Event(
                     "is " + utf8Length(payload) + " bytes in UTF-8, the limit is " + MAX_PAYLOAD_BYTES);
         }
         checkText("payload", payload);
-        String problem = JsonSyntax.problem(payload);
+        String problem = JsonText.problem(payload);
         if (problem != null) {
             throw new InvalidEventException("payload", problem);
         }
@@ -274,6 +286,14 @@ public record Event(
                 throw new InvalidEventException(field,
                         "header names starting with '" + RESERVED_HEADER_PREFIX + "' are reserved");
             }
+            if (name.startsWith(".") || name.endsWith(".") || name.contains("..")) {
+                throw new InvalidEventException(field, "header names may not start or end with '.' or contain '..'"
+                        + " (SQS attribute names)");
+            }
+            if (name.regionMatches(true, 0, "aws.", 0, 4) || name.regionMatches(true, 0, "amazon.", 0, 7)) {
+                throw new InvalidEventException(field, "header names starting with 'AWS.' or 'Amazon.' are reserved"
+                        + " by SQS");
+            }
             String value = header.getValue();
             if (value == null) {
                 throw new InvalidEventException(field, "header value must not be null");
@@ -294,6 +314,10 @@ public record Event(
             char c = value.charAt(i);
             if (c == '\0') {
                 throw new InvalidEventException(field, "contains a NUL character at index " + i);
+            }
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == '\uFFFE' || c == '\uFFFF') {
+                throw new InvalidEventException(field, "contains U+" + String.format("%04X", (int) c) + " at index "
+                        + i + ", a character SQS refuses");
             }
             if (Character.isHighSurrogate(c)) {
                 if (i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {

@@ -41,13 +41,13 @@ class EventTest {
         assertEquals("aggregateId", invalid(valid().aggregate("order", "")).field());
         assertEquals("aggregateId", invalid(valid().aggregate("order", null)).field());
         assertEquals("type", invalid(valid().type(null)).field());
-        InvalidEventException tooLong = invalid(valid().type("x".repeat(Event.MAX_NAME_LENGTH + 1)));
+        InvalidEventException tooLong = invalid(valid().aggregate("order", "x".repeat(Event.MAX_NAME_LENGTH + 1)));
         assertTrue(tooLong.getMessage().contains("256 characters, the limit is 255"), tooLong.getMessage());
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"", "{", "{\"a\":}", "{'a':1}", "[1,]", "01", "1.", "-", "tru", "\"a\" \"b\"",
-        "{\"a\":1,}", "\"\\x\"", "\"\\u12\"", "NaN", "{\"a\" 1}", "\"\\u0000\""})
+        "{\"a\":1,}", "\"\\x\"", "\"\\u12\"", "NaN", "{\"a\" 1}", "/* c */ 1", "{} {}"})
     void malformedJsonPayloadIsRejected(String payload) {
         InvalidEventException e = invalid(valid().payload(payload));
         assertEquals("payload", e.field());
@@ -72,7 +72,7 @@ class EventTest {
         String big = "\"" + "é".repeat(Event.MAX_PAYLOAD_BYTES / 2) + "\"";
         InvalidEventException e = invalid(valid().payload(big));
         assertTrue(e.getMessage().contains("the limit is " + Event.MAX_PAYLOAD_BYTES), e.getMessage());
-        assertNull(JsonSyntax.problem(big), "the payload itself is valid JSON; only its size is wrong");
+        assertNull(JsonText.problem(big), "the payload itself is valid JSON; only its size is wrong");
     }
 
     @Test
@@ -128,5 +128,54 @@ class EventTest {
             assertEquals(2, next.variant());
             previous = next;
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"{\"s\":\"\\ud800\"}", "{\"k\":\"\\udc00\"}", "[\"\\udbff\\u0041\"]", "{\"\\ud800\":1}"})
+    void aStringWithALoneSurrogateEscapeIsRefusedBeforeAnySql(String payload) {
+        InvalidEventException e = invalid(valid().payload(payload));
+        assertEquals("payload", e.field());
+        assertTrue(e.getMessage().contains("lone surrogate"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"1e1000000", "[1e-20000]", "{\"b\":1,\"a\":2,\"a\":3,\"n\":1E2,\"z\":-0,\"s\":\"caf\\u00e9\"}",
+        "\"\\u0000\"", "[1e131071,1e131071]", "{\"pair\":\"\\ud83d\\ude00\"}"})
+    void whatJsonAllowsIsKeptAsWritten(String payload) {
+        assertEquals(payload, valid().payload(payload).build().payload());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {".trace", "trace.", "a..b", "AWS.trace", "aws.x", "Amazon.x", "amazon.x"})
+    void headerNamesSqsRefusesAreRefused(String name) {
+        InvalidEventException e = invalid(valid().header(name, "v"));
+        assertTrue(e.field().startsWith("headers"), e.field());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"a\u0001b", "a\uFFFFb", "a\uFFFEb", "a\u001Fb"})
+    void headerValuesWithCharactersSqsRefusesAreRefused(String value) {
+        InvalidEventException e = invalid(valid().header("trace", value));
+        assertEquals("headers.trace", e.field());
+        assertTrue(e.getMessage().contains("SQS refuses"), e.getMessage());
+    }
+
+    @Test
+    void tabsAndNewlinesInHeaderValuesAreFine() {
+        assertEquals("a\tb\nc\rd", valid().header("note", "a\tb\nc\rd").build().headers().get("note"));
+    }
+
+    @Test
+    void anEventTypeLongerThanEventBridgesDetailTypeIsRefused() {
+        assertEquals("x".repeat(128), valid().type("x".repeat(128)).build().type());
+        InvalidEventException e = invalid(valid().type("x".repeat(129)));
+        assertEquals("type", e.field());
+        assertTrue(e.getMessage().contains("limit is 128"), e.getMessage());
+    }
+
+    @Test
+    void aRawNonCharacterInThePayloadIsRefused() {
+        InvalidEventException e = invalid(valid().payload("\"\uFFFF\""));
+        assertEquals("payload", e.field());
     }
 }

@@ -64,7 +64,7 @@ class ExamplesTest {
             loop.stop(Duration.ofSeconds(5));
             executor.shutdown();
             assertEquals(1, received.size());
-            assertEquals("{\"id\": \"quick@example.com\"}", received.get(0).body());
+            assertEquals("{\"id\":\"quick@example.com\"}", received.get(0).body(), "the payload, byte for byte");
         }
     }
 }

@@ -23,6 +23,12 @@ public final class OutboxSchema {
     /** Classpath location of the PostgreSQL DDL template. */
     public static final String POSTGRES_RESOURCE = "dev/outbox/jdbc/postgresql.sql";
 
+    /**
+     * Classpath location of the migration that turns a {@code jsonb} payload column of an older table into
+     * {@code json}, so that payloads are published byte for byte; same placeholders as {@link #POSTGRES_RESOURCE}.
+     */
+    public static final String POSTGRES_PAYLOAD_JSON_MIGRATION = "dev/outbox/jdbc/postgresql-payload-json.sql";
+
     private OutboxSchema() {
     }
 
@@ -31,7 +37,19 @@ public final class OutboxSchema {
      * @return the PostgreSQL DDL for {@code table}, ready to run
      */
     public static String postgres(OutboxTable table) {
-        return template()
+        return render(POSTGRES_RESOURCE, table);
+    }
+
+    /**
+     * @param table an outbox table created with a {@code jsonb} payload column
+     * @return the statement that makes its payload column {@code json}, ready to run
+     */
+    public static String postgresPayloadJsonMigration(OutboxTable table) {
+        return render(POSTGRES_PAYLOAD_JSON_MIGRATION, table);
+    }
+
+    private static String render(String resource, OutboxTable table) {
+        return template(resource)
                 .replace("${outbox_table}", table.qualifiedName())
                 .replace("${outbox_name}", table.name());
     }
@@ -75,10 +93,10 @@ public final class OutboxSchema {
         System.out.println(postgres(table));
     }
 
-    private static String template() {
-        try (InputStream in = OutboxSchema.class.getClassLoader().getResourceAsStream(POSTGRES_RESOURCE)) {
+    private static String template(String resource) {
+        try (InputStream in = OutboxSchema.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
-                throw new OutboxException("resource " + POSTGRES_RESOURCE + " is missing from the classpath");
+                throw new OutboxException("resource " + resource + " is missing from the classpath");
             }
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {

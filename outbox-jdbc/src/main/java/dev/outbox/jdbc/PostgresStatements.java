@@ -79,12 +79,12 @@ final class PostgresStatements {
 
         insert = """
                 INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at)
-                VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?)""".formatted(t);
+                VALUES (?, ?, ?, ?, ?::json, ?::jsonb, ?)""".formatted(t);
 
         // One round trip for many events; WITH ORDINALITY + ORDER BY keeps positions in the caller's order.
         insertMany = """
                 INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at)
-                SELECT e.id::uuid, e.aggregate_type, e.aggregate_id, e.event_type, e.payload::jsonb,
+                SELECT e.id::uuid, e.aggregate_type, e.aggregate_id, e.event_type, e.payload::json,
                        e.headers::jsonb, e.occurred_at::timestamptz
                 FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
                      WITH ORDINALITY AS e(id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at, n)

@@ -11,7 +11,10 @@ CREATE TABLE IF NOT EXISTS ${outbox_table} (
     aggregate_type  text        NOT NULL,
     aggregate_id    text        NOT NULL,
     event_type      text        NOT NULL,
-    payload         jsonb       NOT NULL,
+    -- json, not jsonb: json keeps the text exactly as appended (key order, duplicates, spacing, number and escape
+    -- spelling), so consumers receive the payload byte for byte. It is still checked as JSON and queryable with
+    -- -> and ->>.
+    payload         json        NOT NULL,
     headers         jsonb       NOT NULL DEFAULT '{}',
     occurred_at     timestamptz NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),

@@ -140,7 +140,9 @@ class AppendTest {
                 () -> Event.builder().aggregate("user", "u6").type("t").payload(null).build(),
                 () -> Event.builder().aggregate("user", "u6").type("t").payload("{}").header("h", "x".repeat(5000)).build(),
                 () -> Event.builder().aggregate("user", "u6\0").type("t").payload("{}").build(),
-                () -> Event.builder().aggregate("user", "u6").type("t").payload("{\"a\":\"\\u0000\"}").build());
+                () -> Event.builder().aggregate("user", "u6").type("t").payload("{\"s\":\"\\ud800\"}").build(),
+                () -> Event.builder().aggregate("user", "u6").type("t").payload("{}").header("AWS.trace", "1").build(),
+                () -> Event.builder().aggregate("user", "u6").type("x".repeat(129)).payload("{}").build());
         commit(db, c -> {
             insertUser(c, "u6");
             for (Supplier<Event> make : bad) {

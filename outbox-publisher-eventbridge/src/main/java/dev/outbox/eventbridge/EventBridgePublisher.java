@@ -34,7 +34,8 @@ import software.amazon.awssdk.services.eventbridge.model.PutEventsResultEntry;
  *
  * <p>Each call carries up to 10 entries whose sizes, counted as AWS documents it (14 bytes for {@code Time},
  * plus the UTF-8 bytes of {@code Source}, {@code DetailType}, {@code Detail} and each {@code Resources} entry),
- * add up to less than 256 KB; a single entry at or over that is rejected without a call.
+ * add up to less than {@code maxEntryBytes} (1 MiB by default, EventBridge's limit since January 2026); a single
+ * entry at or over that is rejected without a call.
  *
  * <p>Entry: {@code Source} is the {@code source} setting; {@code DetailType} is the event type, or the
  * {@code detailType} setting; {@code Time} is the event's occurred-at; {@code EventBusName} is the
@@ -52,7 +53,7 @@ public final class EventBridgePublisher implements Publisher {
     /** Most entries in one PutEvents call. */
     public static final int MAX_ENTRIES = 10;
     /** The PutEvents request size limit, in bytes as AWS counts entries. */
-    public static final int MAX_REQUEST_BYTES = 256 * 1024;
+    public static final int MAX_REQUEST_BYTES = 1024 * 1024;
 
     private static final Logger log = LoggerFactory.getLogger(EventBridgePublisher.class);
     private static final int TIME_BYTES = 14;
@@ -65,6 +66,7 @@ public final class EventBridgePublisher implements Publisher {
     private final String resourcesHeader;
     private final ExecutorService executor;
     private final CallLimits callLimits;
+    private final int maxEntryBytes;
     private final BrokerCalls<PutEventsRequestEntry> calls;
 
     private EventBridgePublisher(Builder b) {
@@ -76,7 +78,8 @@ public final class EventBridgePublisher implements Publisher {
         this.ownsClient = b.client == null;
         this.client = b.client != null ? b.client : b.newClient();
         this.executor = b.maxConcurrentCalls > 1 ? BrokerCalls.callThreads("outbox-eventbridge-call", b.maxConcurrentCalls) : null;
-        this.calls = new BrokerCalls<>(MAX_ENTRIES, MAX_REQUEST_BYTES - 1, executor, false);
+        this.maxEntryBytes = b.maxEntryBytes;
+        this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxEntryBytes - 1, executor, false);
         this.callLimits = new CallLimits(MAX_ENTRIES * b.maxConcurrentCalls, false ? MAX_ENTRIES : 1,
                 callTimeout(client, ownsClient));
     }
@@ -130,7 +133,7 @@ public final class EventBridgePublisher implements Publisher {
         String detail;
         if (envelope) {
             detail = envelope(event);
-        } else if (!isJsonObject(event.payload())) {
+        } else if (!JsonStrings.isObject(event.payload())) {
             return BrokerCalls.Prepared.refused(PublishOutcome.rejected(
                     "EventBridge Detail must be a JSON object; this payload is not (use envelope=true to wrap it)"));
         } else {
@@ -142,9 +145,9 @@ public final class EventBridgePublisher implements Publisher {
         for (String r : resources) {
             bytes += utf8(r);
         }
-        if (bytes >= MAX_REQUEST_BYTES) {
+        if (bytes >= maxEntryBytes) {
             return BrokerCalls.Prepared.refused(PublishOutcome.rejected("entry is " + bytes
-                    + " bytes as EventBridge counts it, the limit is less than " + MAX_REQUEST_BYTES));
+                    + " bytes as EventBridge counts it, the limit is less than " + maxEntryBytes));
         }
         PutEventsRequestEntry.Builder entry = PutEventsRequestEntry.builder()
                 .source(source)
@@ -223,17 +226,6 @@ public final class EventBridgePublisher implements Publisher {
         return out.append(",\"payload\":").append(event.payload()).append('}').toString();
     }
 
-    /** The payload is valid JSON already (checked when the event was built); an object starts with '{'. */
-    private static boolean isJsonObject(String json) {
-        for (int i = 0; i < json.length(); i++) {
-            char c = json.charAt(i);
-            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-                return c == '{';
-            }
-        }
-        return false;
-    }
-
     private static long utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8).length;
     }
@@ -250,6 +242,7 @@ public final class EventBridgePublisher implements Publisher {
         private URI endpoint;
         private int maxConcurrentCalls = 4;
         private CallTimeouts timeouts = CallTimeouts.DEFAULT;
+        private int maxEntryBytes = MAX_REQUEST_BYTES;
 
         private Builder() {
         }
@@ -354,6 +347,19 @@ public final class EventBridgePublisher implements Publisher {
         }
 
         /**
+         * Largest entry, and call, as EventBridge counts them: 1,024 to 1,048,576 bytes, default 1,048,576. EventBridge
+         * raised its limit from 256 KB to 1 MB in January 2026; set 262144 where a bus or a consumer still expects
+         * the old one.
+         *
+         * @param maxEntryBytes the limit in bytes
+         * @return this builder
+         */
+        public Builder maxEntryBytes(int maxEntryBytes) {
+            this.maxEntryBytes = maxEntryBytes;
+            return this;
+        }
+
+        /**
          * Bounds on each call of the client the publisher builds: call and try timeouts and SDK tries; default
          * {@link CallTimeouts#DEFAULT} (10 s, 3 s, 2 tries). A client of yours keeps its own settings.
          *
@@ -376,6 +382,10 @@ public final class EventBridgePublisher implements Publisher {
             checkText("resourcesHeader", resourcesHeader, false);
             if (timeouts == null) {
                 throw new InvalidConfigurationException("eventbridge publisher: timeouts must not be null");
+            }
+            if (maxEntryBytes < 1024 || maxEntryBytes > MAX_REQUEST_BYTES) {
+                throw new InvalidConfigurationException("eventbridge publisher: maxEntryBytes must be from 1024 to "
+                        + MAX_REQUEST_BYTES + ", was " + maxEntryBytes);
             }
             BrokerCalls.checkConcurrentCalls("eventbridge publisher", maxConcurrentCalls);
             if (client != null && (region != null || endpoint != null)) {

@@ -22,6 +22,7 @@ import software.amazon.awssdk.regions.Region;
  *   <tr><td>region</td><td>AWS region</td><td>the SDK's chain</td></tr>
  *   <tr><td>endpoint</td><td>endpoint override</td><td>AWS</td></tr>
  *   <tr><td>maxConcurrentCalls</td><td>calls of one batch at once, 1 to 64</td><td>4</td></tr>
+ *   <tr><td>maxEntryBytes</td><td>largest entry and call, 1024 to 1048576</td><td>1048576</td></tr>
  *   <tr><td>callTimeout</td><td>longest call, SDK retries included (ISO-8601 or ms)</td><td>PT10S</td></tr>
  *   <tr><td>attemptTimeout</td><td>longest single try</td><td>PT3S</td></tr>
  *   <tr><td>maxAttempts</td><td>SDK tries per call, 1 to 10</td><td>2</td></tr>
@@ -31,7 +32,7 @@ import software.amazon.awssdk.regions.Region;
 public final class EventBridgePublisherProvider implements PublisherProvider {
 
     private static final Set<String> KEYS = keys("source", "eventBusName", "detailType", "envelope",
-            "resourcesHeader", "region", "endpoint", "maxConcurrentCalls");
+            "resourcesHeader", "region", "endpoint", "maxConcurrentCalls", "maxEntryBytes");
 
     private static Set<String> keys(String... own) {
         Set<String> keys = new java.util.HashSet<>(Set.of(own));
@@ -51,7 +52,9 @@ public final class EventBridgePublisherProvider implements PublisherProvider {
                 .source(s.required("source"))
                 .envelope(s.bool("envelope", false))
                 .maxConcurrentCalls(s.integer("maxConcurrentCalls", 4, 1, BrokerCalls.MAX_CONCURRENT_CALLS))
-                .timeouts(CallTimeouts.from(s));
+                .timeouts(CallTimeouts.from(s))
+                .maxEntryBytes(s.integer("maxEntryBytes", EventBridgePublisher.MAX_REQUEST_BYTES, 1024,
+                        EventBridgePublisher.MAX_REQUEST_BYTES));
         s.optional("eventBusName").ifPresent(builder::eventBusName);
         s.optional("detailType").ifPresent(builder::detailType);
         s.optional("resourcesHeader").ifPresent(builder::resourcesHeader);

@@ -136,12 +136,12 @@ class EventBridgePublisherTest {
     void callsAreSplitToStayUnderTheRequestSizeAsAwsCountsIt() {
         List<Event> events = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            events.add(event("agg" + i, "{\"blob\":\"" + "x".repeat(100_000) + "\"}"));
+            events.add(event("agg" + i, "{\"blob\":\"" + "x".repeat(300_000) + "\"}"));
         }
         try (Publisher publisher = Publishers.create("eventbridge", settings())) {
             assertTrue(publisher.publish(events).stream().allMatch(PublishOutcome::isPublished));
         }
-        assertEquals(5, endpoint.requests.size(), "two 100 KB entries per call");
+        assertEquals(4, endpoint.requests.size(), "three 300 KB entries per call under 1 MiB");
         for (PutEventsEndpoint.Request request : endpoint.requests) {
             long size = 0;
             for (JsonNode entry : request.entries()) {
@@ -158,7 +158,9 @@ class EventBridgePublisherTest {
         Event array = event("b", "[1,2,3]");
         Event fine = event("c", "{}");
         List<PublishOutcome> outcomes;
-        try (Publisher publisher = Publishers.create("eventbridge", settings())) {
+        Map<String, String> oldLimit = new HashMap<>(settings());
+        oldLimit.put("maxEntryBytes", "262144");
+        try (Publisher publisher = Publishers.create("eventbridge", oldLimit)) {
             outcomes = publisher.publish(List.of(big, array, fine));
         }
         assertEquals(List.of(Status.REJECTED, Status.REJECTED, Status.PUBLISHED), statuses(outcomes));
@@ -239,5 +241,38 @@ class EventBridgePublisherTest {
             PublishOutcome outcome = publisher.publish(List.of(Event.of("a", "1", "t", "{}"))).get(0);
             assertEquals(expected, outcome.status(), outcome.toString());
         }
+    }
+
+    @Test
+    void theDetailIsThePayloadByteForByteAndSoIsTheEnvelopesPayload() throws Exception {
+        String payload = "{\"b\":1,\"a\":2,\"a\":3,\"n\":1E2,\"z\":-0,\"s\":\"caf\\u00e9\"}";
+        Event event = Event.of("order", "1", "placed", payload);
+        try (EventBridgePublisher plain = EventBridgePublisher.builder().client(endpoint.client()).source("test")
+                .build();
+             EventBridgePublisher enveloped = EventBridgePublisher.builder().client(endpoint.client()).source("test")
+                     .envelope(true).build()) {
+            assertTrue(plain.publish(List.of(event)).get(0).isPublished());
+            assertTrue(enveloped.publish(List.of(event)).get(0).isPublished());
+        }
+        assertEquals(payload, endpoint.requests.get(0).entries().get(0).get("Detail").asText());
+        String envelope = endpoint.requests.get(1).entries().get(0).get("Detail").asText();
+        assertTrue(envelope.endsWith(",\"payload\":" + payload + "}"), envelope);
+    }
+
+    @Test
+    void anEntryUpToOneMebibyteIsSentAndTheLimitIsASetting() {
+        String big = "{\"blob\":\"" + "x".repeat(600_000) + "\"}";
+        try (EventBridgePublisher publisher = EventBridgePublisher.builder().client(endpoint.client()).source("test")
+                .build();
+             EventBridgePublisher old = EventBridgePublisher.builder().client(endpoint.client()).source("test")
+                     .maxEntryBytes(262_144).build()) {
+            assertTrue(publisher.publish(List.of(Event.of("a", "1", "t", big))).get(0).isPublished(),
+                    "EventBridge takes entries up to 1 MB since January 2026");
+            PublishOutcome refused = old.publish(List.of(Event.of("a", "1", "t", big))).get(0);
+            assertEquals(Status.REJECTED, refused.status());
+            assertTrue(refused.reason().contains("262144"), refused.reason());
+        }
+        assertThrows(InvalidConfigurationException.class, () -> Publishers.create("eventbridge",
+                Map.of("source", "s", "maxEntryBytes", "2000000")));
     }
 }

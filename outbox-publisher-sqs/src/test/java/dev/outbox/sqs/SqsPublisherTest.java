@@ -116,18 +116,13 @@ class SqsPublisherTest {
     }
 
     @Test
-    void anEntryTheServerRefusesForItsContentIsRejectedWithTheServersReasonAndTheOthersArrive() {
-        String queue = LocalSqs.newQueue(false);
-        Event ok = event("a", "{\"n\":1}");
-        Event refused = event("b", "\"\uFFFF\""); // valid JSON, outside the characters SQS accepts
-        List<PublishOutcome> outcomes;
-        try (Publisher publisher = Publishers.create("sqs", settings(queue))) {
-            outcomes = publisher.publish(List.of(ok, refused));
-        }
-        assertTrue(outcomes.get(0).isPublished(), outcomes.toString());
-        assertEquals(PublishOutcome.Status.REJECTED, outcomes.get(1).status(), outcomes.toString());
-        assertTrue(outcomes.get(1).reason().contains("SQS "), outcomes.get(1).reason());
-        assertEquals(List.of("{\"n\":1}"), LocalSqs.drain(queue, 2).stream().map(Message::body).toList());
+    void aCharacterSqsRefusesIsRefusedWhenTheEventIsBuiltNotAtTheBroker() {
+        // U+FFFF is valid JSON text but outside the characters SQS accepts: the event cannot even be built, so it
+        // never reaches the outbox to end dead there. (Refusals by the server itself: BrokerErrorCodesTest.)
+        dev.outbox.InvalidEventException e = assertThrows(dev.outbox.InvalidEventException.class,
+                () -> event("b", "\"\uFFFF\""));
+        assertEquals("payload", e.field());
+        assertTrue(e.getMessage().contains("SQS refuses"), e.getMessage());
     }
 
     @Test
