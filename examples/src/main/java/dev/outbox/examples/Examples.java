@@ -81,6 +81,7 @@ public final class Examples {
             hibernate();
             relayFrameworkEvents(publisher);
             webhooks();
+            typedPayloads();
             operations();
         }
     }
@@ -175,7 +176,7 @@ public final class Examples {
     }
 
     private void operations() throws SQLException {
-        out.println("11. operations: dead events, requeue, purge, stats");
+        out.println("12. operations: dead events, requeue, purge, stats");
         OutboxOperations ops = new OutboxOperations(env.dataSource, env.table);
         // A publisher configured with too small a message limit rejects a large event: it goes dead at once.
         Map<String, String> tooSmall = new HashMap<>(env.sqsSettings);
@@ -286,6 +287,24 @@ public final class Examples {
             out.println("   received    " + got.size() + " of " + appended.size() + " events after " + retried
                     + " retries; each account in append order: " + inOrder);
         }
+    }
+
+    private void typedPayloads() throws Exception {
+        out.println("11. typed payloads: a domain object appended with the service's ObjectMapper, read back by a consumer");
+        OutboxTable typed = OutboxTable.named("typed_outbox");
+        OutboxSchema.create(env.dataSource, typed);
+        TypedPayloads service = new TypedPayloads(env.dataSource, JdbcOutbox.create(typed));
+        TypedPayloads.OrderPlaced placed = new TypedPayloads.OrderPlaced("order-3001", "ada@example.com",
+                new java.math.BigDecimal("42.50"), List.of("book-1", "pen-7"));
+        service.placeOrder(placed);
+        try (Publisher publisher = Publishers.create("sqs", env.sqsSettings);
+             JdbcRelay relay = JdbcRelay.builder(env.dataSource, publisher).table(typed).build()) {
+            relay.runOnce();
+        }
+        Message message = env.receive(1).get(0);
+        TypedPayloads.OrderPlaced received = service.consume(message.body());
+        out.println("   body        " + message.body());
+        out.println("   consumer    " + received + "; equal to what was placed: " + received.equals(placed));
     }
 
     private long count(String sql, String argument) {

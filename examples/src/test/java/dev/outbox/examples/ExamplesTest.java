@@ -49,6 +49,9 @@ class ExamplesTest {
                 out);
         assertTrue(out.contains("received    20 of 20 events after"), out);
         assertTrue(out.contains("each account in append order: true"), out);
+        assertTrue(out.contains("body        {\"order_id\":\"order-3001\",\"customer\":\"ada@example.com\",\"total\":42.50,"
+                + "\"skus\":[\"book-1\",\"pen-7\"]}"), out);
+        assertTrue(out.contains("equal to what was placed: true"), out);
         assertTrue(out.contains("purged      10 published events"), out);
         assertTrue(out.contains("stats       pending=0 inFlight=0 dead=0"), out);
     }

@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * being as many consecutive events as the publisher takes of one aggregate in one call
  * ({@link CallLimits#eventsPerAggregate()}, usually 1); a round is split into calls of at most
  * {@link CallLimits#maxEvents()} events, one after another. An aggregate whose event failed takes no further part:
- * its later events are released unattempted. Each round's outcomes are recorded when it ends, so a hot aggregate's
- * later rounds never hold back what the batch already published. An aggregate takes at most
+ * its later events are released unattempted. When a round ends, another follows, and the batch has run 50 ms since
+ * its claim or its last record (a slow broker, a hot aggregate), what is settled is recorded at once, so a hot
+ * aggregate's later rounds never hold back what the batch already published; fast rounds are recorded together. An aggregate takes at most
  * {@code maxCallsPerAggregate} rounds per batch; the rest of its events are released for the next claim.
  *
  * <p>Before each call the lease is checked: once half of it is gone, the lease of every event whose outcome is not
@@ -61,6 +62,8 @@ final class BatchDelivery {
     }
 
     private static final Logger log = LoggerFactory.getLogger(BatchDelivery.class);
+    /** A batch records settled rounds early once it has run this long since its claim or its last record. */
+    private static final long EARLY_RECORD_AFTER_NANOS = 50_000_000L;
 
     private final Publisher publisher;
     private final CallLimits limits;
@@ -121,6 +124,7 @@ final class BatchDelivery {
         Set<Long> recorded = new HashSet<>();
         String[] unavailable = {null};
         long leaseEnd = claimedAtNanos + leaseNanos;
+        long lastRecord = claimedAtNanos;
         boolean outOfTime = false;
         while (!waiting.isEmpty() && !outOfTime) {
             List<ClaimedBatch.Row> round = new ArrayList<>();
@@ -164,8 +168,11 @@ final class BatchDelivery {
                     }
                 }
             }
-            if (!waiting.isEmpty() && !outOfTime) {
-                // A later round follows: record this one now, so its aggregates are free for other relays.
+            if (!waiting.isEmpty() && !outOfTime && System.nanoTime() - lastRecord >= EARLY_RECORD_AFTER_NANOS) {
+                // A later round follows and the batch has run a while (a slow broker, a hot aggregate): record what is
+                // settled now, so its aggregates are free for other relays. Fast rounds are recorded together at the
+                // end, in one statement; the lease renewal covers them meanwhile.
+                lastRecord = System.nanoTime();
                 recorded.addAll(recorder.record(unrecorded));
                 settlements.addAll(unrecorded);
                 unrecorded = new ArrayList<>();

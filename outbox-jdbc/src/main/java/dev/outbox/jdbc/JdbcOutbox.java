@@ -8,6 +8,8 @@ import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -28,15 +30,20 @@ import java.util.List;
  */
 public final class JdbcOutbox implements Outbox {
 
+    /** Longest delay an event may be appended with. */
+    public static final Duration MAX_DELAY = Duration.ofDays(365);
+
     private final OutboxTable table;
     private final String insert;
     private final String insertMany;
+    private final String insertDelayed;
 
     private JdbcOutbox(Builder b) {
         this.table = b.table;
         PostgresStatements sql = new PostgresStatements(b.table);
         this.insert = b.notifyOnCommit ? sql.insertNotifying : sql.insert;
         this.insertMany = b.notifyOnCommit ? sql.insertManyNotifying : sql.insertMany;
+        this.insertDelayed = b.notifyOnCommit ? sql.insertDelayedNotifying : sql.insertDelayed;
     }
 
     /** @return an outbox on {@link OutboxTable#DEFAULT} that notifies relays at commit */
@@ -70,13 +77,47 @@ public final class JdbcOutbox implements Outbox {
         }
         checkInTransaction(connection);
         try (PreparedStatement statement = connection.prepareStatement(insert)) {
-            statement.setObject(1, event.id());
-            statement.setString(2, event.aggregateType());
-            statement.setString(3, event.aggregateId());
-            statement.setString(4, event.type());
-            statement.setString(5, event.payload());
-            statement.setString(6, HeadersJson.write(event.headers()));
-            statement.setObject(7, OffsetDateTime.ofInstant(event.occurredAt(), ZoneOffset.UTC));
+            bind(statement, event);
+            statement.execute();
+        }
+    }
+
+    private static void bind(PreparedStatement statement, Event event) throws SQLException {
+        statement.setObject(1, event.id());
+        statement.setString(2, event.aggregateType());
+        statement.setString(3, event.aggregateId());
+        statement.setString(4, event.type());
+        statement.setString(5, event.payload());
+        statement.setString(6, HeadersJson.write(event.headers()));
+        statement.setObject(7, OffsetDateTime.ofInstant(event.occurredAt(), ZoneOffset.UTC));
+    }
+
+    @Override
+    public void append(Connection connection, Event event, Duration delay) throws SQLException {
+        if (delay == null || delay.isNegative() || delay.compareTo(MAX_DELAY) > 0) {
+            throw new OutboxException("delay must be from zero to " + MAX_DELAY + ", was " + delay);
+        }
+        appendDelayed(connection, event, null, delay.toMillis());
+    }
+
+    @Override
+    public void append(Connection connection, Event event, Instant notBefore) throws SQLException {
+        if (notBefore == null) {
+            throw new OutboxException("notBefore must not be null");
+        }
+        appendDelayed(connection, event, OffsetDateTime.ofInstant(notBefore, ZoneOffset.UTC), 0);
+    }
+
+    private void appendDelayed(Connection connection, Event event, OffsetDateTime notBefore, long delayMillis)
+            throws SQLException {
+        if (event == null) {
+            throw new OutboxException("event must not be null");
+        }
+        checkInTransaction(connection);
+        try (PreparedStatement statement = connection.prepareStatement(insertDelayed)) {
+            bind(statement, event);
+            statement.setObject(8, notBefore);
+            statement.setLong(9, delayMillis);
             statement.execute();
         }
     }

@@ -35,6 +35,8 @@ final class PostgresStatements {
     final String insert;
     final String insertMany;
     final String insertNotifying;
+    final String insertDelayed;
+    final String insertDelayedNotifying;
     final String insertManyNotifying;
     private final String claimOrdered;
     private final String claimUnordered;
@@ -81,6 +83,13 @@ final class PostgresStatements {
                 INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at)
                 VALUES (?, ?, ?, ?, ?::json, ?::jsonb, ?)""".formatted(t);
 
+        // Due no earlier than an instant (parameter 8) or a delay in milliseconds after now() (parameter 9), whichever
+        // is given, and never before now().
+        insertDelayed = """
+                INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at, next_attempt_at)
+                VALUES (?, ?, ?, ?, ?::json, ?::jsonb, ?,
+                        GREATEST(now(), COALESCE(?::timestamptz, now() + ? * interval '1 millisecond')))""".formatted(t);
+
         // One round trip for many events; WITH ORDINALITY + ORDER BY keeps positions in the caller's order.
         insertMany = """
                 INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at)
@@ -96,6 +105,7 @@ final class PostgresStatements {
         String notify = "\nSELECT pg_notify('" + table.channel() + "', '')";
         insertNotifying = "WITH appended AS (\n" + insert + "\n)" + notify;
         insertManyNotifying = "WITH appended AS (\n" + insertMany + "\n)" + notify;
+        insertDelayedNotifying = "WITH appended AS (\n" + insertDelayed + "\n)" + notify;
 
         // Per-aggregate order, in two steps.
         // 1. candidate: the first claimable rows in position order whose aggregate is not blocked by an earlier
@@ -181,7 +191,8 @@ final class PostgresStatements {
                 SELECT count(*) FILTER (WHERE dead_at IS NULL AND (lease_until IS NULL OR lease_until < now())),
                        count(*) FILTER (WHERE dead_at IS NULL AND lease_until >= now()),
                        count(*) FILTER (WHERE dead_at IS NOT NULL),
-                       extract(epoch FROM now() - min(created_at) FILTER (WHERE dead_at IS NULL)) * 1000
+                       extract(epoch FROM now() - min(CASE WHEN attempts = 0 THEN greatest(created_at, next_attempt_at)
+                                                      ELSE created_at END) FILTER (WHERE dead_at IS NULL)) * 1000
                 FROM %s
                 WHERE published_at IS NULL""".formatted(t);
 

@@ -60,6 +60,53 @@ class SqsEndToEndTest {
     }
 
     @Test
+    void oneRelayRoutesEventsToTwoQueuesByTypeAndKeepsEachAggregatesOrderInEach() {
+        OutboxTable table = newTable();
+        JdbcOutbox outbox = JdbcOutbox.create(table);
+        String orders = LocalSqs.newQueue(true);
+        String payments = LocalSqs.newQueue(true);
+        List<Event> appended = new ArrayList<>();
+        for (int step = 0; step < 6; step++) {
+            for (int a = 0; a < 3; a++) {
+                String type = step % 2 == 0 ? "order_changed" : "payment_captured";
+                Event e = Event.of("order", "o" + a, type, "{\"step\":" + step + "}");
+                commit(db, c -> outbox.append(c, e));
+                appended.add(e);
+            }
+        }
+        Map<String, String> settings = new HashMap<>();
+        settings.put("routes", "payments,orders");
+        settings.put("routes.payments.match", "eventType:payment_captured");
+        settings.put("routes.payments.publisher", "sqs");
+        settings.put("routes.payments.queueUrl", payments);
+        settings.put("routes.payments.endpoint", LocalSqs.endpoint().toString());
+        settings.put("routes.payments.region", "eu-west-1");
+        settings.put("routes.orders.match", "*");
+        settings.put("routes.orders.publisher", "sqs");
+        settings.put("routes.orders.queueUrl", orders);
+        settings.put("routes.orders.endpoint", LocalSqs.endpoint().toString());
+        settings.put("routes.orders.region", "eu-west-1");
+        try (dev.outbox.spi.RoutingPublisher router = dev.outbox.spi.RoutingPublisher.fromSettings(settings);
+             JdbcRelay relay = JdbcRelay.builder(db, router).table(table).build()) {
+            assertEquals(appended.size(), relay.drain(Duration.ofSeconds(30)).published());
+        }
+        for (String[] queue : new String[][] {{orders, "order_changed"}, {payments, "payment_captured"}}) {
+            List<Message> got = LocalSqs.drain(queue[0], 9);
+            assertEquals(9, got.size());
+            for (int a = 0; a < 3; a++) {
+                String aggregate = "o" + a;
+                List<String> expected = appended.stream()
+                        .filter(e -> e.aggregateId().equals(aggregate) && e.type().equals(queue[1]))
+                        .map(e -> e.id().toString()).toList();
+                List<String> arrived = got.stream()
+                        .filter(m -> m.messageAttributes().get("outbox-aggregate-id").stringValue().equals(aggregate))
+                        .map(m -> m.messageAttributes().get("outbox-event-id").stringValue()).toList();
+                assertEquals(expected, arrived, queue[1] + " of " + aggregate + " in order");
+            }
+        }
+    }
+
+    @Test
     void theMessageBodyIsThePayloadByteForByte() {
         OutboxTable table = newTable();
         JdbcOutbox outbox = JdbcOutbox.create(table);
