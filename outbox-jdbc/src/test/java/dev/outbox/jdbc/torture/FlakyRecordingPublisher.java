@@ -75,7 +75,7 @@ final class FlakyRecordingPublisher implements Publisher {
         List<Event> delivered = order.stream().map(events::get).toList();
         if (!delivered.isEmpty()) {
             try {
-                log.delivered(sink, delivered, incarnation, call, true);
+                log.delivered(sink, delivered, HistoryCheck.loop(incarnation), call, true);
             } catch (SQLException e) {
                 return all(events, PublishOutcome.retry("broker unreachable: " + e.getMessage()));
             }
@@ -98,7 +98,7 @@ final class FlakyRecordingPublisher implements Publisher {
         }
         boolean timesOut = roll < 0.35;
         try {
-            log.delivered(sink, events, incarnation, call, !timesOut);
+            log.delivered(sink, events, HistoryCheck.loop(incarnation), call, !timesOut);
         } catch (SQLException e) {
             return all(events, PublishOutcome.retry("broker unreachable: " + e.getMessage()));
         }

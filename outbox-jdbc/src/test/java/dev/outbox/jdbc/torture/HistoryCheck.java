@@ -17,8 +17,8 @@ import java.util.UUID;
  *   <li>phantom: delivered, never committed;</li>
  *   <li>order violation: an event delivered before an earlier event of its aggregate had been delivered;</li>
  *   <li>duplicate: a delivery after the first. It is explained when an earlier delivery of the event was made
- *       by a process that was then killed, timed out at the broker, or was never recorded as published by its
- *       relay (its lease or its outcome statement was lost). A redelivery after a delivery the relay did record
+ *       by a process that was then killed, timed out at the broker, or was never recorded as published by the relay
+ *       loop that delivered it (its lease or its outcome statement was lost). A redelivery after a delivery the relay did record
  *       as published is unexplained: the outbox itself published twice.</li>
  * </ul>
  */
@@ -97,7 +97,7 @@ final class HistoryCheck {
             List<Delivery> before = earlier.computeIfAbsent(d.eventId(), id -> new ArrayList<>());
             if (!before.isEmpty()) {
                 duplicates++;
-                if (before.stream().anyMatch(b -> killed.contains(b.incarnation()))) {
+                if (before.stream().anyMatch(b -> killed.contains(incarnationOf(b.incarnation())))) {
                     byKill++;
                 } else if (before.stream().anyMatch(b -> !b.acknowledged())) {
                     byTimeout++;
@@ -145,6 +145,22 @@ final class HistoryCheck {
         }
         return new Report(committed.size(), delivered.size(), deliveries.size(), lost, phantom, order, duplicates,
                 byKill, byTimeout, byUnrecorded, unexplained, dead, waiting, examples);
+    }
+
+    /**
+     * Who delivered or recorded, as the log keeps it: the relay process's incarnation and the loop's thread. Each loop
+     * of a relay claims under leases of its own, so one loop's unrecorded delivery is not made good by another loop of
+     * the same process recording the event later; keying by process alone would call that redelivery unexplained.
+     * Called on the loop's thread, which both the publisher and the listener run on.
+     */
+    static String loop(String incarnation) {
+        return incarnation + "/" + Thread.currentThread().getName();
+    }
+
+    /** @return the process part of a {@link #loop} name */
+    static String incarnationOf(String loop) {
+        int slash = loop.indexOf('/');
+        return slash < 0 ? loop : loop.substring(0, slash);
     }
 
     private static void note(List<String> examples, String problem) {

@@ -66,4 +66,25 @@ class HistoryCheckTest {
         assertEquals(1, report.dead());
         assertEquals(0, report.lost());
     }
+
+    @Test
+    void eachLoopOfAProcessAnswersForItsOwnDeliveries() {
+        List<Committed> committed = List.of(new Committed(a1, "a", 1, false));
+        // Loop 1 delivered but lost its lease before recording; loop 2 of the same process claimed, delivered and
+        // recorded: at-least-once, explained by loop 1's unrecorded outcome.
+        HistoryCheck.Report siblings = HistoryCheck.check(committed,
+                List.of(by(a1, "r1/pool-1-thread-1"), by(a1, "r1/pool-1-thread-2")), Set.of(),
+                Map.of("r1/pool-1-thread-2", Set.of(a1)));
+        assertEquals(1, siblings.explainedByUnrecorded());
+        assertEquals(0, siblings.unexplainedDuplicates());
+        // The loop that delivered first had recorded it: sending it again is the outbox's own fault.
+        HistoryCheck.Report again = HistoryCheck.check(committed,
+                List.of(by(a1, "r1/pool-1-thread-1"), by(a1, "r1/pool-1-thread-2")), Set.of(),
+                Map.of("r1/pool-1-thread-1", Set.of(a1)));
+        assertEquals(1, again.unexplainedDuplicates());
+        // A killed process explains its loops' deliveries.
+        HistoryCheck.Report killed = HistoryCheck.check(committed,
+                List.of(by(a1, "r1/pool-1-thread-1"), by(a1, "r2/pool-1-thread-1")), Set.of("r1"), Map.of());
+        assertEquals(1, killed.explainedByKill());
+    }
 }

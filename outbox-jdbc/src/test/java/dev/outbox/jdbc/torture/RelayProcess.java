@@ -46,7 +46,7 @@ public final class RelayProcess {
                     @Override
                     public void published(List<Event> events) {
                         try {
-                            log.recordedPublished(sink, events, incarnation);
+                            log.recordedPublished(sink, events, HistoryCheck.loop(incarnation));
                         } catch (SQLException e) {
                             throw new IllegalStateException("delivery log unreachable", e);
                         }
