@@ -1,5 +1,6 @@
 package dev.outbox.benchmarks;
 
+import dev.outbox.jdbc.JdbcRelay;
 import dev.outbox.jdbc.Ordering;
 import dev.outbox.jdbc.OutboxStatements;
 import dev.outbox.jdbc.OutboxTable;
@@ -28,7 +29,8 @@ final class BareClaimLoop {
     BareClaimLoop(DataSource dataSource, OutboxTable table, boolean ordered, int batchSize) {
         OutboxStatements sql = OutboxStatements.postgres(table);
         this.dataSource = dataSource;
-        this.claim = sql.claim(ordered ? Ordering.PER_AGGREGATE : Ordering.NONE, batchSize, 32L * 1024 * 1024);
+        this.claim = sql.claim(ordered ? Ordering.PER_AGGREGATE : Ordering.NONE, batchSize,
+                JdbcRelay.DEFAULT_MAX_BATCH_BYTES);
         this.markPublished = sql.markPublished();
         this.batchSize = batchSize;
     }

@@ -49,6 +49,27 @@ public record CallTimeouts(Duration callTimeout, Duration attemptTimeout, int ma
     }
 
     /**
+     * The bound a publisher declares in its {@link CallLimits}: the {@code apiCallTimeout} of its SDK client. A client
+     * the user passed in without one is kept as it is, with a warning, since its calls may then hang as long as the
+     * network lets them.
+     *
+     * @param publisher names the publisher in the warning, such as {@code sqs}
+     * @param apiCallTimeout the client's {@code overrideConfiguration().apiCallTimeout()}
+     * @param builtByPublisher whether the publisher built the client (with {@link #DEFAULT} or given bounds)
+     * @return the client's call timeout, or null when it has none
+     */
+    public static Duration ofClient(String publisher, java.util.Optional<Duration> apiCallTimeout,
+                                    boolean builtByPublisher) {
+        if (apiCallTimeout.isEmpty() && !builtByPublisher) {
+            org.slf4j.LoggerFactory.getLogger(CallTimeouts.class).warn("{} publisher: the client given has no"
+                    + " apiCallTimeout, so a call may hang for as long as the network lets it; the relay then stops"
+                    + " starting calls a third of the lease before it ends. Set"
+                    + " ClientOverrideConfiguration.apiCallTimeout (and a bounded retry strategy) on it", publisher);
+        }
+        return apiCallTimeout.orElse(null);
+    }
+
+    /**
      * Reads {@code callTimeout}, {@code attemptTimeout} (ISO-8601 such as {@code PT3S}, or milliseconds) and
      * {@code maxAttempts}, each defaulting to {@link #DEFAULT}'s.
      *

@@ -82,7 +82,7 @@ final class BatchDelivery {
         this.retryPolicy = retryPolicy;
         this.maxCallsPerAggregate = maxCallsPerAggregate;
         this.leaseNanos = lease.toNanos();
-        this.marginNanos = limits.callTimeout() != null ? limits.callTimeout().toNanos() : lease.toNanos() / 3;
+        this.marginNanos = margin(limits, lease).toNanos();
         this.ownerId = ownerId;
     }
 

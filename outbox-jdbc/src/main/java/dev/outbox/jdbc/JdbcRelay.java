@@ -50,16 +50,17 @@ public final class JdbcRelay implements Relay {
     private static final int RECORD_TRIES = 3;
     private static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
+    /** Default of {@link Builder#maxBatchBytes}: 32 MiB of payload per batch. */
+    public static final long DEFAULT_MAX_BATCH_BYTES = 32L * 1024 * 1024;
+
     private final OutboxTable table;
     private final Publisher publisher;
     private final RelayStore store;
     private final BatchDelivery delivery;
     private final BrokerCircuit circuit;
-    private final Ordering ordering;
     private final int batchSize;
     private final long maxBatchBytes;
     private final Duration leaseDuration;
-    private final RetryPolicy retryPolicy;
     private final Duration pollInterval;
     private final String ownerId;
     private final RelayListener listener;
@@ -77,11 +78,9 @@ public final class JdbcRelay implements Relay {
         this.circuit = new BrokerCircuit(b.ownerId, b.brokerPause, b.maxBrokerPause);
         this.delivery = new BatchDelivery(b.publisher, b.callLimits, b.ordering, b.retryPolicy, b.maxCallsPerAggregate,
                 b.leaseDuration, b.ownerId);
-        this.ordering = b.ordering;
         this.batchSize = b.batchSize;
         this.maxBatchBytes = b.maxBatchBytes;
         this.leaseDuration = b.leaseDuration;
-        this.retryPolicy = b.retryPolicy;
         this.pollInterval = b.pollInterval;
         this.ownerId = b.ownerId;
         this.listener = b.listener;
@@ -389,7 +388,7 @@ public final class JdbcRelay implements Relay {
         private RelayListener listener = RelayListener.NONE;
         private boolean wakeOnCommit = true;
         private int maxCallsPerAggregate = 10;
-        private long maxBatchBytes = 32L * 1024 * 1024;
+        private long maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
         private Duration brokerPause = Duration.ofSeconds(1);
         private Duration maxBrokerPause = Duration.ofMinutes(1);
         private CallLimits callLimits;

@@ -57,11 +57,6 @@ class FailureTest {
         return e;
     }
 
-    String column(Event e, String column) {
-        return TestDatabase.dataSource() == null ? null : queryText("SELECT " + column + " FROM " + table.qualifiedName()
-                + " WHERE id = '" + e.id() + "'");
-    }
-
     static String queryText(String sql) {
         try (Connection c = db.getConnection(); var s = c.createStatement(); var rs = s.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;

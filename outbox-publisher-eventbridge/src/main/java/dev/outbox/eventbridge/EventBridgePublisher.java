@@ -55,6 +55,7 @@ public final class EventBridgePublisher implements Publisher {
     /** The PutEvents request size limit, in bytes as AWS counts entries. */
     public static final int MAX_REQUEST_BYTES = 1024 * 1024;
 
+    private static final com.fasterxml.jackson.core.JsonFactory JSON = new com.fasterxml.jackson.core.JsonFactory();
     private static final Logger log = LoggerFactory.getLogger(EventBridgePublisher.class);
     private static final int TIME_BYTES = 14;
     private final EventBridgeClient client;
@@ -80,8 +81,9 @@ public final class EventBridgePublisher implements Publisher {
         this.executor = b.maxConcurrentCalls > 1 ? BrokerCalls.callThreads("outbox-eventbridge-call", b.maxConcurrentCalls) : null;
         this.maxEntryBytes = b.maxEntryBytes;
         this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxEntryBytes - 1, executor, false);
-        this.callLimits = new CallLimits(MAX_ENTRIES * b.maxConcurrentCalls, false ? MAX_ENTRIES : 1,
-                callTimeout(client, ownsClient));
+        this.callLimits = new CallLimits(MAX_ENTRIES * b.maxConcurrentCalls, 1,
+                CallTimeouts.ofClient("eventbridge", client.serviceClientConfiguration().overrideConfiguration()
+                        .apiCallTimeout(), ownsClient));
     }
 
     /** @return a builder; {@code source} is required */
@@ -104,18 +106,6 @@ public final class EventBridgePublisher implements Publisher {
     @Override
     public CallLimits callLimits() {
         return callLimits;
-    }
-
-    /** The client's own bound on a call; warns when a client of the user's has none. */
-    private static java.time.Duration callTimeout(EventBridgeClient client, boolean ours) {
-        java.util.Optional<java.time.Duration> timeout = client.serviceClientConfiguration().overrideConfiguration()
-                .apiCallTimeout();
-        if (timeout.isEmpty() && !ours) {
-            log.warn("eventbridge publisher: the client given has no apiCallTimeout, so a call may hang for as long as the"
-                    + " network lets it; the relay then stops starting calls a third of the lease before it ends."
-                    + " Set ClientOverrideConfiguration.apiCallTimeout (and a bounded retry strategy) on it");
-        }
-        return timeout.orElse(null);
     }
 
     /** Closes the SDK client if this publisher created it, and its call threads. */
@@ -209,21 +199,28 @@ public final class EventBridgePublisher implements Publisher {
         return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     }
 
+    /** One generator writes the envelope; the payload goes in as its raw text, byte for byte. */
     private static String envelope(Event event) {
-        StringBuilder out = new StringBuilder(event.payload().length() + 256);
-        out.append("{\"eventId\":");
-        JsonStrings.quote(out, event.id().toString());
-        out.append(",\"eventType\":");
-        JsonStrings.quote(out, event.type());
-        out.append(",\"aggregateType\":");
-        JsonStrings.quote(out, event.aggregateType());
-        out.append(",\"aggregateId\":");
-        JsonStrings.quote(out, event.aggregateId());
-        out.append(",\"occurredAt\":");
-        JsonStrings.quote(out, event.occurredAt().toString());
-        out.append(",\"headers\":");
-        JsonStrings.object(out, event.headers());
-        return out.append(",\"payload\":").append(event.payload()).append('}').toString();
+        java.io.StringWriter out = new java.io.StringWriter(event.payload().length() + 256);
+        try (com.fasterxml.jackson.core.JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("eventId", event.id().toString());
+            g.writeStringField("eventType", event.type());
+            g.writeStringField("aggregateType", event.aggregateType());
+            g.writeStringField("aggregateId", event.aggregateId());
+            g.writeStringField("occurredAt", event.occurredAt().toString());
+            g.writeObjectFieldStart("headers");
+            for (java.util.Map.Entry<String, String> header : event.headers().entrySet()) {
+                g.writeStringField(header.getKey(), header.getValue());
+            }
+            g.writeEndObject();
+            g.writeFieldName("payload");
+            g.writeRawValue(event.payload());
+            g.writeEndObject();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e); // a StringWriter does not fail
+        }
+        return out.toString();
     }
 
     private static long utf8(String s) {

@@ -83,7 +83,8 @@ public final class SqsPublisher implements Publisher {
         this.executor = b.maxConcurrentCalls > 1 ? BrokerCalls.callThreads("outbox-sqs-call", b.maxConcurrentCalls) : null;
         this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxMessageBytes, executor, fifo);
         this.callLimits = new CallLimits(MAX_ENTRIES * b.maxConcurrentCalls, fifo ? MAX_ENTRIES : 1,
-                callTimeout(client, ownsClient));
+                CallTimeouts.ofClient("sqs", client.serviceClientConfiguration().overrideConfiguration()
+                        .apiCallTimeout(), ownsClient));
         this.maxMessageBytes = b.maxMessageBytes;
     }
 
@@ -112,18 +113,6 @@ public final class SqsPublisher implements Publisher {
     @Override
     public CallLimits callLimits() {
         return callLimits;
-    }
-
-    /** The client's own bound on a call; warns when a client of the user's has none. */
-    private static java.time.Duration callTimeout(SqsClient client, boolean ours) {
-        java.util.Optional<java.time.Duration> timeout = client.serviceClientConfiguration().overrideConfiguration()
-                .apiCallTimeout();
-        if (timeout.isEmpty() && !ours) {
-            log.warn("sqs publisher: the client given has no apiCallTimeout, so a call may hang for as long as the"
-                    + " network lets it; the relay then stops starting calls a third of the lease before it ends."
-                    + " Set ClientOverrideConfiguration.apiCallTimeout (and a bounded retry strategy) on it");
-        }
-        return timeout.orElse(null);
     }
 
     /** Closes the SDK client if this publisher created it, and its call threads. */
