@@ -253,28 +253,28 @@ final class BatchDelivery {
     }
 
     /**
-     * Calls the publisher. When a call of several events throws, nothing is known about them: the call is split in two
-     * (never splitting one aggregate's events) and each half sent again, until the events that make it throw stand
-     * alone; only they are charged an attempt. When every event thrown back alone throws too, the publisher is failing
-     * as a whole (an outage, a bug of its own), and no event is charged: they all come back unavailable.
+     * Calls the publisher. When a call of several aggregates' events throws, nothing is known about them: the call is
+     * split in two (never splitting one aggregate's events) and each half sent again, until the events that make it
+     * throw stand alone; only they are charged an attempt. When the call spanned several aggregates and every one of
+     * its events threw, the publisher is failing as a whole (an outage, a bug of its own), and no event is charged:
+     * they all come back unavailable. A call of one aggregate's events that throws cannot be split further, and is
+     * charged.
      */
     private List<PublishOutcome> publishFindingCulprits(List<ClaimedBatch.Row> call) {
-        int[] alone = new int[2]; // [events sent alone after a throw, of which threw again]
-        List<PublishOutcome> outcomes = publishOrSplit(call, alone);
-        if (alone[0] > 1 && alone[0] == alone[1]) {
+        Set<Long> threw = new HashSet<>();
+        List<PublishOutcome> outcomes = publishOrSplit(call, threw);
+        if (threw.size() == call.size() && distinctAggregates(call) > 1) {
             List<PublishOutcome> unavailable = new ArrayList<>(outcomes.size());
             for (PublishOutcome o : outcomes) {
-                unavailable.add(o.status() == PublishOutcome.Status.RETRY && o.reason().startsWith(THREW)
-                        ? PublishOutcome.unavailable("every event threw alone: " + o.reason()) : o);
+                unavailable.add(PublishOutcome.unavailable("every event threw alone: " + o.reason()));
             }
             return unavailable;
         }
         return outcomes;
     }
 
-    private static final String THREW = "publisher threw ";
-
-    private List<PublishOutcome> publishOrSplit(List<ClaimedBatch.Row> call, int[] alone) {
+    /** @param threw collects the positions of the events whose call threw with nothing left to split */
+    private List<PublishOutcome> publishOrSplit(List<ClaimedBatch.Row> call, Set<Long> threw) {
         List<Event> events = new ArrayList<>(call.size());
         call.forEach(r -> events.add(r.event()));
         Throwable thrown;
@@ -294,45 +294,26 @@ final class BatchDelivery {
         } catch (Throwable t) { // an Error from a publisher is one event's poison, not the relay's death
             thrown = t;
         }
-        if (call.size() == 1 || distinctAggregates(call) == 1) {
-            if (alone != null) {
-                alone[0] += call.size();
-                alone[1] += call.size();
-            }
+        if (distinctAggregates(call) == 1) {
+            call.forEach(r -> threw.add(r.position()));
             log.warn("relay {}: publisher threw for event {} ({}/{}): {}", ownerId, events.get(0).id(),
                     events.get(0).aggregateType(), events.get(0).aggregateId(), thrown.toString(), thrown);
-            return nCopies(events.size(), PublishOutcome.retry(THREW + thrown));
+            return nCopies(events.size(), PublishOutcome.retry("publisher threw " + thrown));
         }
         log.info("relay {}: publisher threw for a call of {} events ({}); sending them again in halves to find the"
                 + " event responsible", ownerId, call.size(), thrown.toString());
-        List<List<ClaimedBatch.Row>> halves = halves(call);
-        List<PublishOutcome> first = publishOrSplit(halves.get(0), alone);
-        List<PublishOutcome> second = publishOrSplit(halves.get(1), alone);
-        if (alone != null) {
-            countAlone(halves.get(0), first, alone);
-            countAlone(halves.get(1), second, alone);
+        Map<Long, PublishOutcome> byPosition = new java.util.HashMap<>();
+        for (List<ClaimedBatch.Row> half : halves(call)) {
+            List<PublishOutcome> outcomes = publishOrSplit(half, threw);
+            for (int i = 0; i < half.size(); i++) {
+                byPosition.put(half.get(i).position(), outcomes.get(i));
+            }
         }
         List<PublishOutcome> merged = new ArrayList<>(call.size());
-        // Put the outcomes back in the call's order.
-        Map<Long, PublishOutcome> byPosition = new java.util.HashMap<>();
-        for (int i = 0; i < halves.get(0).size(); i++) {
-            byPosition.put(halves.get(0).get(i).position(), first.get(i));
-        }
-        for (int i = 0; i < halves.get(1).size(); i++) {
-            byPosition.put(halves.get(1).get(i).position(), second.get(i));
-        }
         for (ClaimedBatch.Row row : call) {
-            merged.add(byPosition.get(row.position()));
+            merged.add(byPosition.get(row.position())); // back in the call's order
         }
         return merged;
-    }
-
-    /** Single events that went through after a split count as sent alone without throwing. */
-    private static void countAlone(List<ClaimedBatch.Row> half, List<PublishOutcome> outcomes, int[] alone) {
-        if (half.size() == 1 && !(outcomes.get(0).status() == PublishOutcome.Status.RETRY
-                && outcomes.get(0).reason().startsWith(THREW))) {
-            alone[0]++;
-        }
     }
 
     /** Splits a call in two by aggregate, so that one aggregate's events stay together and in order. */

@@ -107,6 +107,42 @@ class FailureTest {
     }
 
     @Test
+    void aPoisonEventInACallOfOneAggregatesEventsIsChargedNotTakenForAnOutage() {
+        // A publisher that, like SQS FIFO, takes an aggregate's consecutive events in one call: the call holds only
+        // P's events, so nothing can be split off, and the event that makes it throw must still end dead.
+        Event p1 = append("P", "{\"poison\":true}");
+        append("P", "{\"n\":2}");
+        append("P", "{\"n\":3}");
+        dev.outbox.spi.Publisher fifoLike = new dev.outbox.spi.Publisher() {
+            @Override
+            public List<PublishOutcome> publish(List<Event> events) {
+                if (events.stream().anyMatch(e -> e.payload().contains("poison"))) {
+                    throw new StackOverflowError("deep in the serializer");
+                }
+                return java.util.Collections.nCopies(events.size(), PublishOutcome.published());
+            }
+
+            @Override
+            public dev.outbox.spi.CallLimits callLimits() {
+                return new dev.outbox.spi.CallLimits(10, 10, Duration.ofSeconds(1));
+            }
+        };
+        try (JdbcRelay relay = JdbcRelay.builder(db, fifoLike).table(table).retryPolicy(THREE_QUICK_ATTEMPTS).build()) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (ops.stats().dead() == 0 && System.nanoTime() < deadline) {
+                relay.runOnce();
+                Thread.sleep(20);
+            }
+            assertEquals(JdbcRelay.BrokerState.CLOSED, relay.brokerState(), "one event's poison is not an outage");
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        List<DeadEvent> dead = ops.listDead(10);
+        assertEquals(List.of(p1.id()), dead.stream().map(d -> d.event().id()).toList());
+        assertEquals(2, ops.stats().pending(), "P's later events wait behind it");
+    }
+
+    @Test
     void anEventClaimedMoreOftenThanItsAttemptsWithoutAnOutcomeGoesDeadSayingSo() {
         Event e = append("R", "{}");
         Event later = append("R", "{\"later\":1}");
