@@ -22,13 +22,14 @@ public final class Benchmarks {
 
     /** The sizes of one run. */
     private record Mode(String name, Duration appendPhase, int appendRounds, int relayEvents, int peerEvents,
-                        Duration latencyRun, int sqsEvents, Duration idleWindow, int slowBrokerEvents) {
+                        Duration latencyRun, int sqsEvents, Duration idleWindow, int slowBrokerEvents,
+                        int claimPublished, int claimBacklog) {
     }
 
     private static final Mode QUICK = new Mode("quick", Duration.ofSeconds(2), 2, 10_000, 5_000,
-            Duration.ofSeconds(5), 1_000, Duration.ofSeconds(10), 3_000);
+            Duration.ofSeconds(5), 1_000, Duration.ofSeconds(10), 3_000, 20_000, 15_000);
     private static final Mode FULL = new Mode("full", Duration.ofSeconds(5), 4, 100_000, 20_000,
-            Duration.ofSeconds(30), 5_000, Duration.ofSeconds(10), 20_000);
+            Duration.ofSeconds(30), 5_000, Duration.ofSeconds(10), 20_000, 1_100_000, 100_000);
 
     public static void main(String[] args) throws Exception {
         Mode mode = QUICK;
@@ -38,7 +39,7 @@ public final class Benchmarks {
             } else if (arg.startsWith("--only=")) {
                 only = arg.substring("--only=".length());
             } else if (!arg.equals("--quick")) {
-                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs]");
+                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims]");
                 System.exit(2);
             }
         }
@@ -59,6 +60,7 @@ public final class Benchmarks {
             rows.addAll(section("sqs", () -> new SqsBatching(db, m.sqsEvents).run()));
             rows.addAll(section("idle", () -> new IdleCpu(db, m.idleWindow).run()));
             rows.addAll(section("slowsqs", () -> new SlowBroker(db, m.slowBrokerEvents).run()));
+            rows.addAll(section("claims", () -> new ClaimCost(db, m.claimPublished, m.claimBacklog).run()));
         }
         System.out.println();
         System.out.println("| benchmark | ours | baseline (same run) | ratio | target |");

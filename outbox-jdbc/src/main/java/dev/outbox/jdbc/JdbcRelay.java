@@ -17,9 +17,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,8 +72,12 @@ public final class JdbcRelay implements Relay {
     private final DataSource dataSource;
     private final boolean wakeOnCommit;
     private final List<RelayLoop> loops = new CopyOnWriteArrayList<>();
-    private ChannelListener channelListener;
+    private volatile ChannelListener channelListener;
     private volatile boolean closed;
+    private final ThreadLocal<Waiter> waiters = new ThreadLocal<>();
+    private final List<Waiter> registeredWaiters = new CopyOnWriteArrayList<>();
+    private final Duration listenTtl;
+    private static final AtomicLong WAITER_KEYS = new AtomicLong();
 
     private JdbcRelay(Builder b) {
         this.table = b.table;
@@ -87,6 +95,8 @@ public final class JdbcRelay implements Relay {
         this.ownerKey = table + "|" + ownerId;
         this.dataSource = b.dataSource;
         this.wakeOnCommit = b.wakeOnCommit;
+        // Refreshed at every poll while idle; a relay that died stops counting as waiting after this.
+        this.listenTtl = b.pollInterval.multipliedBy(2).plusSeconds(10);
         if (!OPEN_OWNERS.add(ownerKey)) {
             throw new InvalidConfigurationException("ownerId '" + ownerId + "' is already used by an open relay on "
                     + table + "; give each relay its own ownerId, or close the other relay first");
@@ -149,27 +159,50 @@ public final class JdbcRelay implements Relay {
             return RelayResult.EMPTY;
         }
         long started = System.nanoTime();
-        ClaimedBatch batch;
-        try {
-            batch = store.claim(ownerId, leaseDuration);
-        } catch (SQLException | RuntimeException e) {
-            circuit.probeEnded();
-            notifyListener(() -> listener.claimFailed(e));
-            if (e instanceof SQLException sql) {
-                throw RelayStore.failure("claiming events", table, sql);
-            }
-            throw new OutboxException("claiming events on outbox table " + table + " failed: " + e, e);
+        Waiter waiter = waiter();
+        boolean wasWaiting = waiter != null && waiter.listening;
+        boolean recheck = wasWaiting && waiter.takeRecheck();
+        if (wasWaiting && !recheck) {
+            waiter.holdOff();
         }
+        // A loop that was waiting stops asking for notifications as it claims (a recheck keeps waiting): while it
+        // works, what is committed is found by the claims that follow, so those commits notify nobody.
+        ClaimedBatch first = claim(wasWaiting && !recheck ? waiter : null);
+        if (first.size() == 0 && waiter != null && !waiter.listening) {
+            if (wasWaiting) {
+                waiter.foundNothing();
+            }
+            // About to wait: say so first, then look once more, so that nothing committed in between waits for the
+            // poll. An append that ran before the row below was written by a transaction that commits after the
+            // claim below sends nothing and is not seen: the recheck a few milliseconds later finds it, or, if the
+            // transaction commits later still, the next poll.
+            try {
+                store.listen(waiter.key, listenTtl);
+                waiter.listening = true;
+            } catch (SQLException e) {
+                circuit.probeEnded();
+                notifyListener(() -> listener.claimFailed(e));
+                throw RelayStore.failure("registering for wake-ups", table, e);
+            }
+            first = claim(null);
+            if (first.size() == 0) {
+                waiter.scheduleRecheck(this::wakeUp);
+            }
+        } else if (wasWaiting && !recheck && first.size() > 0) {
+            waiter.foundSomething();
+        }
+        ClaimedBatch batch = first;
         if (batch.size() == 0) {
             circuit.probeEnded();
             return RelayResult.EMPTY;
         }
         long claimedAt = System.nanoTime();
+        AtomicInteger releasedHeld = new AtomicInteger();
         BatchDelivery.Result delivered;
         try {
             delivered = delivery.deliver(batch, claimedAt,
                     positions -> store.renew(batch.leaseToken(), positions, leaseDuration),
-                    settled -> record(batch, settled));
+                    settled -> record(batch, settled, releasedHeld));
         } catch (OutboxException e) {
             circuit.probeEnded();
             throw e;
@@ -184,9 +217,117 @@ public final class JdbcRelay implements Relay {
         } else {
             circuit.wentThrough();
         }
-        RelayResult result = report(batch, delivered);
+        RelayResult reported = report(batch, delivered, releasedHeld.get() > 0);
+        // A loop that is not waiting for notifications hears of nothing committed meanwhile: it claims again at once
+        // until a claim finds nothing, and only then waits.
+        RelayResult result = waiter != null && !waiter.listening && !reported.moreWaiting()
+                ? new RelayResult(reported.claimed(), reported.published(), reported.retried(), reported.dead(), true)
+                : reported;
         notifyListener(() -> listener.batchCompleted(result, Duration.ofNanos(System.nanoTime() - started)));
         return result;
+    }
+
+    private ClaimedBatch claim(Waiter stopsWaiting) {
+        try {
+            ClaimedBatch batch = store.claim(ownerId, leaseDuration, stopsWaiting == null ? null : stopsWaiting.key);
+            if (stopsWaiting != null) {
+                stopsWaiting.listening = false;
+            }
+            return batch;
+        } catch (SQLException | RuntimeException e) {
+            circuit.probeEnded();
+            notifyListener(() -> listener.claimFailed(e));
+            if (e instanceof SQLException sql) {
+                throw RelayStore.failure("claiming events", table, sql);
+            }
+            throw new OutboxException("claiming events on outbox table " + table + " failed: " + e, e);
+        }
+    }
+
+    /**
+     * The waiter of the calling loop thread while commits can wake it (the listener has its LISTEN in place), else
+     * null. A waiter left registered while the listener is down stops being counted when its row expires.
+     */
+    private Waiter waiter() {
+        ChannelListener listening = channelListener;
+        if (listening == null || !listening.isListening()) {
+            return null;
+        }
+        Waiter waiter = waiters.get();
+        if (waiter == null) {
+            waiter = new Waiter(ownerId + "#" + WAITER_KEYS.incrementAndGet(), pollInterval);
+            waiters.set(waiter);
+            registeredWaiters.add(waiter);
+        }
+        return waiter;
+    }
+
+    /**
+     * One loop's side of the wake-up: whether its row in the listeners table is live, so that appends notify, and
+     * how long it holds off after wake-ups that found nothing. A loop keeps its row only while it waits: a loop at
+     * work would find what is committed meanwhile anyway, so those commits send nothing.
+     */
+    private static final class Waiter {
+        /** Longest hold-off after wake-ups that found nothing. */
+        private static final long MAX_HOLD_OFF_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+        private static final long FIRST_HOLD_OFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+        final String key;
+        private final long maxHoldOffNanos;
+        /** How long after going to sleep a loop looks once more, for appends that raced its registration. */
+        static final long RECHECK_MILLIS = 10;
+
+        volatile boolean listening;
+        private volatile boolean recheck;
+        private long holdOffNanos;
+        private long quietUntil;
+
+        Waiter(String key, Duration pollInterval) {
+            this.key = key;
+            this.maxHoldOffNanos = Math.min(MAX_HOLD_OFF_NANOS, pollInterval.toNanos());
+        }
+
+        /**
+         * Waits out the hold-off: notifications that arrive meanwhile are coalesced by the loop into one claim.
+         * Commits of events that cannot move yet (behind a dead event, say) then cost one claim per hold-off, not
+         * one per commit.
+         */
+        void holdOff() {
+            long left = quietUntil - System.nanoTime();
+            if (left > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.sleep(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        /** A wake-up found nothing: hold off longer before the next one, doubling up to 100 ms. */
+        void foundNothing() {
+            holdOffNanos = holdOffNanos == 0 ? FIRST_HOLD_OFF_NANOS : Math.min(maxHoldOffNanos, holdOffNanos * 2);
+            quietUntil = System.nanoTime() + holdOffNanos;
+        }
+
+        void foundSomething() {
+            holdOffNanos = 0;
+            quietUntil = 0;
+        }
+
+        /** Wakes the loops once, {@value #RECHECK_MILLIS} ms from now, for a claim that keeps this loop waiting. */
+        void scheduleRecheck(Runnable wakeUp) {
+            CompletableFuture.delayedExecutor(RECHECK_MILLIS, TimeUnit.MILLISECONDS).execute(() -> {
+                recheck = true;
+                wakeUp.run();
+            });
+        }
+
+        /** @return whether this claim is the recheck after going to sleep; clears it */
+        boolean takeRecheck() {
+            boolean due = recheck;
+            recheck = false;
+            return due;
+        }
     }
 
     /**
@@ -276,18 +417,26 @@ public final class JdbcRelay implements Relay {
         if (listening != null) {
             listening.close();
         }
+        for (Waiter waiter : registeredWaiters) {
+            try {
+                store.unlisten(waiter.key);
+            } catch (SQLException e) {
+                log.debug("relay {}: could not remove wake-up registration {}; it expires by itself: {}", ownerId,
+                        waiter.key, e.getMessage());
+            }
+        }
         OPEN_OWNERS.remove(ownerKey);
         return allStopped;
     }
 
-    private Set<Long> record(ClaimedBatch batch, List<Settlement> settlements) {
+    private Set<Long> record(ClaimedBatch batch, List<Settlement> settlements, AtomicInteger releasedHeld) {
         if (settlements.isEmpty()) {
             return Set.of();
         }
         SQLException last = null;
         for (int attempt = 1; attempt <= RECORD_TRIES; attempt++) {
             try {
-                Set<Long> recorded = store.record(batch.leaseToken(), settlements);
+                Set<Long> recorded = store.record(batch.leaseToken(), settlements, releasedHeld);
                 if (recorded.size() < settlements.size()) {
                     log.warn("relay {}: lease expired for {} of {} events before their outcome was recorded;"
                             + " another relay owns them now", ownerId, settlements.size() - recorded.size(),
@@ -311,7 +460,7 @@ public final class JdbcRelay implements Relay {
         throw RelayStore.failure("recording outcomes of " + ids.size() + " events", table, error);
     }
 
-    private RelayResult report(ClaimedBatch batch, BatchDelivery.Result delivered) {
+    private RelayResult report(ClaimedBatch batch, BatchDelivery.Result delivered, boolean releasedHeld) {
         Set<Long> recorded = delivered.recorded();
         List<Settlement> settlements = delivered.settlements();
         List<Event> published = new ArrayList<>();
@@ -352,8 +501,10 @@ public final class JdbcRelay implements Relay {
         for (ClaimedBatch.Row row : batch.rows()) {
             bytes += row.readable() ? row.event().payloadBytes() : 0;
         }
-        // A batch that used half its byte budget may have been cut short by it: claim again at once.
-        boolean more = batch.size() >= batchSize || delivered.released() > 0 || bytes >= maxBatchBytes / 2;
+        // A batch that used half its byte budget may have been cut short by it, and events that publishing released
+        // from behind the published ones are ready now: claim again at once.
+        boolean more = batch.size() >= batchSize || delivered.released() > 0 || bytes >= maxBatchBytes / 2
+                || releasedHeld;
         return new RelayResult(batch.size(), published.size(), retried, dead, more);
     }
 

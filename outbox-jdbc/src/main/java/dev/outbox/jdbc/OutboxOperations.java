@@ -42,17 +42,45 @@ public final class OutboxOperations {
         this.sql = new PostgresStatements(table);
     }
 
-    /** @return counts of pending, in-flight and dead events, and the age of the oldest pending one */
+    /**
+     * A snapshot for dashboards and health checks, cheap whatever the backlog: a few milliseconds on a table of
+     * 1.25 million rows with 150,000 unpublished. Each count is exact up to {@value #EXACT_COUNT_LIMIT}; above that
+     * it is PostgreSQL's estimate of the size of the table's pending or dead index as of its last vacuum or analyze
+     * (this table's settings make autovacuum run after about 1 % of it changes), and {@link OutboxStats#exact()} is
+     * false. In-flight events are counted among the oldest 5,000 ready events, which is where relays claim; the
+     * oldest pending age is read from the 100 oldest pending events.
+     *
+     * @return counts of pending, in-flight and dead events, and the age of the oldest pending one
+     */
     public OutboxStats stats() {
         return run("reading stats", connection -> {
-            try (PreparedStatement s = connection.prepareStatement(sql.stats); ResultSet rs = s.executeQuery()) {
-                rs.next();
-                double ageMillis = rs.getDouble(4);
-                return new OutboxStats(rs.getLong(1), rs.getLong(2), rs.getLong(3),
-                        rs.wasNull() ? Duration.ZERO : Duration.ofMillis(Math.max(0, (long) ageMillis)));
+            try (PreparedStatement s = connection.prepareStatement(sql.stats)) {
+                s.setString(1, sql.pendingIndex);
+                s.setString(2, sql.deadIndex);
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    long unpublished = rs.getLong(1);
+                    long inFlight = rs.getLong(2);
+                    long dead = rs.getLong(3);
+                    double ageMillis = rs.getDouble(4);
+                    Duration age = rs.wasNull() ? Duration.ZERO : Duration.ofMillis(Math.max(0, (long) ageMillis));
+                    boolean exact = true;
+                    if (unpublished > EXACT_COUNT_LIMIT) {
+                        unpublished = Math.max(EXACT_COUNT_LIMIT + 1, rs.getLong(5));
+                        exact = false;
+                    }
+                    if (dead > EXACT_COUNT_LIMIT) {
+                        dead = Math.max(EXACT_COUNT_LIMIT + 1, rs.getLong(6));
+                        exact = false;
+                    }
+                    return new OutboxStats(Math.max(0, unpublished - inFlight), inFlight, dead, age, exact);
+                }
             }
         });
     }
+
+    /** Counts up to this are exact in {@link #stats()}; larger ones are estimates. */
+    public static final int EXACT_COUNT_LIMIT = PostgresStatements.EXACT_COUNT_LIMIT;
 
     /**
      * @param limit most events to return, 1 to 10,000
@@ -102,7 +130,7 @@ public final class OutboxOperations {
         int n = run("requeueing dead events", connection -> {
             try (PreparedStatement s = connection.prepareStatement(sql.requeueDeadByType)) {
                 s.setString(1, eventType);
-                return s.executeUpdate();
+                return count(s);
             }
         });
         log.info("requeued {} dead events of type {} on {}", n, eventType, table);
@@ -117,7 +145,7 @@ public final class OutboxOperations {
     public int requeueAllDead() {
         int n = run("requeueing dead events", connection -> {
             try (PreparedStatement s = connection.prepareStatement(sql.requeueAllDead)) {
-                return s.executeUpdate();
+                return count(s);
             }
         });
         log.info("requeued all {} dead events on {}", n, table);
@@ -179,11 +207,19 @@ public final class OutboxOperations {
             try (PreparedStatement s = connection.prepareStatement(statement)) {
                 Array array = connection.createArrayOf("uuid", ids.toArray());
                 s.setArray(1, array);
-                int n = s.executeUpdate();
+                int n = count(s);
                 array.free();
                 return n;
             }
         });
+    }
+
+    /** Runs a statement whose one row holds a count. */
+    private static int count(PreparedStatement statement) throws SQLException {
+        try (ResultSet rs = statement.executeQuery()) {
+            rs.next();
+            return rs.getInt(1);
+        }
     }
 
     private interface Work<T> {

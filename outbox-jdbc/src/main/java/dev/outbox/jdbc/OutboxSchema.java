@@ -29,6 +29,13 @@ public final class OutboxSchema {
      */
     public static final String POSTGRES_PAYLOAD_JSON_MIGRATION = "dev/outbox/jdbc/postgresql-payload-json.sql";
 
+    /**
+     * Classpath location of the migration for tables created before claims parked the events they cannot take yet
+     * and appends notified only waiting relays: a column, five indexes built concurrently, the listeners table, and the old pending index dropped;
+     * same placeholders as {@link #POSTGRES_RESOURCE}. Run each statement on its own, outside a transaction block.
+     */
+    public static final String POSTGRES_PARKING_MIGRATION = "dev/outbox/jdbc/postgresql-parking.sql";
+
     private OutboxSchema() {
     }
 
@@ -48,10 +55,52 @@ public final class OutboxSchema {
         return render(POSTGRES_PAYLOAD_JSON_MIGRATION, table);
     }
 
+    /**
+     * @param table an outbox table created by an earlier version
+     * @return the statements that bring it up to date (see {@link #POSTGRES_PARKING_MIGRATION}), in order, each
+     *         to be run on its own outside a transaction block
+     */
+    public static java.util.List<String> postgresParkingMigration(OutboxTable table) {
+        String script = render(POSTGRES_PARKING_MIGRATION, table);
+        java.util.List<String> statements = new java.util.ArrayList<>();
+        for (String part : script.split(";")) {
+            String statement = part.lines().filter(line -> !line.startsWith("--")).reduce("", (a, b) -> a + b + "\n").strip();
+            if (!statement.isEmpty()) {
+                statements.add(statement);
+            }
+        }
+        return statements;
+    }
+
+    /**
+     * Brings a table created by an earlier version up to date, statement by statement, each in its own
+     * transaction: safe to run on a live table, and again.
+     *
+     * @param dataSource where the table lives
+     * @param table the outbox table
+     * @throws OutboxException wrapping the database's error
+     */
+    public static void migrate(DataSource dataSource, OutboxTable table) {
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            connection.setAutoCommit(true);
+            try (Statement statement = connection.createStatement()) {
+                for (String sql : postgresParkingMigration(table)) {
+                    statement.execute(sql);
+                }
+            } finally {
+                connection.setAutoCommit(autoCommit);
+            }
+        } catch (SQLException e) {
+            throw new OutboxException("could not migrate outbox table " + table + ": " + e.getMessage(), e);
+        }
+    }
+
     private static String render(String resource, OutboxTable table) {
         return template(resource)
                 .replace("${outbox_table}", table.qualifiedName())
-                .replace("${outbox_name}", table.name());
+                .replace("${outbox_name}", table.name())
+                .replace("${outbox_listeners}", table.listenersQualifiedName());
     }
 
     /**

@@ -51,6 +51,21 @@ public record OutboxTable(String schema, String name) {
     }
 
     /**
+     * @return the double-quoted, schema-qualified name of the table in which relays waiting for a notification say
+     *         so: this table's name with {@code _listeners} appended
+     */
+    public String listenersQualifiedName() {
+        String listeners = name + "_listeners";
+        return schema == null ? '"' + listeners + '"' : '"' + schema + "\".\"" + listeners + '"';
+    }
+
+    /** @return the quoted, qualified name of the index {@code <table>_<suffix>}, for {@code to_regclass} */
+    String indexName(String suffix) {
+        String index = name + "_" + suffix;
+        return schema == null ? '"' + index + '"' : '"' + schema + "\".\"" + index + '"';
+    }
+
+    /**
      * The channel on which appends notify relays: the unquoted qualified name, or the bare name where that would
      * pass PostgreSQL's 63-character limit. Two tables sharing a channel only wake each other's relays for nothing.
      */

@@ -12,9 +12,9 @@ final class PostgresStatements {
             t.position, t.id, t.aggregate_type, t.aggregate_id, t.event_type, t.payload::text, t.headers::text,
             t.occurred_at, t.attempts""";
 
-    /** A row the relay may claim now: pending, due, and not under a live lease. */
+    /** A row the relay may claim now: pending, not parked, due, and not under a live lease. */
     private static final String CLAIMABLE = """
-            c.published_at IS NULL AND c.dead_at IS NULL
+            c.published_at IS NULL AND c.dead_at IS NULL AND c.parked_until IS NULL
               AND c.next_attempt_at <= now()
               AND (c.lease_until IS NULL OR c.lease_until < now())""";
 
@@ -32,6 +32,120 @@ final class PostgresStatements {
               WHERE running <= :maxBytes OR n = 1
             )""";
 
+    /**
+     * An earlier unpublished event of {@code h}'s aggregate that cannot be published now: dead, backing off or
+     * delayed, or parked. Such an event holds {@code h} back until it is published, requeued or discarded.
+     */
+    private static String blockedBy(String table, String h) {
+        return """
+                EXISTS (
+                  SELECT 1 FROM %1$s b
+                  WHERE b.aggregate_type = %2$s.aggregate_type AND b.aggregate_id = %2$s.aggregate_id
+                    AND b.position < %2$s.position AND b.published_at IS NULL
+                    AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.parked_until IS NOT NULL)
+                  OFFSET 0)""".formatted(table, h);
+    }
+
+    /**
+     * Parks what the claim's walk passed over and could not take, so that later claims do not walk it again: the
+     * ready rows before the last candidate, or all of them when the claim found fewer than it asked for (at most
+     * {@value #PARK_PER_CLAIM} rows looked at per claim).
+     * <ul>
+     * <li>An event held back by an earlier event of its aggregate (see {@link #blockedBy}) is parked until released
+     *     ('infinity'), and so is every later unparked event of that aggregate: they move when that event is
+     *     published ({@link #release}), requeued or discarded, whatever its retries do meanwhile.</li>
+     * <li>An event whose own retry or delay is still ahead is parked until then.</li>
+     * </ul>
+     * Rows held back only by another relay's live lease are left alone: that clears within a lease.
+     *
+     * <p>The earliest event holding an aggregate back is locked FOR SHARE while its followers are parked, and they are
+     * parked only if that lock is had and the event still holds them back: another relay can then not claim and
+     * publish it before the parking commits, which would leave the followers parked with nothing left to release
+     * them.
+     */
+    private static String park(String table, boolean ordered) {
+        String blocked = ordered ? blockedBy(table, "h") : "false";
+        return """
+                walked AS (
+                  SELECT h.position, h.aggregate_type, h.aggregate_id, h.next_attempt_at, %3$s AS blocked
+                  FROM %1$s h
+                  WHERE h.published_at IS NULL AND h.dead_at IS NULL AND h.parked_until IS NULL
+                    AND (h.lease_until IS NULL OR h.lease_until < now())
+                    AND h.position < (SELECT CASE WHEN count(*) < :limit THEN 9223372036854775807 ELSE max(position) END
+                                      FROM candidate)
+                    AND h.position NOT IN (SELECT position FROM candidate)
+                  ORDER BY h.position
+                  LIMIT %2$d
+                ), blocker AS (
+                  SELECT b.position, b.aggregate_type, b.aggregate_id
+                  FROM %1$s b
+                  WHERE b.position = ANY(ARRAY(
+                      SELECT (SELECT min(x.position) FROM %1$s x
+                              WHERE x.aggregate_type = w.aggregate_type AND x.aggregate_id = w.aggregate_id
+                                AND x.published_at IS NULL
+                                AND (x.dead_at IS NOT NULL OR x.next_attempt_at > now() OR x.parked_until IS NOT NULL))
+                      FROM (SELECT DISTINCT aggregate_type, aggregate_id FROM walked WHERE blocked) w))
+                    AND b.published_at IS NULL
+                    AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.parked_until IS NOT NULL)
+                  FOR SHARE SKIP LOCKED
+                ), held AS (
+                  SELECT position, next_attempt_at AS until FROM walked WHERE NOT blocked AND next_attempt_at > now()
+                  UNION ALL
+                  SELECT f.position, 'infinity'::timestamptz
+                  FROM blocker k
+                  JOIN %1$s f ON f.aggregate_type = k.aggregate_type AND f.aggregate_id = k.aggregate_id
+                             AND f.position > k.position
+                  WHERE f.published_at IS NULL AND f.dead_at IS NULL AND f.parked_until IS NULL
+                    AND (f.lease_until IS NULL OR f.lease_until < now())
+                ), parked AS (
+                  UPDATE %1$s t SET parked_until = held.until
+                  FROM held
+                  WHERE t.position = held.position AND (t.lease_until IS NULL OR t.lease_until < now())
+                    AND t.position IN (SELECT position FROM %1$s WHERE position IN (SELECT position FROM held)
+                                       FOR UPDATE SKIP LOCKED)
+                )""".formatted(table, PARK_PER_CLAIM, blocked);
+    }
+
+    /**
+     * Releases the events parked behind an earlier event ('infinity') of the aggregates in {@code cte}, whose event
+     * was just published, requeued or discarded. An event still held back by another is parked again by the next
+     * claim that walks it.
+     */
+    private static String release(String table, String cte) {
+        // ARRAY(...) computes the positions first, and LATERAL with OFFSET 0 makes each aggregate one lookup in the
+        // held index: the planner, which cannot estimate the CTE, would otherwise loop over every held row once per
+        // aggregate (0.9 s for 500 published events with 7,500 held).
+        return """
+                released AS (
+                  UPDATE %1$s t SET parked_until = NULL
+                  WHERE t.position = ANY(ARRAY(
+                    SELECT h.position
+                    FROM (SELECT DISTINCT aggregate_type, aggregate_id FROM %2$s) r
+                    CROSS JOIN LATERAL (
+                      SELECT position FROM %1$s h
+                      WHERE h.aggregate_type = r.aggregate_type AND h.aggregate_id = r.aggregate_id
+                        AND h.parked_until = 'infinity'
+                      OFFSET 0) h))
+                    AND t.published_at IS NULL
+                  RETURNING 1
+                )""".formatted(table, cte);
+    }
+
+    /** Counts up to this are exact in {@link #stats}; larger ones are estimates. */
+    static final int EXACT_COUNT_LIMIT = 2_000;
+
+    /** How many of the oldest ready events stats() looks at for live leases. */
+    static final int IN_FLIGHT_SCAN = 5_000;
+
+    /** How many of the oldest pending events stats() looks at for the oldest pending age. */
+    static final int OLDEST_SCAN = 100;
+
+    /** Most ready rows one claim looks at for parking; a longer stretch is parked over the next claims. */
+    static final int PARK_PER_CLAIM = 5_000;
+
+    /** Most parked rows one claim makes ready again. */
+    static final int UNPARK_PER_CLAIM = 10_000;
+
     final String insert;
     final String insertMany;
     final String insertNotifying;
@@ -40,10 +154,17 @@ final class PostgresStatements {
     final String insertManyNotifying;
     private final String claimOrdered;
     private final String claimUnordered;
+    final String unparkDue;
+    final String unparkDueUnlisten;
+    final String unparkOrphans;
+    final String listen;
+    final String unlisten;
     final String recordPublished;
     final String renewLease;
     final String recordOutcomes;
     final String stats;
+    final String pendingIndex;
+    final String deadIndex;
     final String listDead;
     final String requeueDeadById;
     final String requeueDeadByType;
@@ -85,10 +206,14 @@ final class PostgresStatements {
 
         // Due no earlier than an instant (parameter 8) or a delay in milliseconds after now() (parameter 9), whichever
         // is given, and never before now().
+        // Parked until then when that is ahead, so that the claim does not walk it meanwhile.
         insertDelayed = """
-                INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at, next_attempt_at)
-                VALUES (?, ?, ?, ?, ?::json, ?::jsonb, ?,
-                        GREATEST(now(), COALESCE(?::timestamptz, now() + ? * interval '1 millisecond')))""".formatted(t);
+                INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at, next_attempt_at,
+                                parked_until)
+                SELECT e.*, CASE WHEN e.due > now() THEN e.due END
+                FROM (VALUES (?::uuid, ?, ?, ?, ?::json, ?::jsonb, ?::timestamptz,
+                              GREATEST(now(), COALESCE(?::timestamptz, now() + ? * interval '1 millisecond'))))
+                     AS e(id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at, due)""".formatted(t);
 
         // One round trip for many events; WITH ORDINALITY + ORDER BY keeps positions in the caller's order.
         insertMany = """
@@ -101,8 +226,14 @@ final class PostgresStatements {
 
         // The same inserts, sending a notification that PostgreSQL delivers to listening relays when the caller's
         // transaction commits, and drops when it rolls back. Identical notifications of one transaction are
-        // delivered once, so a transaction appending many events wakes each relay once.
-        String notify = "\nSELECT pg_notify('" + table.channel() + "', '')";
+        // delivered once, so a transaction appending many events wakes each relay once. The notification is sent
+        // only while a relay is waiting for one (a live row in the listeners table, read in the same statement):
+        // PostgreSQL commits notifying transactions one at a time, so a notification nobody waits for would cost
+        // every writer for nothing.
+        String notify = """
+
+                SELECT pg_notify('%s', '') FROM %s WHERE listening_until > now() LIMIT 1""".formatted(
+                table.channel(), table.listenersQualifiedName());
         insertNotifying = "WITH appended AS (\n" + insert + "\n)" + notify;
         insertManyNotifying = "WITH appended AS (\n" + insertMany + "\n)" + notify;
         insertDelayedNotifying = "WITH appended AS (\n" + insertDelayed + "\n)" + notify;
@@ -127,7 +258,8 @@ final class PostgresStatements {
                       SELECT 1 FROM %1$s b
                       WHERE b.aggregate_type = c.aggregate_type AND b.aggregate_id = c.aggregate_id
                         AND b.position < c.position AND b.published_at IS NULL
-                        AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.lease_until >= now())
+                        AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.parked_until IS NOT NULL
+                             OR b.lease_until >= now())
                       OFFSET 0)
                   ORDER BY c.position
                   LIMIT :limit
@@ -141,8 +273,8 @@ final class PostgresStatements {
                       AND b.position < e.position AND b.published_at IS NULL
                       AND b.position NOT IN (SELECT position FROM candidate)
                     OFFSET 0)
-                )
-                """.formatted(t, CLAIMABLE, ADMITTED) + lease(t, "claimable");
+                ), %4$s
+                """.formatted(t, CLAIMABLE, ADMITTED, park(t, true)) + lease(t, "claimable");
 
         claimUnordered = """
                 WITH candidate AS (
@@ -152,16 +284,59 @@ final class PostgresStatements {
                   ORDER BY c.position
                   LIMIT :limit
                   FOR UPDATE SKIP LOCKED
-                ), %3$s
-                """.formatted(t, CLAIMABLE, ADMITTED) + lease(t, "admitted");
+                ), %3$s, %4$s
+                """.formatted(t, CLAIMABLE, ADMITTED, park(t, false)) + lease(t, "admitted");
+
+        // Parked rows whose time has come go back to the claim's walk; run before each claim. A row may come back
+        // while still held (its aggregate's head failed again): the claim then parks it anew.
+        unparkDue = """
+                UPDATE %1$s SET parked_until = NULL
+                WHERE position IN (
+                  SELECT position FROM %1$s
+                  WHERE parked_until <= now()
+                  ORDER BY parked_until
+                  LIMIT %2$d
+                  FOR UPDATE SKIP LOCKED)""".formatted(t, UNPARK_PER_CLAIM);
+
+        // The same, for a loop that was waiting for a notification and is now awake: it stops asking for them in
+        // the same round trip. Parameter: the loop's key.
+        unparkDueUnlisten = "WITH unlistened AS (DELETE FROM %s WHERE relay = ?)\n".formatted(
+                table.listenersQualifiedName()) + unparkDue;
+
+        // Rows parked behind an earlier event that no longer holds them back: publishing, requeueing and discarding
+        // release them at once, but a claim that parked one while its blocker was being published or requeued by
+        // someone else can leave it behind. Run now and then.
+        unparkOrphans = """
+                UPDATE %1$s SET parked_until = NULL
+                WHERE position IN (
+                  SELECT h.position FROM %1$s h
+                  WHERE h.parked_until = 'infinity' AND NOT %3$s
+                  LIMIT %2$d
+                  FOR UPDATE SKIP LOCKED)""".formatted(t, UNPARK_PER_CLAIM, blockedBy(t, "h"));
+
+        // A relay loop about to wait for a notification says so; appends notify only while such a row is live. The
+        // write is not worth a disk flush: lost in a crash, it only costs notifications until the loop writes it
+        // again. Parameters: the loop's key and how long the row stays live, in milliseconds.
+        listen = """
+                INSERT INTO %s (relay, listening_until)
+                SELECT ?, now() + ? * interval '1 millisecond'
+                FROM (SELECT set_config('synchronous_commit', 'off', true)) s
+                ON CONFLICT (relay) DO UPDATE SET listening_until = EXCLUDED.listening_until""".formatted(
+                table.listenersQualifiedName());
+        unlisten = "DELETE FROM %s WHERE relay = ?".formatted(table.listenersQualifiedName());
 
         // Outcomes are written only where this claim's lease token is still in place: a relay whose lease
         // expired and was taken over cannot overwrite the new owner's result.
+        // Publishing an event releases the events parked behind it.
         recordPublished = """
-                UPDATE %s t
-                SET published_at = now(), claimed_by = NULL, lease_token = NULL, lease_until = NULL
-                WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
-                RETURNING t.position""".formatted(t);
+                WITH done AS (
+                  UPDATE %1$s t
+                  SET published_at = now(), claimed_by = NULL, lease_token = NULL, lease_until = NULL,
+                      parked_until = NULL
+                  WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
+                  RETURNING t.position, t.aggregate_type, t.aggregate_id
+                ), %2$s
+                SELECT position, (SELECT count(*) FROM released) FROM done""".formatted(t, release(t, "done"));
 
         // A batch that outlives half its lease extends it for the events it has not settled yet, only where its
         // token is still in place.
@@ -174,44 +349,76 @@ final class PostgresStatements {
         // o.outcome: published | retry (after o.delay_ms) | dead | released (not attempted: the claim's
         // attempt is given back and the event is due again at once).
         recordOutcomes = """
-                UPDATE %s t
+                WITH done AS (
+                UPDATE %1$s t
                 SET published_at    = CASE WHEN o.outcome = 'published' THEN now() END,
                     dead_at         = CASE WHEN o.outcome = 'dead' THEN now() END,
                     next_attempt_at = CASE WHEN o.outcome = 'retry' THEN now() + o.delay_ms * interval '1 millisecond'
                                            WHEN o.outcome = 'released' THEN now()
                                            ELSE t.next_attempt_at END,
+                    parked_until    = CASE WHEN o.outcome = 'retry' AND o.delay_ms > 0
+                                           THEN now() + o.delay_ms * interval '1 millisecond' END,
                     attempts        = CASE WHEN o.outcome = 'released' THEN t.attempts - 1 ELSE t.attempts END,
                     last_error      = COALESCE(o.error, t.last_error),
                     claimed_by = NULL, lease_token = NULL, lease_until = NULL
                 FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::text[]) AS o(position, outcome, delay_ms, error)
                 WHERE t.position = o.position AND t.lease_token = ?
-                RETURNING t.position""".formatted(t);
+                RETURNING t.position, t.aggregate_type, t.aggregate_id, t.published_at IS NOT NULL AS published
+                ), %2$s
+                SELECT position, (SELECT count(*) FROM released) FROM done""".formatted(t,
+                release(t, "(SELECT * FROM done WHERE published) p"));
 
+        // Each part reads at most a bounded stretch of one partial index, so the cost does not grow with the backlog:
+        // counts are exact up to EXACT_COUNT_LIMIT, above which they come from PostgreSQL's statistics of the index
+        // (kept fresh by the table's autovacuum settings); in-flight events are counted among the oldest ready
+        // events, where relays claim; the oldest pending age is read from the oldest pending events.
+        // Parameters: the pending and dead indexes' names, for their statistics.
         stats = """
-                SELECT count(*) FILTER (WHERE dead_at IS NULL AND (lease_until IS NULL OR lease_until < now())),
-                       count(*) FILTER (WHERE dead_at IS NULL AND lease_until >= now()),
-                       count(*) FILTER (WHERE dead_at IS NOT NULL),
-                       extract(epoch FROM now() - min(CASE WHEN attempts = 0 THEN greatest(created_at, next_attempt_at)
-                                                      ELSE created_at END) FILTER (WHERE dead_at IS NULL)) * 1000
-                FROM %s
-                WHERE published_at IS NULL""".formatted(t);
+                SELECT p.n, f.n, d.n, o.age_ms, pe.estimate, de.estimate
+                FROM (SELECT count(*) AS n FROM (
+                        SELECT 1 FROM %1$s WHERE published_at IS NULL AND dead_at IS NULL LIMIT %2$d) x) p,
+                     (SELECT count(*) FILTER (WHERE lease_until >= now()) AS n FROM (
+                        SELECT lease_until FROM %1$s
+                        WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL
+                        ORDER BY position LIMIT %3$d) x) f,
+                     (SELECT count(*) AS n FROM (
+                        SELECT 1 FROM %1$s WHERE dead_at IS NOT NULL AND published_at IS NULL LIMIT %2$d) x) d,
+                     (SELECT extract(epoch FROM now() - min(CASE WHEN attempts = 0 THEN greatest(created_at, next_attempt_at)
+                                                            ELSE created_at END)) * 1000 AS age_ms
+                      FROM (SELECT created_at, next_attempt_at, attempts FROM %1$s
+                            WHERE published_at IS NULL AND dead_at IS NULL
+                            ORDER BY created_at LIMIT %4$d) x) o,
+                     (SELECT (SELECT reltuples FROM pg_class WHERE oid = to_regclass(?))::bigint AS estimate) pe,
+                     (SELECT (SELECT reltuples FROM pg_class WHERE oid = to_regclass(?))::bigint AS estimate) de
+                """.formatted(t, EXACT_COUNT_LIMIT + 1, IN_FLIGHT_SCAN, OLDEST_SCAN);
+        pendingIndex = table.indexName("pending_since");
+        deadIndex = table.indexName("dead");
 
         listDead = """
                 SELECT %s, t.last_error, t.dead_at
                 FROM %s t
-                WHERE t.published_at IS NULL AND t.dead_at IS NOT NULL
+                WHERE t.dead_at IS NOT NULL AND t.published_at IS NULL
                 ORDER BY t.position
                 LIMIT ?""".formatted(EVENT_COLUMNS, t);
 
+        // Requeueing or discarding a dead event also releases the events parked behind it, at once.
         String requeue = """
-                UPDATE %s SET dead_at = NULL, attempts = 0, next_attempt_at = now()
-                WHERE published_at IS NULL AND dead_at IS NOT NULL""".formatted(t);
-        requeueDeadById = requeue + " AND id = ANY(?::uuid[])";
-        requeueDeadByType = requeue + " AND event_type = ?";
-        requeueAllDead = requeue;
+                WITH requeued AS (
+                  UPDATE %1$s SET dead_at = NULL, attempts = 0, next_attempt_at = now()
+                  WHERE dead_at IS NOT NULL AND published_at IS NULL AND %%s
+                  RETURNING aggregate_type, aggregate_id
+                ), %2$s
+                SELECT count(*) FROM requeued""".formatted(t, release(t, "requeued"));
+        requeueDeadById = requeue.formatted("id = ANY(?::uuid[])");
+        requeueDeadByType = requeue.formatted("event_type = ?");
+        requeueAllDead = requeue.formatted("true");
 
         discardDeadById = """
-                DELETE FROM %s WHERE published_at IS NULL AND dead_at IS NOT NULL AND id = ANY(?::uuid[])""".formatted(t);
+                WITH discarded AS (
+                  DELETE FROM %1$s WHERE dead_at IS NOT NULL AND published_at IS NULL AND id = ANY(?::uuid[])
+                  RETURNING aggregate_type, aggregate_id
+                ), %2$s
+                SELECT count(*) FROM discarded""".formatted(t, release(t, "discarded"));
 
         purgePublished = """
                 DELETE FROM %1$s

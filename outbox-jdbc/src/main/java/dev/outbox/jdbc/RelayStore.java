@@ -23,6 +23,9 @@ final class RelayStore {
     private final PostgresStatements sql;
     private final String claimSql;
     private final int timeoutSeconds;
+    /** How often a relay looks for events left parked behind a dead event that was requeued meanwhile. */
+    private static final long ORPHAN_SWEEP_NANOS = Duration.ofMinutes(1).toNanos();
+    private volatile long lastOrphanSweep = System.nanoTime() - ORPHAN_SWEEP_NANOS;
 
     /** @param batchSize most events per claim; the claim statement is fixed for it once, here */
     RelayStore(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize, long maxBatchBytes,
@@ -33,10 +36,21 @@ final class RelayStore {
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
     }
 
-    ClaimedBatch claim(String owner, Duration lease) throws SQLException {
+    /**
+     * Makes due parked events ready, then claims.
+     *
+     * @param unlisten the key of a loop that stops waiting for notifications, or null
+     */
+    ClaimedBatch claim(String owner, Duration lease, String unlisten) throws SQLException {
         UUID token = UUID.randomUUID();
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
+            long now = System.nanoTime();
+            if (now - lastOrphanSweep > ORPHAN_SWEEP_NANOS) {
+                lastOrphanSweep = now;
+                update(connection, autoCommit, sql.unparkOrphans, null);
+            }
+            update(connection, autoCommit, unlisten == null ? sql.unparkDue : sql.unparkDueUnlisten, unlisten);
             try (PreparedStatement claim = connection.prepareStatement(claimSql)) {
                 claim.setQueryTimeout(timeoutSeconds);
                 claim.setString(1, owner);
@@ -54,6 +68,52 @@ final class RelayStore {
                 rollbackQuietly(connection, autoCommit, e);
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Says that the loop {@code key} waits for a notification, for {@code ttl}: appends notify until then.
+     */
+    void listen(String key, Duration ttl) throws SQLException {
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            try (PreparedStatement listen = connection.prepareStatement(sql.listen)) {
+                listen.setQueryTimeout(timeoutSeconds);
+                listen.setString(1, key);
+                listen.setLong(2, ttl.toMillis());
+                listen.executeUpdate();
+                if (!autoCommit) {
+                    connection.commit();
+                }
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(connection, autoCommit, e);
+                throw e;
+            }
+        }
+    }
+
+    /** Says that the loop {@code key} no longer waits for notifications. */
+    void unlisten(String key) throws SQLException {
+        try (Connection connection = dataSource.getConnection()) {
+            update(connection, connection.getAutoCommit(), sql.unlisten, key);
+        }
+    }
+
+    /** Runs one statement with an optional string parameter in its own transaction. */
+    private void update(Connection connection, boolean autoCommit, String statement, String parameter)
+            throws SQLException {
+        try (PreparedStatement update = connection.prepareStatement(statement)) {
+            update.setQueryTimeout(timeoutSeconds);
+            if (parameter != null) {
+                update.setString(1, parameter);
+            }
+            update.executeUpdate();
+            if (!autoCommit) {
+                connection.commit();
+            }
+        } catch (SQLException | RuntimeException e) {
+            rollbackQuietly(connection, autoCommit, e);
+            throw e;
         }
     }
 
@@ -85,8 +145,12 @@ final class RelayStore {
         }
     }
 
-    /** @return the positions whose outcome was written; a missing one had lost its lease */
-    Set<Long> record(UUID token, List<Settlement> settlements) throws SQLException {
+    /**
+     * @param released counts the events that publishing released from behind the published ones (they are ready now)
+     * @return the positions whose outcome was written; a missing one had lost its lease
+     */
+    Set<Long> record(UUID token, List<Settlement> settlements, java.util.concurrent.atomic.AtomicInteger released)
+            throws SQLException {
         boolean allPublished = settlements.stream().allMatch(s -> s.kind() == Settlement.Kind.PUBLISHED);
         int n = settlements.size();
         Long[] positions = new Long[n];
@@ -125,9 +189,12 @@ final class RelayStore {
                 }
                 Set<Long> recorded = new HashSet<>();
                 try (ResultSet rs = record.executeQuery()) {
+                    int freed = 0;
                     while (rs.next()) {
                         recorded.add(rs.getLong(1));
+                        freed = rs.getInt(2);
                     }
+                    released.addAndGet(freed);
                 }
                 if (!autoCommit) {
                     connection.commit();

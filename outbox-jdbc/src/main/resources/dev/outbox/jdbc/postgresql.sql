@@ -1,8 +1,10 @@
 -- Outbox table for PostgreSQL 12 or later.
 --
--- Two placeholders, in the dollar-brace syntax of Flyway and Liquibase, so this file can be copied into a
+-- Three placeholders, in the dollar-brace syntax of Flyway and Liquibase, so this file can be copied into a
 -- migration as it is: outbox_table is the table, quoted and possibly schema-qualified ("app"."outbox_event");
--- outbox_name is its bare name, used to name the indexes. OutboxSchema.postgres(table) fills them in.
+-- outbox_name is its bare name, used to name the indexes; outbox_listeners is the table of waiting relays, the
+-- outbox table's name with "_listeners" appended, quoted and qualified alike ("app"."outbox_event_listeners").
+-- OutboxSchema.postgres(table) fills them in.
 
 CREATE TABLE IF NOT EXISTS ${outbox_table} (
     -- Append order. Events of one aggregate are published in this order.
@@ -18,8 +20,12 @@ CREATE TABLE IF NOT EXISTS ${outbox_table} (
     headers         jsonb       NOT NULL DEFAULT '{}',
     occurred_at     timestamptz NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    -- Not claimed before this time: the retry backoff.
+    -- Not claimed before this time: the retry backoff, or the delay given at append.
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    -- Set while a pending event is set aside from the claim's walk: until its retry or delay is due, or 'infinity'
+    -- while an earlier event of its aggregate holds it back (dead, backing off, delayed), until that one is
+    -- published, requeued or discarded. Null for everything else.
+    parked_until    timestamptz,
     -- Claims so far, including the one in flight.
     attempts        integer     NOT NULL DEFAULT 0,
     last_error      text,
@@ -41,11 +47,34 @@ CREATE TABLE IF NOT EXISTS ${outbox_table} (
     autovacuum_analyze_scale_factor = 0.02
 );
 
--- The claim walks this index in position order: it holds only pending events, however many published ones
--- are kept.
-CREATE INDEX IF NOT EXISTS ${outbox_name}_pending
+-- The claim walks this index in position order: pending events that are not parked, so a backlog that is backing
+-- off, delayed or held behind a dead event costs the claim nothing, however large, and neither do kept published
+-- events.
+CREATE INDEX IF NOT EXISTS ${outbox_name}_ready
     ON ${outbox_table} (position)
+    WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL;
+
+-- Parked events by the time they are due again: the claim reads only those whose time has come.
+CREATE INDEX IF NOT EXISTS ${outbox_name}_parked
+    ON ${outbox_table} (parked_until)
+    WHERE parked_until IS NOT NULL;
+
+-- Events held back by an earlier event of their aggregate, found by aggregate when that event is published.
+CREATE INDEX IF NOT EXISTS ${outbox_name}_held
+    ON ${outbox_table} (aggregate_type, aggregate_id)
+    WHERE parked_until = 'infinity';
+
+-- Every pending event, parked or not, by creation time: the oldest pending event and the pending count for
+-- stats(). Keyed by created_at, not position, so that the claim (which orders by position) never walks it instead of
+-- the ready index.
+CREATE INDEX IF NOT EXISTS ${outbox_name}_pending_since
+    ON ${outbox_table} (created_at)
     WHERE published_at IS NULL AND dead_at IS NULL;
+
+-- Dead events, for listDead() and the dead count.
+CREATE INDEX IF NOT EXISTS ${outbox_name}_dead
+    ON ${outbox_table} (position)
+    WHERE dead_at IS NOT NULL AND published_at IS NULL;
 
 -- Per-aggregate ordering: "is an earlier event of this aggregate still unpublished?" Holds pending, in-flight
 -- and dead events, never published ones.
@@ -57,3 +86,11 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_unpublished_by_aggregate
 CREATE INDEX IF NOT EXISTS ${outbox_name}_published_at
     ON ${outbox_table} (published_at)
     WHERE published_at IS NOT NULL;
+
+-- Relays waiting for work, one row each (a relay with several loops has a row per loop). An append notifies only
+-- while a row here is live, so a commit that no relay is waiting for does not pay for a notification: PostgreSQL
+-- commits notifying transactions one at a time. A relay that dies stops counting when its row expires.
+CREATE TABLE IF NOT EXISTS ${outbox_listeners} (
+    relay           text        PRIMARY KEY,
+    listening_until timestamptz NOT NULL
+);

@@ -263,7 +263,7 @@ class RelayTest {
 
     @Test
     void statsCountPendingInFlightDeadAndTheOldestAge() throws Exception {
-        assertEquals(new OutboxStats(0, 0, 0, Duration.ZERO), ops.stats());
+        assertEquals(new OutboxStats(0, 0, 0, Duration.ZERO, true), ops.stats());
         append("s1");
         append("s2");
         Thread.sleep(50);

@@ -53,12 +53,27 @@ class WakeOnCommitTest {
         relay.start(executor);
         if (wakeOnCommit) {
             assertTrue(eventually(Duration.ofSeconds(10), relay::isListening), "listener never started");
+            assertTrue(eventually(Duration.ofSeconds(10), () -> waitingLoops() == 1), "the loop never went to sleep");
+            sleep(100); // past the one recheck a loop makes shortly after it starts waiting
         }
         return relay;
     }
 
+    /** Loops registered as waiting for a notification: appends notify only while there is one. */
+    long waitingLoops() {
+        return queryLong(db, "SELECT count(*) FROM " + table.listenersQualifiedName() + " WHERE listening_until > now()");
+    }
+
     Event event(String aggregateId) {
         return Event.builder().aggregate("order", aggregateId).type("order_placed").payload("{}").build();
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     static boolean eventually(Duration limit, BooleanSupplier condition) {

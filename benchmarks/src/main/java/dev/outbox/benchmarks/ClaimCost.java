@@ -1,0 +1,254 @@
+package dev.outbox.benchmarks;
+
+import dev.outbox.Event;
+import dev.outbox.RelayResult;
+import dev.outbox.RetryPolicy;
+import dev.outbox.jdbc.JdbcOutbox;
+import dev.outbox.jdbc.JdbcRelay;
+import dev.outbox.jdbc.OutboxOperations;
+import dev.outbox.jdbc.OutboxTable;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.Publisher;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.IntFunction;
+
+/**
+ * Benchmark 8: what one relay pass ({@code runOnce}: claim, publish to a publisher that takes everything at once,
+ * record) costs on the backlogs an outage or a poison event leaves behind, beside the same pass on a healthy backlog
+ * of the same size, all on a table that keeps {@code published} published rows. Each shape is made by the relay
+ * itself, with a publisher that fails as the shape needs; then a few passes run until the claim has parked what it
+ * cannot take, and the median of the next {@value #MEASURED} passes is reported. Also the operator queries
+ * ({@code stats()}, {@code listDead(100)}) on the largest shape, against the full-scan statement {@code stats()} ran
+ * before, in the same run.
+ */
+final class ClaimCost {
+
+    private static final int MEASURED = 21;
+    private static final int BATCH = 500;
+
+    private final BenchDatabase db;
+    private final int published;
+    private final int backlog;
+    private OutboxTable table;
+
+    ClaimCost(BenchDatabase db, int published, int backlog) {
+        this.db = db;
+        this.published = published;
+        this.backlog = backlog;
+    }
+
+    List<Row> run() throws Exception {
+        table = db.newOutboxTable();
+        append(published, i -> BenchDatabase.event(i % 10_000));
+        BenchDatabase.execute(db.pool(), "UPDATE " + table.qualifiedName() + " SET published_at = now()");
+        vacuum();
+        List<Row> rows = new ArrayList<>();
+        int n = backlog;
+        int tenth = n / 10;
+
+        // Healthy: n pending events over 10,000 aggregates.
+        append(n, i -> BenchDatabase.event(i % 10_000));
+        Pass healthy = measure();
+        rows.add(row("healthy: " + count(n) + " pending", healthy, healthy, "-"));
+        reset();
+
+        // n pending, all backing off after an outage.
+        append(n, i -> BenchDatabase.event(i));
+        drain(outcome -> PublishOutcome.retry("broker down"));
+        Pass backingOff = measure();
+        rows.add(row(count(n) + " pending, all backing off", backingOff, healthy, "empty: a few ms"));
+        reset();
+
+        // 90 % backing off, 10 % blocked behind them (appended to the same aggregates afterwards).
+        append(n - tenth, i -> BenchDatabase.event(i));
+        drain(outcome -> PublishOutcome.retry("broker down"));
+        append(tenth, i -> BenchDatabase.event(i));
+        Pass blockedBehindBackoff = measure();
+        rows.add(row(count(n - tenth) + " backing off, " + count(tenth) + " blocked behind them",
+                blockedBehindBackoff, healthy, "empty: a few ms"));
+        reset();
+
+        // One dead event heading an aggregate with n/2 followers, and n healthy events after them.
+        append(1, i -> BenchDatabase.event(-1));
+        drain(outcome -> PublishOutcome.rejected("poison"));
+        append(n / 2, i -> BenchDatabase.event(-1));
+        append(n, i -> BenchDatabase.event(i % 10_000));
+        Pass deadHead = measure();
+        rows.add(row("one dead event heading " + count(n / 2) + " followers, " + count(n) + " healthy after",
+                deadHead, healthy, "<= 2x"));
+        reset();
+
+        // 20 % dead heads, 80 % blocked behind them; then the same with n healthy events after them.
+        int heads = n / 5;
+        append(heads, i -> BenchDatabase.event(i));
+        drain(outcome -> PublishOutcome.rejected("poison"));
+        append(n - heads, i -> BenchDatabase.event(i % heads));
+        Pass blockedBehindDead = measure();
+        rows.add(row(count(n - heads) + " blocked behind " + count(heads) + " dead, nothing else",
+                blockedBehindDead, healthy, "empty: a few ms"));
+        append(n, i -> BenchDatabase.event(heads + i % 10_000));
+        Pass blockedBehindDeadThenHealthy = measure();
+        rows.add(row(count(n - heads) + " blocked behind " + count(heads) + " dead, " + count(n) + " healthy after",
+                blockedBehindDeadThenHealthy, healthy, "<= 2x"));
+
+        rows.addAll(operatorQueries());
+        db.drop(table);
+        return rows;
+    }
+
+    /** stats() and listDead(100) against the statement stats() ran before (a scan of every unpublished row). */
+    private List<Row> operatorQueries() {
+        OutboxOperations ops = new OutboxOperations(db.pool(), table);
+        long total = queryLong("SELECT count(*) FROM " + table.qualifiedName());
+        long unpublished = queryLong("SELECT count(*) FROM " + table.qualifiedName() + " WHERE published_at IS NULL");
+        String shape = count(total) + " rows, " + count(unpublished) + " unpublished";
+        String oldStats = """
+                SELECT count(*) FILTER (WHERE dead_at IS NULL AND (lease_until IS NULL OR lease_until < now())),
+                       count(*) FILTER (WHERE dead_at IS NULL AND lease_until >= now()),
+                       count(*) FILTER (WHERE dead_at IS NOT NULL),
+                       extract(epoch FROM now() - min(CASE WHEN attempts = 0 THEN greatest(created_at, next_attempt_at)
+                                                      ELSE created_at END) FILTER (WHERE dead_at IS NULL)) * 1000
+                FROM %s WHERE published_at IS NULL""".formatted(table.qualifiedName());
+        double statsMillis = median(() -> ops.stats());
+        double listDeadMillis = median(() -> ops.listDead(100));
+        double oldMillis = median(() -> queryLong(oldStats));
+        return List.of(
+                new Row("8. operator queries, " + shape + ": stats()", Format.millis(statsMillis),
+                        Format.millis(oldMillis) + " full-scan stats", Format.ratio(oldMillis / statsMillis) + " faster",
+                        "<= 5 ms"),
+                new Row("8. operator queries, " + shape + ": listDead(100)", Format.millis(listDeadMillis),
+                        Format.millis(oldMillis) + " full-scan stats", Format.ratio(oldMillis / listDeadMillis)
+                        + " faster", "<= 5 ms"));
+    }
+
+    private interface Call {
+        void run() throws Exception;
+    }
+
+    private static double median(Call call) {
+        double[] millis = new double[MEASURED];
+        try {
+            call.run();
+            for (int i = 0; i < MEASURED; i++) {
+                long start = System.nanoTime();
+                call.run();
+                millis[i] = (System.nanoTime() - start) / 1e6;
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        Arrays.sort(millis);
+        return millis[MEASURED / 2];
+    }
+
+    /** The median pass and the events it claimed, after passes that park what the claim cannot take. */
+    private record Pass(double millis, int claimed, double firstMillis) {
+    }
+
+    private Pass measure() {
+        Publisher takesAll = events -> events.stream().map(e -> PublishOutcome.published()).toList();
+        try (JdbcRelay relay = relay(takesAll, RetryPolicy.DEFAULT)) {
+            long start = System.nanoTime();
+            relay.runOnce();
+            double first = (System.nanoTime() - start) / 1e6;
+            long parked = -1;
+            for (int i = 0; i < 100; i++) { // until the claim parks nothing more
+                long now = queryLong("SELECT count(*) FROM " + table.qualifiedName() + " WHERE parked_until IS NOT NULL");
+                if (now == parked) {
+                    break;
+                }
+                parked = now;
+                relay.runOnce();
+            }
+            double[] millis = new double[MEASURED];
+            int[] claimed = new int[MEASURED];
+            for (int i = 0; i < MEASURED; i++) {
+                long t = System.nanoTime();
+                RelayResult result = relay.runOnce();
+                millis[i] = (System.nanoTime() - t) / 1e6;
+                claimed[i] = result.claimed();
+            }
+            Arrays.sort(millis);
+            Arrays.sort(claimed);
+            return new Pass(millis[MEASURED / 2], claimed[MEASURED / 2], first);
+        }
+    }
+
+    /** Runs the relay with {@code outcome} until it claims nothing: every event then backs off or is dead. */
+    private void drain(Function<Event, PublishOutcome> outcome) {
+        Publisher failing = events -> events.stream().map(outcome).toList();
+        RetryPolicy hourLong = RetryPolicy.builder().initialDelay(Duration.ofHours(1)).maxDelay(Duration.ofHours(2))
+                .build();
+        try (JdbcRelay relay = relay(failing, hourLong)) {
+            while (relay.runOnce().claimed() > 0) {
+                // keep draining
+            }
+        }
+    }
+
+    private JdbcRelay relay(Publisher publisher, RetryPolicy retryPolicy) {
+        return JdbcRelay.builder(db.pool(), publisher).table(table).batchSize(BATCH).wakeOnCommit(false)
+                .retryPolicy(retryPolicy).build();
+    }
+
+    private void append(int count, IntFunction<Event> event) {
+        JdbcOutbox outbox = JdbcOutbox.builder().table(table).notifyOnCommit(false).build();
+        try (Connection c = db.pool().getConnection()) {
+            c.setAutoCommit(false);
+            for (int done = 0; done < count; ) {
+                int n = Math.min(1000, count - done);
+                List<Event> events = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    events.add(event.apply(done + i));
+                }
+                outbox.appendAll(c, events);
+                c.commit();
+                done += n;
+            }
+            c.setAutoCommit(true);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        BenchDatabase.execute(db.pool(), "ANALYZE " + table.qualifiedName());
+    }
+
+    /** Removes the shape's unpublished events, keeping the published ones. */
+    private void reset() {
+        BenchDatabase.execute(db.pool(), "DELETE FROM " + table.qualifiedName() + " WHERE published_at IS NULL");
+        vacuum();
+    }
+
+    private void vacuum() {
+        BenchDatabase.execute(db.pool(), "VACUUM ANALYZE " + table.qualifiedName());
+    }
+
+    private long queryLong(String sql) {
+        try (Connection c = db.pool().getConnection(); PreparedStatement s = c.prepareStatement(sql);
+             ResultSet rs = s.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Row row(String shape, Pass pass, Pass healthy, String target) {
+        String ours = Format.millis(pass.millis) + ", " + pass.claimed + " claimed (first pass " + Format.millis(
+                pass.firstMillis) + ")";
+        return new Row("8. claim cost, " + count(published) + " published kept: " + shape, ours,
+                Format.millis(healthy.millis) + " healthy, " + healthy.claimed + " claimed",
+                Format.ratio(pass.millis / healthy.millis), target);
+    }
+
+    private static String count(long n) {
+        return n >= 1000 && n % 1000 == 0 ? n / 1000 + "k" : Long.toString(n);
+    }
+}
