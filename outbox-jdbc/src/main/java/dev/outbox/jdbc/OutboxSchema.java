@@ -61,10 +61,12 @@ public final class OutboxSchema {
      *         to be run on its own outside a transaction block
      */
     public static java.util.List<String> postgresParkingMigration(OutboxTable table) {
-        String script = render(POSTGRES_PARKING_MIGRATION, table);
+        String script = render(POSTGRES_PARKING_MIGRATION, table).lines()
+                .filter(line -> !line.startsWith("--"))
+                .collect(java.util.stream.Collectors.joining("\n"));
         java.util.List<String> statements = new java.util.ArrayList<>();
         for (String part : script.split(";")) {
-            String statement = part.lines().filter(line -> !line.startsWith("--")).reduce("", (a, b) -> a + b + "\n").strip();
+            String statement = part.strip();
             if (!statement.isEmpty()) {
                 statements.add(statement);
             }

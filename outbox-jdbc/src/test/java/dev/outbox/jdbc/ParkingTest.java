@@ -1,0 +1,217 @@
+package dev.outbox.jdbc;
+
+import static dev.outbox.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.queryLong;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.outbox.Event;
+import dev.outbox.RelayResult;
+import dev.outbox.RetryPolicy;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.testing.RecordingPublisher;
+import dev.outbox.testing.TestDatabase;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Events a claim cannot take (held behind a dead or backing-off event of their aggregate, or not due) are parked out
+ * of the claim's walk, and come back exactly when they can move: nothing is lost, nothing is reordered.
+ */
+class ParkingTest {
+
+    static final DataSource db = TestDatabase.dataSource();
+
+    final OutboxTable table = TestTables.newTable();
+    final JdbcOutbox outbox = JdbcOutbox.create(table);
+
+    long parked(String condition) {
+        return queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE " + condition);
+    }
+
+    List<Event> appendAll(String aggregateId, int count) {
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            events.add(Event.of("order", aggregateId, "step", "{\"n\":" + i + "}"));
+        }
+        commit(db, c -> outbox.appendAll(c, events));
+        return events;
+    }
+
+    static List<UUID> ids(List<Event> events) {
+        return events.stream().map(Event::id).toList();
+    }
+
+    @Test
+    void eventsBehindADeadEventAreParkedOnceAndComeBackInOrderWhenItIsRequeued() {
+        Event poison = Event.of("order", "A", "poison", "{}");
+        commit(db, c -> outbox.append(c, poison));
+        RecordingPublisher publisher = new RecordingPublisher(
+                e -> e.type().equals("poison") ? PublishOutcome.rejected("bad") : PublishOutcome.published());
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).batchSize(100).build()) {
+            assertEquals(1, relay.runOnce().dead());
+            List<Event> followers = appendAll("A", 1200);
+            List<Event> others = appendAll("B", 30);
+
+            RelayResult first = relay.drain(Duration.ofSeconds(10));
+            assertEquals(30, first.published(), "B goes; A waits behind its dead event");
+            assertEquals(1200, parked("parked_until = 'infinity'"), "every follower of A is parked at once");
+            assertEquals(0, parked("published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL"),
+                    "nothing is left in the claim's walk");
+            assertEquals(RelayResult.EMPTY, relay.runOnce());
+
+            publisher.decide(e -> PublishOutcome.published());
+            assertEquals(1, new OutboxOperations(db, table).requeueDead(List.of(poison.id())));
+            assertEquals(0, parked("parked_until IS NOT NULL"), "requeueing releases what it held back");
+            relay.drain(Duration.ofSeconds(30));
+
+            List<UUID> expected = new ArrayList<>(List.of(poison.id()));
+            expected.addAll(ids(followers));
+            assertEquals(expected, ids(publisher.deliveriesOf("order", "A")));
+            assertEquals(ids(others), ids(publisher.deliveriesOf("order", "B")));
+        }
+    }
+
+    @Test
+    void discardingTheDeadEventReleasesItsFollowers() {
+        Event poison = Event.of("order", "A", "poison", "{}");
+        commit(db, c -> outbox.append(c, poison));
+        RecordingPublisher publisher = new RecordingPublisher(
+                e -> e.type().equals("poison") ? PublishOutcome.rejected("bad") : PublishOutcome.published());
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).build()) {
+            relay.runOnce();
+            List<Event> followers = appendAll("A", 5);
+            relay.runOnce();
+            assertEquals(5, parked("parked_until = 'infinity'"));
+            assertEquals(1, new OutboxOperations(db, table).discardDead(List.of(poison.id())));
+            assertEquals(0, parked("parked_until IS NOT NULL"));
+            relay.drain(Duration.ofSeconds(10));
+            assertEquals(ids(followers), ids(publisher.deliveriesOf("order", "A")));
+        }
+    }
+
+    @Test
+    void eventsBehindABackingOffEventMoveRightAfterItIsPublishedAndInOrder() throws Exception {
+        List<Event> head = appendAll("A", 1);
+        RecordingPublisher publisher = new RecordingPublisher(e -> PublishOutcome.retry("broker hiccup"));
+        RetryPolicy quick = RetryPolicy.builder().initialDelay(Duration.ofMillis(300)).jitter(0).build();
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).retryPolicy(quick).build()) {
+            assertEquals(1, relay.runOnce().retried());
+            assertEquals(1, parked("parked_until IS NOT NULL AND parked_until < 'infinity'"), "parked until its retry");
+            List<Event> followers = appendAll("A", 50);
+            assertEquals(RelayResult.EMPTY, relay.runOnce());
+            assertEquals(50, parked("parked_until = 'infinity'"));
+
+            publisher.decide(e -> PublishOutcome.published());
+            Thread.sleep(400);
+            RelayResult retry = relay.runOnce();
+            assertEquals(1, retry.published(), "only the head is claimed; its followers stay parked until it is out");
+            assertTrue(retry.moreWaiting(), "publishing it released its followers, so the relay claims again at once");
+            assertEquals(0, parked("parked_until IS NOT NULL"));
+            relay.drain(Duration.ofSeconds(10));
+            List<UUID> expected = new ArrayList<>(ids(head));
+            expected.addAll(ids(followers));
+            assertEquals(expected, ids(publisher.deliveriesOf("order", "A")));
+        }
+    }
+
+    @Test
+    void aDelayedEventIsParkedUntilDueAndHoldsBackItsAggregate() throws Exception {
+        Event later = Event.of("order", "A", "reminder", "{}");
+        commit(db, c -> outbox.append(c, later, Duration.ofMillis(400)));
+        assertEquals(1, parked("parked_until IS NOT NULL AND parked_until < 'infinity'"), "parked at append");
+        List<Event> after = appendAll("A", 3);
+        RecordingPublisher publisher = new RecordingPublisher();
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).build()) {
+            assertEquals(RelayResult.EMPTY, relay.runOnce());
+            assertEquals(3, parked("parked_until = 'infinity'"));
+            Thread.sleep(500);
+            relay.drain(Duration.ofSeconds(10));
+        }
+        List<UUID> expected = new ArrayList<>(List.of(later.id()));
+        expected.addAll(ids(after));
+        assertEquals(expected, ids(publisher.deliveries()));
+    }
+
+    @Test
+    void anEventLeftParkedWithNothingHoldingItBackIsReleasedByTheSweep() {
+        List<Event> stranded = appendAll("A", 2);
+        // What a claim that lost a race with the publishing of the event ahead would leave behind.
+        TestDatabaseSql.execute("UPDATE " + table.qualifiedName() + " SET parked_until = 'infinity'");
+        RecordingPublisher publisher = new RecordingPublisher();
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).build()) {
+            relay.drain(Duration.ofSeconds(10)); // a relay sweeps on its first claim, then every minute
+        }
+        assertEquals(ids(stranded), ids(publisher.deliveries()));
+    }
+
+    @Test
+    void statsAreExactUpToTheLimitAndAnEstimateAboveIt() {
+        OutboxOperations ops = new OutboxOperations(db, table);
+        appendAll("A", 100);
+        OutboxStats small = ops.stats();
+        assertTrue(small.exact());
+        assertEquals(100, small.pending());
+
+        for (int i = 0; i < 3; i++) {
+            appendAll("B" + i, 1000);
+        }
+        TestDatabaseSql.execute("VACUUM ANALYZE " + table.qualifiedName());
+        OutboxStats large = ops.stats();
+        assertFalse(large.exact(), "3,100 pending is past the exact limit of " + OutboxOperations.EXACT_COUNT_LIMIT);
+        assertTrue(Math.abs(large.pending() - 3100) <= 310, "the estimate is close after a vacuum: " + large);
+    }
+
+    @Test
+    void anOlderTableIsMigratedInPlaceAndKeepsItsEvents() throws Exception {
+        String t = table.qualifiedName();
+        String n = table.name();
+        // The table as the earlier version created it.
+        for (String sql : List.of(
+                "DROP TABLE " + table.listenersQualifiedName(),
+                "DROP INDEX \"" + n + "_ready\"", "DROP INDEX \"" + n + "_parked\"", "DROP INDEX \"" + n + "_held\"",
+                "DROP INDEX \"" + n + "_pending_since\"", "DROP INDEX \"" + n + "_dead\"",
+                "ALTER TABLE " + t + " DROP COLUMN parked_until",
+                "CREATE INDEX \"" + n + "_pending\" ON " + t + " (position) WHERE published_at IS NULL AND dead_at IS NULL",
+                "INSERT INTO " + t + " (id, aggregate_type, aggregate_id, event_type, payload, occurred_at)"
+                        + " VALUES (gen_random_uuid(), 'order', 'A', 'placed', '{\"old\":true}', now())")) {
+            TestDatabaseSql.execute(sql);
+        }
+        OutboxSchema.migrate(db, table);
+        OutboxSchema.migrate(db, table); // again: harmless
+        try (Connection c = db.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT indexname FROM pg_indexes WHERE tablename = '" + n + "' ORDER BY 1")) {
+            List<String> indexes = new ArrayList<>();
+            while (rs.next()) {
+                indexes.add(rs.getString(1));
+            }
+            assertEquals(List.of(n + "_dead", n + "_held", n + "_id_key", n + "_parked", n + "_pending_since",
+                    n + "_pkey", n + "_published_at", n + "_ready", n + "_unpublished_by_aggregate"), indexes);
+        }
+        RecordingPublisher publisher = new RecordingPublisher();
+        commit(db, c -> outbox.append(c, Event.of("order", "A", "placed", "{\"new\":true}")));
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).build()) {
+            relay.drain(Duration.ofSeconds(10));
+        }
+        assertEquals(List.of("{\"old\":true}", "{\"new\":true}"), publisher.payloads());
+    }
+
+    /** Plain statements on the test database. */
+    static final class TestDatabaseSql {
+        static void execute(String sql) {
+            try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+                s.execute(sql);
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException(sql, e);
+            }
+        }
+    }
+}

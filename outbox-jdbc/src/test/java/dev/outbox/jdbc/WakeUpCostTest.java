@@ -1,0 +1,235 @@
+package dev.outbox.jdbc;
+
+import static dev.outbox.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.queryLong;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.outbox.Event;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.testing.RecordingPublisher;
+import dev.outbox.testing.TestDatabase;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+
+/**
+ * Appends notify only while a relay loop waits for a notification; a commit that no loop waits for costs its writer
+ * nothing, and is still published: found by the busy loop's next claim, its recheck, or at the latest its poll.
+ */
+class WakeUpCostTest {
+
+    static final DataSource db = TestDatabase.dataSource();
+
+    final OutboxTable table = TestTables.newTable();
+    final JdbcOutbox outbox = JdbcOutbox.create(table);
+    final ExecutorService executor = Executors.newCachedThreadPool();
+    final List<AutoCloseable> closing = new ArrayList<>();
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable c : closing) {
+            c.close();
+        }
+        executor.shutdownNow();
+        assertTrue(executor.awaitTermination(10, TimeUnit.SECONDS));
+    }
+
+    JdbcRelay startedRelay(RecordingPublisher publisher, Duration pollInterval) {
+        JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).pollInterval(pollInterval).build();
+        closing.add(relay);
+        relay.start(executor);
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(10), () -> relay.isListening() && waitingLoops() == 1),
+                "the loop never went to sleep listening");
+        WakeOnCommitTest.sleep(100);
+        return relay;
+    }
+
+    long waitingLoops() {
+        return queryLong(db, "SELECT count(*) FROM " + table.listenersQualifiedName() + " WHERE listening_until > now()");
+    }
+
+    /** A connection of the test's own that LISTENs on the table's channel and counts what arrives. */
+    final class Eavesdropper implements AutoCloseable {
+        final Connection connection;
+
+        Eavesdropper() throws SQLException {
+            connection = db.getConnection();
+            try (Statement s = connection.createStatement()) {
+                s.execute("LISTEN \"" + table.channel() + "\"");
+            }
+            closing.add(0, this);
+        }
+
+        /** @return the notifications that arrive within {@code millis} */
+        int received(int millis) throws SQLException {
+            int n = 0;
+            long deadline = System.currentTimeMillis() + millis;
+            while (System.currentTimeMillis() < deadline) {
+                PGNotification[] got = connection.unwrap(PGConnection.class)
+                        .getNotifications((int) Math.max(1, deadline - System.currentTimeMillis()));
+                n += got == null ? 0 : got.length;
+            }
+            return n;
+        }
+
+        @Override
+        public void close() throws SQLException {
+            try (Statement s = connection.createStatement()) {
+                s.execute("UNLISTEN *");
+            }
+            connection.close();
+        }
+    }
+
+    Event event(String aggregateId) {
+        return Event.of("order", aggregateId, "placed", "{}");
+    }
+
+    @Test
+    void commitsWhileTheLoopIsBusyNotifyNobodyAndAreStillPublishedWithoutAPoll() throws Exception {
+        CountDownLatch busy = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        RecordingPublisher publisher = new RecordingPublisher(e -> {
+            if (e.aggregateId().equals("first")) {
+                busy.countDown();
+                await(release);
+            }
+            return PublishOutcome.published();
+        });
+        startedRelay(publisher, Duration.ofHours(1));
+        Eavesdropper ears = new Eavesdropper();
+
+        commit(db, c -> outbox.append(c, event("first")));
+        assertTrue(busy.await(5, TimeUnit.SECONDS), "the waiting loop was not woken by the commit");
+        assertEquals(1, ears.received(200), "a loop was waiting: the commit notified");
+        assertEquals(0, waitingLoops(), "a loop at work is not waiting");
+
+        for (int i = 0; i < 20; i++) {
+            String id = "during-" + i;
+            commit(db, c -> outbox.append(c, event(id)));
+        }
+        assertEquals(0, ears.received(300), "no loop waits, so the 20 commits paid for no notification");
+
+        release.countDown();
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> publisher.deliveries().size() == 21),
+                "the loop claims again after its batch and finds what was committed meanwhile, with polling hourly");
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> waitingLoops() == 1),
+                "having found nothing more, the loop waits again");
+        WakeOnCommitTest.sleep(100);
+        commit(db, c -> outbox.append(c, event("after")));
+        assertEquals(1, ears.received(300), "a waiting loop: the commit notified");
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> publisher.deliveries().size() == 22));
+    }
+
+    @Test
+    void anAppendThatRacesTheLoopGoingToSleepIsFoundByItsRecheckNotItsPoll() throws Exception {
+        CountDownLatch busy = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        RecordingPublisher publisher = new RecordingPublisher(e -> {
+            if (e.aggregateId().equals("first")) {
+                busy.countDown();
+                await(release);
+            }
+            return PublishOutcome.published();
+        });
+        startedRelay(publisher, Duration.ofHours(1));
+        Eavesdropper ears = new Eavesdropper();
+        commit(db, c -> outbox.append(c, event("first")));
+        assertTrue(busy.await(5, TimeUnit.SECONDS));
+        ears.received(100);
+
+        // Appended while the loop works (so it notifies nobody), committed once the loop has gone back to waiting:
+        // the loop's claims never saw it and no notification was sent.
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            outbox.append(c, event("racer"));
+            release.countDown();
+            assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> waitingLoops() == 1));
+            c.commit();
+        }
+        long committed = System.nanoTime();
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> publisher.deliveries().size() == 2),
+                "the racing append was lost, with polling hourly");
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - committed);
+        assertEquals(0, ears.received(100), "the racing commit sent no notification");
+        assertTrue(millis < 1000, "found by the recheck shortly after the loop went to sleep, took " + millis + " ms");
+    }
+
+    @Test
+    void aFloodOfCommitsWithTheListenerKilledMidwayLosesNothingAndWaitsNoLongerThanThePoll() throws Exception {
+        Map<UUID, Long> publishedAt = new ConcurrentHashMap<>();
+        RecordingPublisher publisher = new RecordingPublisher(e -> {
+            publishedAt.putIfAbsent(e.id(), System.nanoTime());
+            return PublishOutcome.published();
+        });
+        Duration poll = Duration.ofSeconds(1);
+        startedRelay(publisher, poll);
+        Map<UUID, Long> committedAt = new ConcurrentHashMap<>();
+        int writers = 4;
+        int perWriter = 150;
+        List<Future<?>> done = new ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            int writer = w;
+            done.add(executor.submit(() -> {
+                for (int i = 0; i < perWriter; i++) {
+                    Event e = event("w" + writer + "-" + (i % 7));
+                    try (Connection c = db.getConnection()) {
+                        c.setAutoCommit(false);
+                        outbox.append(c, e);
+                        // transactions of every length, so that commits land on every step of the loop's cycle
+                        Thread.sleep(ThreadLocalRandom.current().nextInt(4));
+                        c.commit();
+                        committedAt.put(e.id(), System.nanoTime());
+                        Thread.sleep(ThreadLocalRandom.current().nextInt(6));
+                    }
+                    if (writer == 0 && i == perWriter / 2) {
+                        String listening = "FROM pg_stat_activity WHERE query = 'LISTEN \"" + table.channel() + "\"'";
+                        assertEquals(1, queryLong(db, "SELECT count(pg_terminate_backend(pid)) " + listening));
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get(60, TimeUnit.SECONDS);
+        }
+        int total = writers * perWriter;
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(10), () -> publishedAt.size() == total),
+                "published " + publishedAt.size() + " of " + total);
+        long[] waits = committedAt.entrySet().stream()
+                .mapToLong(e -> TimeUnit.NANOSECONDS.toMillis(Math.max(0, publishedAt.get(e.getKey()) - e.getValue())))
+                .sorted().toArray();
+        long worst = waits[waits.length - 1];
+        // The listener reconnects within its first pause (250 ms); meanwhile the loop polls.
+        assertTrue(worst <= poll.toMillis() + 750, "an event waited " + worst + " ms, longer than the poll interval: "
+                + Arrays.toString(Arrays.copyOfRange(waits, waits.length - 5, waits.length)));
+        assertTrue(waits[waits.length / 2] < 200, "half the events should be woken for, median " + waits[waits.length / 2]);
+    }
+
+    static void await(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
