@@ -171,7 +171,14 @@ public final class JdbcRelay implements Relay {
         if (first.size() == 0 && waiter != null && !waiter.listening) {
             if (wasWaiting) {
                 waiter.foundNothing();
+            } else {
+                // Just out of work: under a steady stream the next events are a moment away, and fetching them with
+                // one more claim is cheaper for everyone than having every writer notify.
+                Waiter.linger();
+                first = claim(null);
             }
+        }
+        if (first.size() == 0 && waiter != null && !waiter.listening) {
             // About to wait: say so first, then look once more, so that nothing committed in between waits for the
             // poll. An append that ran before the row below was written by a transaction that commits after the
             // claim below sends nothing and is not seen: the recheck a few milliseconds later finds it, or, if the
@@ -300,6 +307,17 @@ public final class JdbcRelay implements Relay {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+            }
+        }
+
+        /** How long a loop that ran out of work waits before its last claim and before asking for notifications. */
+        static final long LINGER_MICROS = 2_000;
+
+        static void linger() {
+            try {
+                TimeUnit.MICROSECONDS.sleep(LINGER_MICROS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
 
