@@ -15,13 +15,14 @@ import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
- * The floor for relay throughput: the relay's own claim and mark-published statements, issued by a bare JDBC
+ * The floor for relay throughput: the relay's own unpark, claim and mark-published statements, issued by a bare JDBC
  * loop with no library code around them (no events built, no publisher, no outcome bookkeeping). The SQL text
  * comes from {@link OutboxStatements}, so it is exactly what the relay sends.
  */
 final class BareClaimLoop {
 
     private final DataSource dataSource;
+    private final String unparkDue;
     private final String claim;
     private final String markPublished;
     private final int batchSize;
@@ -29,6 +30,7 @@ final class BareClaimLoop {
     BareClaimLoop(DataSource dataSource, OutboxTable table, boolean ordered, int batchSize) {
         OutboxStatements sql = OutboxStatements.postgres(table);
         this.dataSource = dataSource;
+        this.unparkDue = sql.unparkDue();
         this.claim = sql.claim(ordered ? Ordering.PER_AGGREGATE : Ordering.NONE, batchSize,
                 JdbcRelay.DEFAULT_MAX_BATCH_BYTES);
         this.markPublished = sql.markPublished();
@@ -40,6 +42,13 @@ final class BareClaimLoop {
         UUID token = UUID.randomUUID();
         Long[] positions;
         try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(claim)) {
+            c.setAutoCommit(false); // as the relay claims: one transaction, JIT off, unpark then claim
+            try (java.sql.Statement jitOff = c.createStatement()) {
+                jitOff.execute("SET LOCAL jit = off");
+            }
+            try (PreparedStatement unpark = c.prepareStatement(unparkDue)) {
+                unpark.executeUpdate();
+            }
             s.setString(1, owner);
             s.setObject(2, token);
             s.setLong(3, 30_000);
@@ -53,6 +62,8 @@ final class BareClaimLoop {
                 }
             }
             positions = claimed.toArray(Long[]::new);
+            c.commit();
+            c.setAutoCommit(true);
         }
         if (positions.length == 0) {
             return 0;

@@ -67,7 +67,7 @@ final class BenchDatabase implements AutoCloseable {
     }
 
     void drop(OutboxTable table) {
-        execute(pool, "DROP TABLE IF EXISTS " + table.qualifiedName());
+        execute(pool, "DROP TABLE IF EXISTS " + table.qualifiedName() + ", " + table.listenersQualifiedName());
     }
 
     /**

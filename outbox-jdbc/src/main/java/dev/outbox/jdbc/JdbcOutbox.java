@@ -79,6 +79,8 @@ public final class JdbcOutbox implements Outbox {
         try (PreparedStatement statement = connection.prepareStatement(insert)) {
             bind(statement, event);
             statement.execute();
+        } catch (SQLException e) {
+            throw explained(e);
         }
     }
 
@@ -119,6 +121,8 @@ public final class JdbcOutbox implements Outbox {
             statement.setObject(8, notBefore);
             statement.setLong(9, delayMillis);
             statement.execute();
+        } catch (SQLException e) {
+            throw explained(e);
         }
     }
 
@@ -160,6 +164,8 @@ public final class JdbcOutbox implements Outbox {
                 statement.setArray(c + 1, arrays[c]);
             }
             statement.execute();
+        } catch (SQLException e) {
+            throw explained(e);
         } finally {
             for (Array array : arrays) {
                 if (array != null) {
@@ -211,6 +217,16 @@ public final class JdbcOutbox implements Outbox {
             }
             return new JdbcOutbox(this);
         }
+    }
+
+    /** The database's error, with what to run when it says the table or a column is missing. */
+    private SQLException explained(SQLException e) {
+        String hint = RelayStore.schemaHint(table, e);
+        if (hint.isEmpty()) {
+            return e;
+        }
+        SQLException explained = new SQLException(e.getMessage() + hint, e.getSQLState(), e.getErrorCode(), e);
+        return explained;
     }
 
     private static void checkInTransaction(Connection connection) throws SQLException {

@@ -32,10 +32,19 @@ public final class OutboxStatements {
     /**
      * @param notifyOnCommit whether the statement also sends the commit notification
      * @return the single-event append; parameters: id, aggregate type, aggregate id, event type, payload, headers
-     *         (JSON text), occurred at
+     *         (JSON text), occurred at. With the notification, it is sent only while a relay loop waits for one (a
+     *         live row in the table {@link OutboxTable#listenersQualifiedName()})
      */
     public String append(boolean notifyOnCommit) {
         return notifyOnCommit ? sql.insertNotifying : sql.insert;
+    }
+
+    /**
+     * @return the statement the relay runs before each claim, making parked events whose time has come claimable
+     *         again; no parameters
+     */
+    public String unparkDue() {
+        return sql.unparkDue;
     }
 
     /**
@@ -50,8 +59,9 @@ public final class OutboxStatements {
     }
 
     /**
-     * @return the statement marking a claimed batch published; parameters: positions ({@code bigint[]}), lease
-     *         token; returns the positions it wrote
+     * @return the statement marking a claimed batch published and releasing the events parked behind it;
+     *         parameters: positions ({@code bigint[]}), lease token; returns the positions it wrote, each with the
+     *         number of events released
      */
     public String markPublished() {
         return sql.recordPublished;

@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -37,7 +38,9 @@ final class RelayStore {
     }
 
     /**
-     * Makes due parked events ready, then claims.
+     * Makes due parked events ready, then claims, in one transaction with JIT compilation off: the claim's plan is
+     * estimated expensive enough for PostgreSQL's default {@code jit_above_cost}, and compiling it took a second for a
+     * statement that runs in milliseconds.
      *
      * @param unlisten the key of a loop that stops waiting for notifications, or null
      */
@@ -45,29 +48,49 @@ final class RelayStore {
         UUID token = UUID.randomUUID();
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
-            long now = System.nanoTime();
-            if (now - lastOrphanSweep > ORPHAN_SWEEP_NANOS) {
-                lastOrphanSweep = now;
-                update(connection, autoCommit, sql.unparkOrphans, null);
+            if (autoCommit) {
+                connection.setAutoCommit(false);
             }
-            update(connection, autoCommit, unlisten == null ? sql.unparkDue : sql.unparkDueUnlisten, unlisten);
-            try (PreparedStatement claim = connection.prepareStatement(claimSql)) {
-                claim.setQueryTimeout(timeoutSeconds);
-                claim.setString(1, owner);
-                claim.setObject(2, token);
-                claim.setLong(3, lease.toMillis());
+            try {
+                try (Statement jitOff = connection.createStatement()) {
+                    jitOff.execute("SET LOCAL jit = off");
+                }
+                long now = System.nanoTime();
+                if (now - lastOrphanSweep > ORPHAN_SWEEP_NANOS) {
+                    lastOrphanSweep = now;
+                    execute(connection, sql.unparkOrphans, null);
+                }
+                execute(connection, unlisten == null ? sql.unparkDue : sql.unparkDueUnlisten, unlisten);
                 ClaimedBatch batch;
-                try (ResultSet rs = claim.executeQuery()) {
-                    batch = ClaimedBatch.read(token, rs);
+                try (PreparedStatement claim = connection.prepareStatement(claimSql)) {
+                    claim.setQueryTimeout(timeoutSeconds);
+                    claim.setString(1, owner);
+                    claim.setObject(2, token);
+                    claim.setLong(3, lease.toMillis());
+                    try (ResultSet rs = claim.executeQuery()) {
+                        batch = ClaimedBatch.read(token, rs);
+                    }
                 }
-                if (!autoCommit) {
-                    connection.commit();
-                }
+                connection.commit();
                 return batch;
             } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, autoCommit, e);
+                rollbackQuietly(connection, false, e);
                 throw e;
+            } finally {
+                if (autoCommit) {
+                    connection.setAutoCommit(true);
+                }
             }
+        }
+    }
+
+    private void execute(Connection connection, String statement, String parameter) throws SQLException {
+        try (PreparedStatement update = connection.prepareStatement(statement)) {
+            update.setQueryTimeout(timeoutSeconds);
+            if (parameter != null) {
+                update.setString(1, parameter);
+            }
+            update.executeUpdate();
         }
     }
 
@@ -222,6 +245,21 @@ final class RelayStore {
     }
 
     static OutboxException failure(String what, OutboxTable table, SQLException e) {
-        return new OutboxException(what + " on outbox table " + table + " failed: " + e.getMessage(), e);
+        return new OutboxException(what + " on outbox table " + table + " failed: " + e.getMessage()
+                + schemaHint(table, e), e);
+    }
+
+    /**
+     * @return for an error that says a table or column is missing, what to run; else empty. A table created by an
+     *         earlier version lacks the parked_until column and the listeners table.
+     */
+    static String schemaHint(OutboxTable table, SQLException e) {
+        String state = e.getSQLState();
+        if ("42P01".equals(state) || "42703".equals(state)) {
+            return " (is the schema up to date? Create it with OutboxSchema.create, or bring a table made by an earlier"
+                    + " version up to date with OutboxSchema.migrate(dataSource, " + table + "), resource "
+                    + OutboxSchema.POSTGRES_PARKING_MIGRATION + ")";
+        }
+        return "";
     }
 }

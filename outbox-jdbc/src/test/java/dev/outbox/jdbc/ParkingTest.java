@@ -185,6 +185,13 @@ class ParkingTest {
                         + " VALUES (gen_random_uuid(), 'order', 'A', 'placed', '{\"old\":true}', now())")) {
             TestDatabaseSql.execute(sql);
         }
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+                    () -> outbox.append(c, Event.of("order", "A", "placed", "{}")));
+            assertTrue(e.getMessage().contains("OutboxSchema.migrate"), e.getMessage());
+            c.rollback();
+        }
         OutboxSchema.migrate(db, table);
         OutboxSchema.migrate(db, table); // again: harmless
         try (Connection c = db.getConnection(); Statement s = c.createStatement();
