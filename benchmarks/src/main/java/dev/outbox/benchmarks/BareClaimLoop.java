@@ -24,6 +24,8 @@ final class BareClaimLoop {
     private final DataSource dataSource;
     private final String unparkDue;
     private final String claim;
+    private final String claimAndPark;
+    private final java.util.concurrent.atomic.AtomicLong claims = new java.util.concurrent.atomic.AtomicLong();
     private final String markPublished;
     private final int batchSize;
 
@@ -33,6 +35,8 @@ final class BareClaimLoop {
         this.unparkDue = sql.unparkDue();
         this.claim = sql.claim(ordered ? Ordering.PER_AGGREGATE : Ordering.NONE, batchSize,
                 JdbcRelay.DEFAULT_MAX_BATCH_BYTES);
+        this.claimAndPark = sql.claimAndPark(ordered ? Ordering.PER_AGGREGATE : Ordering.NONE, batchSize,
+                JdbcRelay.DEFAULT_MAX_BATCH_BYTES);
         this.markPublished = sql.markPublished();
         this.batchSize = batchSize;
     }
@@ -41,11 +45,9 @@ final class BareClaimLoop {
     int runOnce(String owner) throws SQLException {
         UUID token = UUID.randomUUID();
         Long[] positions;
-        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(claim)) {
-            c.setAutoCommit(false); // as the relay claims: one transaction, JIT off, unpark then claim
-            try (java.sql.Statement jitOff = c.createStatement()) {
-                jitOff.execute("SET LOCAL jit = off");
-            }
+        boolean parking = claims.getAndIncrement() % 8 == 0; // as often as the relay parks
+        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
+                parking ? claimAndPark : claim)) {
             try (PreparedStatement unpark = c.prepareStatement(unparkDue)) {
                 unpark.executeUpdate();
             }
@@ -53,7 +55,11 @@ final class BareClaimLoop {
             s.setObject(2, token);
             s.setLong(3, 30_000);
             List<Long> claimed = new ArrayList<>(batchSize);
-            try (ResultSet rs = s.executeQuery()) {
+            s.execute();
+            if (parking) {
+                s.getMoreResults(); // past the JIT setting's row, as the relay does
+            }
+            try (ResultSet rs = s.getResultSet()) {
                 while (rs.next()) {
                     claimed.add(rs.getLong(1));
                     for (int column = 2; column <= 9; column++) {
@@ -62,8 +68,6 @@ final class BareClaimLoop {
                 }
             }
             positions = claimed.toArray(Long[]::new);
-            c.commit();
-            c.setAutoCommit(true);
         }
         if (positions.length == 0) {
             return 0;

@@ -171,9 +171,9 @@ public final class JdbcRelay implements Relay {
         if (first.size() == 0 && waiter != null && !waiter.listening) {
             if (wasWaiting) {
                 waiter.foundNothing();
-            } else {
-                // Just out of work: under a steady stream the next events are a moment away, and fetching them with
-                // one more claim is cheaper for everyone than having every writer notify.
+            } else if (waiter.lastFound >= Waiter.LINGER_AFTER) {
+                // Just out of a batch of several events: under a stream like that the next events are a moment away,
+                // and fetching them with one more claim is cheaper for everyone than having every writer notify.
                 Waiter.linger();
                 first = claim(null);
             }
@@ -195,8 +195,12 @@ public final class JdbcRelay implements Relay {
             if (first.size() == 0) {
                 waiter.scheduleRecheck(this::wakeUp);
             }
-        } else if (wasWaiting && !recheck && first.size() > 0) {
-            waiter.foundSomething();
+        }
+        if (waiter != null) {
+            waiter.lastFound = first.size();
+            if (first.size() > 0) {
+                waiter.foundSomething(); // only wake-ups that keep finding nothing in a row hold off
+            }
         }
         ClaimedBatch batch = first;
         if (batch.size() == 0) {
@@ -312,6 +316,11 @@ public final class JdbcRelay implements Relay {
 
         /** How long a loop that ran out of work waits before its last claim and before asking for notifications. */
         static final long LINGER_MICROS = 2_000;
+        /** Fewest events in the loop's last claim for it to linger: fewer is a trickle, where waking costs little. */
+        static final int LINGER_AFTER = 4;
+
+        /** Events the loop's last claim found; read by the loop's own thread only. */
+        int lastFound;
 
         static void linger() {
             try {
@@ -321,7 +330,10 @@ public final class JdbcRelay implements Relay {
             }
         }
 
-        /** A wake-up found nothing: hold off longer before the next one, doubling up to 100 ms. */
+        /**
+         * A wake-up found nothing: hold off longer before the next one, from 1 ms doubling up to 100 ms while wake-ups
+         * keep finding nothing; any claim that finds something ends it.
+         */
         void foundNothing() {
             holdOffNanos = holdOffNanos == 0 ? FIRST_HOLD_OFF_NANOS : Math.min(maxHoldOffNanos, holdOffNanos * 2);
             quietUntil = System.nanoTime() + holdOffNanos;

@@ -40,6 +40,18 @@ public final class OutboxStatements {
     }
 
     /**
+     * @param ordering the relay's ordering
+     * @param batchSize most events per claim, written into the text as a literal
+     * @param maxBatchBytes most payload bytes per claim (always at least one event), written in as a literal
+     * @return the claim; parameters: owner id, lease token (uuid), lease in milliseconds; returns position, id,
+     *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts. The relay runs
+     *         {@link #unparkDue()} just before it
+     */
+    public String claim(Ordering ordering, int batchSize, long maxBatchBytes) {
+        return sql.claim(ordering, batchSize, maxBatchBytes, false);
+    }
+
+    /**
      * @return the statement the relay runs before each claim, making parked events whose time has come claimable
      *         again; no parameters
      */
@@ -51,11 +63,14 @@ public final class OutboxStatements {
      * @param ordering the relay's ordering
      * @param batchSize most events per claim, written into the text as a literal
      * @param maxBatchBytes most payload bytes per claim (always at least one event), written in as a literal
-     * @return the claim; parameters: owner id, lease token (uuid), lease in milliseconds; returns position, id,
-     *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts
+     * @return the claim that also parks what it walked past and could not take, which the relay sends instead of
+     *         {@link #claim} once in every {@value RelayStore#PARK_EVERY} claims and after a claim that found nothing:
+     *         two statements in one round trip, {@code set_config} turning JIT compilation off (the plan is estimated
+     *         expensive enough for it, and compiling took a second), then the claim. Same parameters and columns as
+     *         {@link #claim}; run it with {@code execute()} and read the rows after one {@code getMoreResults()}
      */
-    public String claim(Ordering ordering, int batchSize, long maxBatchBytes) {
-        return sql.claim(ordering, batchSize, maxBatchBytes);
+    public String claimAndPark(Ordering ordering, int batchSize, long maxBatchBytes) {
+        return sql.parkingClaim(ordering, batchSize, maxBatchBytes);
     }
 
     /**

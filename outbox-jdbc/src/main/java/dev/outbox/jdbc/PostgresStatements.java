@@ -192,12 +192,38 @@ final class PostgresStatements {
      * took 520 to 680 ms on 100,000 pending events where the custom plan took 25 to 29 ms.
      */
     String claim(Ordering ordering, int limit, long maxBytes) {
-        return (ordering == Ordering.PER_AGGREGATE ? claimOrdered : claimUnordered)
+        return claim(ordering, limit, maxBytes, false);
+    }
+
+    /**
+     * @param parking whether the claim also parks what its walk passed over and could not take ({@link #park}); that
+     *        walks the stretch a second time, so the relay asks for it only now and then
+     */
+    String claim(Ordering ordering, int limit, long maxBytes, boolean parking) {
+        String template = ordering == Ordering.PER_AGGREGATE ? claimOrdered : claimUnordered;
+        String park = parking ? ", " + park(table.qualifiedName(), ordering == Ordering.PER_AGGREGATE) : "";
+        return template.replace(":park", park)
                 .replace(":limit", Integer.toString(limit))
                 .replace(":maxBytes", Long.toString(maxBytes));
     }
 
+    /**
+     * The parking claim as the relay sends it: two statements in one round trip, which PostgreSQL runs as one implicit
+     * transaction: JIT compilation off, then the claim. The parking claim's plan is estimated expensive enough for
+     * PostgreSQL's default {@code jit_above_cost}, and compiling it took a second for a statement that runs in
+     * milliseconds.
+     */
+    String parkingClaim(Ordering ordering, int limit, long maxBytes) {
+        return JIT_OFF + claim(ordering, limit, maxBytes, true);
+    }
+
+    /** Turns JIT compilation off for the rest of the transaction, the implicit one of a pipelined statement too. */
+    static final String JIT_OFF = "SELECT set_config('jit', 'off', true);\n";
+
+    private final OutboxTable table;
+
     PostgresStatements(OutboxTable table) {
+        this.table = table;
         String t = table.qualifiedName();
 
         insert = """
@@ -273,8 +299,8 @@ final class PostgresStatements {
                       AND b.position < e.position AND b.published_at IS NULL
                       AND b.position NOT IN (SELECT position FROM candidate)
                     OFFSET 0)
-                ), %4$s
-                """.formatted(t, CLAIMABLE, ADMITTED, park(t, true)) + lease(t, "claimable");
+                ):park
+                """.formatted(t, CLAIMABLE, ADMITTED) + lease(t, "claimable");
 
         claimUnordered = """
                 WITH candidate AS (
@@ -284,11 +310,11 @@ final class PostgresStatements {
                   ORDER BY c.position
                   LIMIT :limit
                   FOR UPDATE SKIP LOCKED
-                ), %3$s, %4$s
-                """.formatted(t, CLAIMABLE, ADMITTED, park(t, false)) + lease(t, "admitted");
+                ), %3$s:park
+                """.formatted(t, CLAIMABLE, ADMITTED) + lease(t, "admitted");
 
-        // Parked rows whose time has come go back to the claim's walk; run before each claim. A row may come back
-        // while still held (its aggregate's head failed again): the claim then parks it anew.
+        // Parked rows whose time has come go back to the claim's walk, a part of every claim. A row may come back
+        // while still held (its aggregate's head failed again): a claim then parks it anew.
         unparkDue = """
                 UPDATE %1$s SET parked_until = NULL
                 WHERE position IN (
@@ -298,8 +324,7 @@ final class PostgresStatements {
                   LIMIT %2$d
                   FOR UPDATE SKIP LOCKED)""".formatted(t, UNPARK_PER_CLAIM);
 
-        // The same, for a loop that was waiting for a notification and is now awake: it stops asking for them in
-        // the same round trip. Parameter: the loop's key.
+        // The same, for a loop that was waiting for a notification and is now awake: it stops asking for them.
         unparkDueUnlisten = "WITH unlistened AS (DELETE FROM %s WHERE relay = ?)\n".formatted(
                 table.listenersQualifiedName()) + unparkDue;
 

@@ -6,7 +6,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -23,6 +22,18 @@ final class RelayStore {
     private final DataSource dataSource;
     private final PostgresStatements sql;
     private final String claimSql;
+    private final String parkingClaimSql;
+    /** Claims so far; every {@value #PARK_EVERY}th parks, starting with the first. */
+    private final java.util.concurrent.atomic.AtomicLong claims = new java.util.concurrent.atomic.AtomicLong();
+    /** Set when a claim found nothing: the next one parks, so that a walk over nothing claimable is paid once. */
+    private volatile boolean parkNext = true;
+
+    /**
+     * How often a claim also parks what it walked past and could not take. Parking walks that stretch a second
+     * time; once in eight claims bounds that to an eighth of the walk, and a stretch of held events is parked within
+     * eight claims of appearing (in one claim, for those of one aggregate).
+     */
+    static final int PARK_EVERY = 8;
     private final int timeoutSeconds;
     /** How often a relay looks for events left parked behind a dead event that was requeued meanwhile. */
     private static final long ORPHAN_SWEEP_NANOS = Duration.ofMinutes(1).toNanos();
@@ -33,54 +44,61 @@ final class RelayStore {
                Duration statementTimeout) {
         this.dataSource = dataSource;
         this.sql = new PostgresStatements(table);
-        this.claimSql = sql.claim(ordering, batchSize, maxBatchBytes);
+        this.claimSql = sql.claim(ordering, batchSize, maxBatchBytes, false);
+        this.parkingClaimSql = sql.parkingClaim(ordering, batchSize, maxBatchBytes);
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
     }
 
     /**
-     * Makes due parked events ready, then claims, in one transaction with JIT compilation off: the claim's plan is
-     * estimated expensive enough for PostgreSQL's default {@code jit_above_cost}, and compiling it took a second for a
-     * statement that runs in milliseconds.
+     * Makes parked events whose time has come ready (and with {@code unlisten} removes that loop's listeners row),
+     * then claims; now and then, first looks for events left parked with nothing holding them back.
      *
      * @param unlisten the key of a loop that stops waiting for notifications, or null
      */
     ClaimedBatch claim(String owner, Duration lease, String unlisten) throws SQLException {
         UUID token = UUID.randomUUID();
+        boolean parking = parkNext || claims.getAndIncrement() % PARK_EVERY == 0;
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
-            if (autoCommit) {
-                connection.setAutoCommit(false);
-            }
             try {
-                try (Statement jitOff = connection.createStatement()) {
-                    jitOff.execute("SET LOCAL jit = off");
-                }
                 long now = System.nanoTime();
                 if (now - lastOrphanSweep > ORPHAN_SWEEP_NANOS) {
                     lastOrphanSweep = now;
-                    execute(connection, sql.unparkOrphans, null);
+                    execute(connection, PostgresStatements.JIT_OFF + sql.unparkOrphans, null);
+                    commitUnlessAuto(connection, autoCommit);
                 }
                 execute(connection, unlisten == null ? sql.unparkDue : sql.unparkDueUnlisten, unlisten);
+                commitUnlessAuto(connection, autoCommit);
                 ClaimedBatch batch;
-                try (PreparedStatement claim = connection.prepareStatement(claimSql)) {
+                try (PreparedStatement claim = connection.prepareStatement(parking ? parkingClaimSql : claimSql)) {
                     claim.setQueryTimeout(timeoutSeconds);
                     claim.setString(1, owner);
                     claim.setObject(2, token);
                     claim.setLong(3, lease.toMillis());
-                    try (ResultSet rs = claim.executeQuery()) {
+                    boolean rows = claim.execute();
+                    if (parking) {
+                        rows = claim.getMoreResults(); // past the JIT setting's row
+                    }
+                    if (!rows) {
+                        throw new SQLException("the claim returned no rows to read");
+                    }
+                    try (ResultSet rs = claim.getResultSet()) {
                         batch = ClaimedBatch.read(token, rs);
                     }
                 }
-                connection.commit();
+                commitUnlessAuto(connection, autoCommit);
+                parkNext = batch.size() == 0 && !parking;
                 return batch;
             } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, false, e);
+                rollbackQuietly(connection, autoCommit, e);
                 throw e;
-            } finally {
-                if (autoCommit) {
-                    connection.setAutoCommit(true);
-                }
             }
+        }
+    }
+
+    private static void commitUnlessAuto(Connection connection, boolean autoCommit) throws SQLException {
+        if (!autoCommit) {
+            connection.commit();
         }
     }
 
@@ -90,7 +108,7 @@ final class RelayStore {
             if (parameter != null) {
                 update.setString(1, parameter);
             }
-            update.executeUpdate();
+            update.execute();
         }
     }
 
