@@ -70,8 +70,6 @@ final class AppendOverhead {
         }
         relay.close();
         relayThread.shutdown();
-        System.out.println("  commits per variant (INSERT alone, plain row, notify on, notify off): "
-                + java.util.Arrays.toString(commits));
         BenchDatabase.execute(db.pool(), "DROP TABLE " + BenchDatabase.SCHEMA + ".account");
         db.drop(table);
         double bare = perSecond(commits[0], nanos[0]);

@@ -24,9 +24,12 @@ import java.util.List;
  * closes it or changes its auto-commit mode. A connection in auto-commit mode is refused before any SQL runs.
  * Thread-safe; create one per table and share it.
  *
- * <p>By default the statement also sends a PostgreSQL notification ({@code pg_notify}) on the table's channel.
- * PostgreSQL delivers it only if the transaction commits, so relays started with {@link JdbcRelay#start} wake
- * within milliseconds of the commit instead of at their next poll. A rolled-back append notifies nobody.
+ * <p>By default the statement also sends a PostgreSQL notification ({@code pg_notify}) on the table's channel, but
+ * only while a relay loop is waiting for one (a live row in {@link OutboxTable#listenersQualifiedName()}, read in the
+ * same statement): PostgreSQL commits notifying transactions one at a time, so a commit no relay waits for sends
+ * nothing and pays nothing. PostgreSQL delivers the notification only if the transaction commits, so relays started
+ * with {@link JdbcRelay#start} wake within milliseconds of the commit instead of at their next poll. A rolled-back
+ * append notifies nobody.
  */
 public final class JdbcOutbox implements Outbox {
 
@@ -196,8 +199,8 @@ public final class JdbcOutbox implements Outbox {
         /**
          * Whether each append also sends a PostgreSQL notification that wakes listening relays when the caller's
          * transaction commits (default true). Without it, relays find new events at their next poll, or when the
-         * host calls {@link JdbcRelay#wakeUp()} after its commit; appends then cost less (see the README's
-         * performance section).
+         * host calls {@link JdbcRelay#wakeUp()} after its commit. It saves next to nothing: the notification is sent
+         * only while a relay loop waits for one (see the README's performance section).
          *
          * @param notifyOnCommit true to wake relays at commit
          * @return this builder
