@@ -7,6 +7,7 @@ import dev.outbox.jdbc.DeadEvent;
 import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.JdbcRelay;
 import dev.outbox.jdbc.OutboxOperations;
+import dev.outbox.jdbc.OutboxHealth;
 import dev.outbox.jdbc.OutboxStats;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.Publishers;
@@ -196,6 +197,8 @@ public final class Examples {
         try (Publisher publisher = Publishers.create("sqs", env.sqsSettings);
              JdbcRelay relay = JdbcRelay.builder(env.dataSource, publisher).table(env.table).build()) {
             out.println("   republished " + relay.runOnce().published() + " with the right limit");
+            OutboxHealth.Report health = OutboxHealth.builder(relay, ops).build().check();
+            out.println("   health      " + health.status() + " " + health.reasons());
         }
         out.println("   received    " + env.receive(1).size() + " message");
         out.println("   purged      " + ops.purgePublished(Duration.ZERO, 1000) + " published events (retention 0)");

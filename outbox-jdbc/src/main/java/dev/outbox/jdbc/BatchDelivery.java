@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * Publishes one claimed batch: the relay, not the publisher, keeps each aggregate's order, and nothing is handed to
@@ -278,7 +279,12 @@ final class BatchDelivery {
         List<Event> events = new ArrayList<>(call.size());
         call.forEach(r -> events.add(r.event()));
         Throwable thrown;
-        try {
+        StringBuilder ids = new StringBuilder();
+        for (Event e : events) {
+            ids.append(ids.length() == 0 ? "" : ",").append(e.id());
+        }
+        try (MDC.MDCCloseable relay = MDC.putCloseable(JdbcRelay.MDC_RELAY, ownerId);
+             MDC.MDCCloseable eventIds = MDC.putCloseable(JdbcRelay.MDC_EVENT_IDS, ids.toString())) {
             List<PublishOutcome> outcomes = publisher.publish(List.copyOf(events));
             boolean hasNull = outcomes != null && outcomes.stream().anyMatch(Objects::isNull);
             if (outcomes != null && outcomes.size() == events.size() && !hasNull) {

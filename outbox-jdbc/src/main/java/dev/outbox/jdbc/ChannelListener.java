@@ -35,6 +35,8 @@ final class ChannelListener implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
     private volatile boolean listening;
+    /** When listening was lost, for the line that says it is back; 0 while listening. */
+    private long lostAt;
 
     ChannelListener(DataSource dataSource, String channel, String threadName, Runnable onNotification) {
         this.dataSource = dataSource;
@@ -77,6 +79,11 @@ final class ChannelListener implements AutoCloseable {
                 }
                 Object driverConnection = connection.unwrap(getNotifications.getDeclaringClass());
                 listening = true;
+                if (lostAt != 0) {
+                    log.info("{}: listening on channel {} again after {} ms; commits wake relays again",
+                            thread.getName(), channel, (System.nanoTime() - lostAt) / 1_000_000);
+                    lostAt = 0;
+                }
                 pauseMillis = 250;
                 log.debug("{} listening on channel {}", thread.getName(), channel);
                 onNotification.run();
@@ -91,6 +98,9 @@ final class ChannelListener implements AutoCloseable {
                 listening = false;
                 if (closed) {
                     return;
+                }
+                if (lostAt == 0) {
+                    lostAt = System.nanoTime();
                 }
                 Throwable cause = e instanceof InvocationTargetException ite ? ite.getCause() : e;
                 log.warn("{}: listening on channel {} failed, relays poll until it reconnects in {} ms: {}",

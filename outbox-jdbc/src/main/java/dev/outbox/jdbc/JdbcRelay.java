@@ -54,6 +54,12 @@ public final class JdbcRelay implements Relay {
     private static final int RECORD_TRIES = 3;
     private static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
+    /** MDC key holding the relay's owner id while a publisher call runs, for the publisher's own log lines. */
+    public static final String MDC_RELAY = "outbox.relay";
+
+    /** MDC key holding the ids of the events of the publisher call that runs, comma-separated. */
+    public static final String MDC_EVENT_IDS = "outbox.event_ids";
+
     /** Default of {@link Builder#maxBatchBytes}: 32 MiB of payload per batch. */
     public static final long DEFAULT_MAX_BATCH_BYTES = 32L * 1024 * 1024;
 
@@ -387,6 +393,16 @@ public final class JdbcRelay implements Relay {
         for (RelayLoop loop : loops) {
             loop.wakeUp();
         }
+    }
+
+    /** @return the loops {@link #start} started, running or not, in the order they were started */
+    public List<RelayLoop> loops() {
+        return List.copyOf(loops);
+    }
+
+    /** @return whether started loops wake on commit notifications ({@link Builder#wakeOnCommit}) */
+    public boolean wakesOnCommit() {
+        return wakeOnCommit;
     }
 
     /** @return true while the listener has a LISTEN in place, so commits wake the loops without polling */
