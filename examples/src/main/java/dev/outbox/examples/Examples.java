@@ -8,6 +8,8 @@ import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.JdbcRelay;
 import dev.outbox.jdbc.OutboxOperations;
 import dev.outbox.jdbc.OutboxHealth;
+import dev.outbox.micrometer.OutboxMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.outbox.jdbc.OutboxStats;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.Publishers;
@@ -194,11 +196,16 @@ public final class Examples {
                     + d.attempts() + " attempt(s): " + d.lastError());
         }
         out.println("   requeued    " + ops.requeueDead(dead.stream().map(d -> d.event().id()).toList()));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (Publisher publisher = Publishers.create("sqs", env.sqsSettings);
-             JdbcRelay relay = JdbcRelay.builder(env.dataSource, publisher).table(env.table).build()) {
+             OutboxMetrics metrics = OutboxMetrics.builder(registry, env.table).build();
+             JdbcRelay relay = JdbcRelay.builder(env.dataSource, publisher).table(env.table).listener(metrics).build()) {
             out.println("   republished " + relay.runOnce().published() + " with the right limit");
             OutboxHealth.Report health = OutboxHealth.builder(relay, ops).build().check();
             out.println("   health      " + health.status() + " " + health.reasons());
+            out.println("   metrics     outbox.events{outcome=published} "
+                    + (long) registry.get("outbox.events").tag("outcome", "published").counter().count()
+                    + ", outbox.relay.batch count " + registry.get("outbox.relay.batch").timer().count());
         }
         out.println("   received    " + env.receive(1).size() + " message");
         out.println("   purged      " + ops.purgePublished(Duration.ZERO, 1000) + " published events (retention 0)");
