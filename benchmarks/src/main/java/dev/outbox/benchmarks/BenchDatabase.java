@@ -12,6 +12,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.IntFunction;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -75,6 +76,14 @@ final class BenchDatabase implements AutoCloseable {
      * notifications, then refreshes the planner's statistics as autovacuum eventually would.
      */
     void fill(OutboxTable table, int count, int aggregates) {
+        fill(table, count, i -> event(ThreadLocalRandom.current().nextInt(aggregates)));
+    }
+
+    /**
+     * Appends {@code count} events, the {@code i}th made by {@code event}, 1,000 per transaction, without
+     * notifications, then refreshes the planner's statistics as autovacuum eventually would.
+     */
+    void fill(OutboxTable table, int count, IntFunction<Event> event) {
         JdbcOutbox outbox = JdbcOutbox.builder().table(table).notifyOnCommit(false).build();
         try (Connection c = pool.getConnection()) {
             c.setAutoCommit(false);
@@ -82,7 +91,7 @@ final class BenchDatabase implements AutoCloseable {
                 int n = Math.min(1000, count - done);
                 List<Event> events = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
-                    events.add(event(ThreadLocalRandom.current().nextInt(aggregates)));
+                    events.add(event.apply(done + i));
                 }
                 outbox.appendAll(c, events);
                 c.commit();

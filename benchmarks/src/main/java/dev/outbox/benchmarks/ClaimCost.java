@@ -3,7 +3,6 @@ package dev.outbox.benchmarks;
 import dev.outbox.Event;
 import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
-import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.JdbcRelay;
 import dev.outbox.jdbc.OutboxOperations;
 import dev.outbox.jdbc.OutboxTable;
@@ -200,24 +199,7 @@ final class ClaimCost {
     }
 
     private void append(int count, IntFunction<Event> event) {
-        JdbcOutbox outbox = JdbcOutbox.builder().table(table).notifyOnCommit(false).build();
-        try (Connection c = db.pool().getConnection()) {
-            c.setAutoCommit(false);
-            for (int done = 0; done < count; ) {
-                int n = Math.min(1000, count - done);
-                List<Event> events = new ArrayList<>(n);
-                for (int i = 0; i < n; i++) {
-                    events.add(event.apply(done + i));
-                }
-                outbox.appendAll(c, events);
-                c.commit();
-                done += n;
-            }
-            c.setAutoCommit(true);
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-        BenchDatabase.execute(db.pool(), "ANALYZE " + table.qualifiedName());
+        db.fill(table, count, event);
     }
 
     /** Removes the shape's unpublished events, keeping the published ones. */

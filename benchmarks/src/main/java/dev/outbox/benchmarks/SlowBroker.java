@@ -1,7 +1,6 @@
 package dev.outbox.benchmarks;
 
 import dev.outbox.Event;
-import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.JdbcRelay;
 import dev.outbox.jdbc.OutboxTable;
 import dev.outbox.spi.CallLimits;
@@ -128,26 +127,12 @@ final class SlowBroker {
         }
     }
 
-    private void fill(OutboxTable table, double hotShare) throws SQLException {
-        JdbcOutbox outbox = JdbcOutbox.builder().table(table).notifyOnCommit(false).build();
-        try (Connection c = db.pool().getConnection()) {
-            c.setAutoCommit(false);
-            for (int done = 0; done < events; ) {
-                int n = Math.min(1000, events - done);
-                List<Event> batch = new ArrayList<>(n);
-                for (int i = 0; i < n; i++) {
-                    ThreadLocalRandom random = ThreadLocalRandom.current();
-                    String aggregate = random.nextDouble() < hotShare ? "hot" : "a" + random.nextInt(AGGREGATES);
-                    batch.add(Event.builder().aggregate("account", aggregate).type("changed")
-                            .payload("{\"n\":" + (done + i) + "}").build());
-                }
-                outbox.appendAll(c, batch);
-                c.commit();
-                done += n;
-            }
-            c.setAutoCommit(true);
-        }
-        BenchDatabase.execute(db.pool(), "ANALYZE " + table.qualifiedName());
+    private void fill(OutboxTable table, double hotShare) {
+        db.fill(table, events, i -> {
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            String aggregate = random.nextDouble() < hotShare ? "hot" : "a" + random.nextInt(AGGREGATES);
+            return Event.builder().aggregate("account", aggregate).type("changed").payload("{\"n\":" + i + "}").build();
+        });
     }
 
     private int countHot(OutboxTable table) throws SQLException {

@@ -228,8 +228,7 @@ public final class JdbcOutbox implements Outbox {
         if (hint.isEmpty()) {
             return e;
         }
-        SQLException explained = new SQLException(e.getMessage() + hint, e.getSQLState(), e.getErrorCode(), e);
-        return explained;
+        return new SQLException(e.getMessage() + hint, e.getSQLState(), e.getErrorCode(), e);
     }
 
     private static void checkInTransaction(Connection connection) throws SQLException {

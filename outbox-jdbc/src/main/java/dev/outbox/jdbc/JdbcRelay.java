@@ -192,10 +192,8 @@ public final class JdbcRelay implements Relay {
             try {
                 store.listen(waiter.key, listenTtl);
                 waiter.listening = true;
-            } catch (SQLException e) {
-                circuit.probeEnded();
-                notifyListener(() -> listener.claimFailed(e));
-                throw RelayStore.failure("registering for wake-ups", table, e);
+            } catch (SQLException | RuntimeException e) {
+                throw claimFailed("registering for wake-ups", e);
             }
             first = claim(null);
             if (first.size() == 0) {
@@ -214,7 +212,7 @@ public final class JdbcRelay implements Relay {
             return RelayResult.EMPTY;
         }
         long claimedAt = System.nanoTime();
-        AtomicInteger releasedHeld = new AtomicInteger();
+        AtomicInteger releasedHeld = new AtomicInteger(); // events publishing released from behind published ones
         BatchDelivery.Result delivered;
         try {
             delivered = delivery.deliver(batch, claimedAt,
@@ -234,12 +232,10 @@ public final class JdbcRelay implements Relay {
         } else {
             circuit.wentThrough();
         }
-        RelayResult reported = report(batch, delivered, releasedHeld.get() > 0);
         // A loop that is not waiting for notifications hears of nothing committed meanwhile: it claims again at once
         // until a claim finds nothing, and only then waits.
-        RelayResult result = waiter != null && !waiter.listening && !reported.moreWaiting()
-                ? new RelayResult(reported.claimed(), reported.published(), reported.retried(), reported.dead(), true)
-                : reported;
+        boolean notWaiting = waiter != null && !waiter.listening;
+        RelayResult result = report(batch, delivered, releasedHeld.get() > 0 || notWaiting);
         notifyListener(() -> listener.batchCompleted(result, Duration.ofNanos(System.nanoTime() - started)));
         return result;
     }
@@ -252,13 +248,18 @@ public final class JdbcRelay implements Relay {
             }
             return batch;
         } catch (SQLException | RuntimeException e) {
-            circuit.probeEnded();
-            notifyListener(() -> listener.claimFailed(e));
-            if (e instanceof SQLException sql) {
-                throw RelayStore.failure("claiming events", table, sql);
-            }
-            throw new OutboxException("claiming events on outbox table " + table + " failed: " + e, e);
+            throw claimFailed("claiming events", e);
         }
+    }
+
+    /** Ends a probe of the broker, tells the listener, and returns the exception {@link #runOnce()} throws. */
+    private OutboxException claimFailed(String what, Exception e) {
+        circuit.probeEnded();
+        notifyListener(() -> listener.claimFailed(e));
+        if (e instanceof SQLException sql) {
+            return RelayStore.failure(what, table, sql);
+        }
+        return new OutboxException(what + " on outbox table " + table + " failed: " + e, e);
     }
 
     /**
@@ -506,7 +507,8 @@ public final class JdbcRelay implements Relay {
         throw RelayStore.failure("recording outcomes of " + ids.size() + " events", table, error);
     }
 
-    private RelayResult report(ClaimedBatch batch, BatchDelivery.Result delivered, boolean releasedHeld) {
+    /** @param claimAgain whether the caller knows more may be claimable at once, whatever the batch looked like */
+    private RelayResult report(ClaimedBatch batch, BatchDelivery.Result delivered, boolean claimAgain) {
         Set<Long> recorded = delivered.recorded();
         List<Settlement> settlements = delivered.settlements();
         List<Event> published = new ArrayList<>();
@@ -547,10 +549,9 @@ public final class JdbcRelay implements Relay {
         for (ClaimedBatch.Row row : batch.rows()) {
             bytes += row.readable() ? row.event().payloadBytes() : 0;
         }
-        // A batch that used half its byte budget may have been cut short by it, and events that publishing released
-        // from behind the published ones are ready now: claim again at once.
+        // A batch that used half its byte budget may have been cut short by it: claim again at once.
         boolean more = batch.size() >= batchSize || delivered.released() > 0 || bytes >= maxBatchBytes / 2
-                || releasedHeld;
+                || claimAgain;
         return new RelayResult(batch.size(), published.size(), retried, dead, more);
     }
 
@@ -802,7 +803,7 @@ public final class JdbcRelay implements Relay {
             }
         }
 
-        private static void checkRange(String name, Duration value, Duration min, Duration max) {
+        static void checkRange(String name, Duration value, Duration min, Duration max) {
             if (value == null || value.compareTo(min) < 0 || value.compareTo(max) > 0) {
                 throw new InvalidConfigurationException(name + " must be from " + min + " to " + max + ", was " + value);
             }

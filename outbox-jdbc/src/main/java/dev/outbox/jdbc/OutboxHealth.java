@@ -202,9 +202,7 @@ public final class OutboxHealth {
         }
 
         private static Duration within(String name, Duration value, Duration min, Duration max) {
-            if (value == null || value.compareTo(min) < 0 || value.compareTo(max) > 0) {
-                throw new InvalidConfigurationException(name + " must be from " + min + " to " + max + ", was " + value);
-            }
+            JdbcRelay.Builder.checkRange(name, value, min, max);
             return value;
         }
     }

@@ -8,6 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 
 /**
@@ -31,8 +34,9 @@ public final class OutboxSchema {
 
     /**
      * Classpath location of the migration for tables created before claims parked the events they cannot take yet
-     * and appends notified only waiting relays: a column, five indexes built concurrently, the listeners table, and the old pending index dropped;
-     * same placeholders as {@link #POSTGRES_RESOURCE}. Run each statement on its own, outside a transaction block.
+     * and appends notified only waiting relays: a column, five indexes built concurrently, the listeners table, and
+     * the old pending index dropped; same placeholders as {@link #POSTGRES_RESOURCE}. Run each statement on its own,
+     * outside a transaction block.
      */
     public static final String POSTGRES_PARKING_MIGRATION = "dev/outbox/jdbc/postgresql-parking.sql";
 
@@ -60,11 +64,11 @@ public final class OutboxSchema {
      * @return the statements that bring it up to date (see {@link #POSTGRES_PARKING_MIGRATION}), in order, each
      *         to be run on its own outside a transaction block
      */
-    public static java.util.List<String> postgresParkingMigration(OutboxTable table) {
+    public static List<String> postgresParkingMigration(OutboxTable table) {
         String script = render(POSTGRES_PARKING_MIGRATION, table).lines()
                 .filter(line -> !line.startsWith("--"))
-                .collect(java.util.stream.Collectors.joining("\n"));
-        java.util.List<String> statements = new java.util.ArrayList<>();
+                .collect(Collectors.joining("\n"));
+        List<String> statements = new ArrayList<>();
         for (String part : script.split(";")) {
             String statement = part.strip();
             if (!statement.isEmpty()) {

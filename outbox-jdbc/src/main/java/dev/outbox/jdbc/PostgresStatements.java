@@ -32,6 +32,11 @@ final class PostgresStatements {
               WHERE running <= :maxBytes OR n = 1
             )""";
 
+    /** Row {@code a} cannot be published now: dead, backing off or delayed, or parked. */
+    private static String holdsBack(String a) {
+        return "(%1$s.dead_at IS NOT NULL OR %1$s.next_attempt_at > now() OR %1$s.parked_until IS NOT NULL)".formatted(a);
+    }
+
     /**
      * An earlier unpublished event of {@code h}'s aggregate that cannot be published now: dead, backing off or
      * delayed, or parked. Such an event holds {@code h} back until it is published, requeued or discarded.
@@ -41,9 +46,8 @@ final class PostgresStatements {
                 EXISTS (
                   SELECT 1 FROM %1$s b
                   WHERE b.aggregate_type = %2$s.aggregate_type AND b.aggregate_id = %2$s.aggregate_id
-                    AND b.position < %2$s.position AND b.published_at IS NULL
-                    AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.parked_until IS NOT NULL)
-                  OFFSET 0)""".formatted(table, h);
+                    AND b.position < %2$s.position AND b.published_at IS NULL AND %3$s
+                  OFFSET 0)""".formatted(table, h, holdsBack("b"));
     }
 
     /**
@@ -82,11 +86,9 @@ final class PostgresStatements {
                   WHERE b.position = ANY(ARRAY(
                       SELECT (SELECT min(x.position) FROM %1$s x
                               WHERE x.aggregate_type = w.aggregate_type AND x.aggregate_id = w.aggregate_id
-                                AND x.published_at IS NULL
-                                AND (x.dead_at IS NOT NULL OR x.next_attempt_at > now() OR x.parked_until IS NOT NULL))
+                                AND x.published_at IS NULL AND %4$s)
                       FROM (SELECT DISTINCT aggregate_type, aggregate_id FROM walked WHERE blocked) w))
-                    AND b.published_at IS NULL
-                    AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.parked_until IS NOT NULL)
+                    AND b.published_at IS NULL AND %5$s
                   FOR SHARE SKIP LOCKED
                 ), held AS (
                   SELECT position, next_attempt_at AS until FROM walked WHERE NOT blocked AND next_attempt_at > now()
@@ -103,7 +105,7 @@ final class PostgresStatements {
                   WHERE t.position = held.position AND (t.lease_until IS NULL OR t.lease_until < now())
                     AND t.position IN (SELECT position FROM %1$s WHERE position IN (SELECT position FROM held)
                                        FOR UPDATE SKIP LOCKED)
-                )""".formatted(table, PARK_PER_CLAIM, blocked);
+                )""".formatted(table, PARK_PER_CLAIM, blocked, holdsBack("x"), holdsBack("b"));
     }
 
     /**
@@ -190,14 +192,9 @@ final class PostgresStatements {
      * <p>The batch size is written in as a literal, not a parameter: once pgjdbc prepares the statement on the
      * server, PostgreSQL may switch to a generic plan, and with an unknown LIMIT the ordered claim's generic plan
      * took 520 to 680 ms on 100,000 pending events where the custom plan took 25 to 29 ms.
-     */
-    String claim(Ordering ordering, int limit, long maxBytes) {
-        return claim(ordering, limit, maxBytes, false);
-    }
-
-    /**
-     * @param parking whether the claim also parks what its walk passed over and could not take ({@link #park}); that
-     *        walks the stretch a second time, so the relay asks for it only now and then
+     *
+     * <p>With {@code parking} the claim also parks what its walk passed over and could not take ({@link #park}); that
+     * walks the stretch a second time, so the relay asks for it only now and then.
      */
     String claim(Ordering ordering, int limit, long maxBytes, boolean parking) {
         String template = ordering == Ordering.PER_AGGREGATE ? claimOrdered : claimUnordered;
@@ -284,8 +281,7 @@ final class PostgresStatements {
                       SELECT 1 FROM %1$s b
                       WHERE b.aggregate_type = c.aggregate_type AND b.aggregate_id = c.aggregate_id
                         AND b.position < c.position AND b.published_at IS NULL
-                        AND (b.dead_at IS NOT NULL OR b.next_attempt_at > now() OR b.parked_until IS NOT NULL
-                             OR b.lease_until >= now())
+                        AND (%4$s OR b.lease_until >= now())
                       OFFSET 0)
                   ORDER BY c.position
                   LIMIT :limit
@@ -300,7 +296,7 @@ final class PostgresStatements {
                       AND b.position NOT IN (SELECT position FROM candidate)
                     OFFSET 0)
                 ):park
-                """.formatted(t, CLAIMABLE, ADMITTED) + lease(t, "claimable");
+                """.formatted(t, CLAIMABLE, ADMITTED, holdsBack("b")) + lease(t, "claimable");
 
         claimUnordered = """
                 WITH candidate AS (

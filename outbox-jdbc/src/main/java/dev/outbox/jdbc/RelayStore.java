@@ -11,6 +11,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
 /**
@@ -24,7 +26,7 @@ final class RelayStore {
     private final String claimSql;
     private final String parkingClaimSql;
     /** Claims so far; every {@value #PARK_EVERY}th parks, starting with the first. */
-    private final java.util.concurrent.atomic.AtomicLong claims = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong claims = new AtomicLong();
     /** Set when a claim found nothing: the next one parks, so that a walk over nothing claimable is paid once. */
     private volatile boolean parkNext = true;
 
@@ -143,15 +145,9 @@ final class RelayStore {
     /** Runs one statement with an optional string parameter in its own transaction. */
     private void update(Connection connection, boolean autoCommit, String statement, String parameter)
             throws SQLException {
-        try (PreparedStatement update = connection.prepareStatement(statement)) {
-            update.setQueryTimeout(timeoutSeconds);
-            if (parameter != null) {
-                update.setString(1, parameter);
-            }
-            update.executeUpdate();
-            if (!autoCommit) {
-                connection.commit();
-            }
+        try {
+            execute(connection, statement, parameter);
+            commitUnlessAuto(connection, autoCommit);
         } catch (SQLException | RuntimeException e) {
             rollbackQuietly(connection, autoCommit, e);
             throw e;
@@ -190,7 +186,7 @@ final class RelayStore {
      * @param released counts the events that publishing released from behind the published ones (they are ready now)
      * @return the positions whose outcome was written; a missing one had lost its lease
      */
-    Set<Long> record(UUID token, List<Settlement> settlements, java.util.concurrent.atomic.AtomicInteger released)
+    Set<Long> record(UUID token, List<Settlement> settlements, AtomicInteger released)
             throws SQLException {
         boolean allPublished = settlements.stream().allMatch(s -> s.kind() == Settlement.Kind.PUBLISHED);
         int n = settlements.size();

@@ -50,13 +50,20 @@ class ParkingTest {
         return events.stream().map(Event::id).toList();
     }
 
+    final RecordingPublisher poisonRejecting = new RecordingPublisher(
+            e -> e.type().equals("poison") ? PublishOutcome.rejected("bad") : PublishOutcome.published());
+
+    /** Appends an event {@link #poisonRejecting} rejects, so that it goes dead at its first claim. */
+    Event appendPoison(String aggregateId) {
+        Event poison = Event.of("order", aggregateId, "poison", "{}");
+        commit(db, c -> outbox.append(c, poison));
+        return poison;
+    }
+
     @Test
     void eventsBehindADeadEventAreParkedOnceAndComeBackInOrderWhenItIsRequeued() {
-        Event poison = Event.of("order", "A", "poison", "{}");
-        commit(db, c -> outbox.append(c, poison));
-        RecordingPublisher publisher = new RecordingPublisher(
-                e -> e.type().equals("poison") ? PublishOutcome.rejected("bad") : PublishOutcome.published());
-        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).batchSize(100).build()) {
+        Event poison = appendPoison("A");
+        try (JdbcRelay relay = JdbcRelay.builder(db, poisonRejecting).table(table).batchSize(100).build()) {
             assertEquals(1, relay.runOnce().dead());
             List<Event> followers = appendAll("A", 1200);
             List<Event> others = appendAll("B", 30);
@@ -68,25 +75,22 @@ class ParkingTest {
                     "nothing is left in the claim's walk");
             assertEquals(RelayResult.EMPTY, relay.runOnce());
 
-            publisher.decide(e -> PublishOutcome.published());
+            poisonRejecting.decide(e -> PublishOutcome.published());
             assertEquals(1, new OutboxOperations(db, table).requeueDead(List.of(poison.id())));
             assertEquals(0, parked("parked_until IS NOT NULL"), "requeueing releases what it held back");
             relay.drain(Duration.ofSeconds(30));
 
             List<UUID> expected = new ArrayList<>(List.of(poison.id()));
             expected.addAll(ids(followers));
-            assertEquals(expected, ids(publisher.deliveriesOf("order", "A")));
-            assertEquals(ids(others), ids(publisher.deliveriesOf("order", "B")));
+            assertEquals(expected, ids(poisonRejecting.deliveriesOf("order", "A")));
+            assertEquals(ids(others), ids(poisonRejecting.deliveriesOf("order", "B")));
         }
     }
 
     @Test
     void discardingTheDeadEventReleasesItsFollowers() {
-        Event poison = Event.of("order", "A", "poison", "{}");
-        commit(db, c -> outbox.append(c, poison));
-        RecordingPublisher publisher = new RecordingPublisher(
-                e -> e.type().equals("poison") ? PublishOutcome.rejected("bad") : PublishOutcome.published());
-        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).build()) {
+        Event poison = appendPoison("A");
+        try (JdbcRelay relay = JdbcRelay.builder(db, poisonRejecting).table(table).build()) {
             relay.runOnce();
             List<Event> followers = appendAll("A", 5);
             relay.runOnce();
@@ -94,7 +98,7 @@ class ParkingTest {
             assertEquals(1, new OutboxOperations(db, table).discardDead(List.of(poison.id())));
             assertEquals(0, parked("parked_until IS NOT NULL"));
             relay.drain(Duration.ofSeconds(10));
-            assertEquals(ids(followers), ids(publisher.deliveriesOf("order", "A")));
+            assertEquals(ids(followers), ids(poisonRejecting.deliveriesOf("order", "A")));
         }
     }
 

@@ -100,21 +100,29 @@ class WakeUpCostTest {
         }
     }
 
-    Event event(String aggregateId) {
-        return Event.of("order", aggregateId, "placed", "{}");
-    }
+    /** Counted down when the loop's publisher holds the event of aggregate "first". */
+    final CountDownLatch busy = new CountDownLatch(1);
+    /** Lets the publisher go on past that event. */
+    final CountDownLatch release = new CountDownLatch(1);
 
-    @Test
-    void commitsWhileTheLoopIsBusyNotifyNobodyAndAreStillPublishedWithoutAPoll() throws Exception {
-        CountDownLatch busy = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        RecordingPublisher publisher = new RecordingPublisher(e -> {
+    /** A publisher that keeps the loop at work on the event of aggregate "first" until {@link #release} opens. */
+    RecordingPublisher blockingOnFirst() {
+        return new RecordingPublisher(e -> {
             if (e.aggregateId().equals("first")) {
                 busy.countDown();
                 await(release);
             }
             return PublishOutcome.published();
         });
+    }
+
+    Event event(String aggregateId) {
+        return Event.of("order", aggregateId, "placed", "{}");
+    }
+
+    @Test
+    void commitsWhileTheLoopIsBusyNotifyNobodyAndAreStillPublishedWithoutAPoll() throws Exception {
+        RecordingPublisher publisher = blockingOnFirst();
         startedRelay(publisher, Duration.ofHours(1));
         Eavesdropper ears = new Eavesdropper();
 
@@ -142,15 +150,7 @@ class WakeUpCostTest {
 
     @Test
     void anAppendThatRacesTheLoopGoingToSleepIsFoundByItsRecheckNotItsPoll() throws Exception {
-        CountDownLatch busy = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        RecordingPublisher publisher = new RecordingPublisher(e -> {
-            if (e.aggregateId().equals("first")) {
-                busy.countDown();
-                await(release);
-            }
-            return PublishOutcome.published();
-        });
+        RecordingPublisher publisher = blockingOnFirst();
         startedRelay(publisher, Duration.ofHours(1));
         Eavesdropper ears = new Eavesdropper();
         commit(db, c -> outbox.append(c, event("first")));

@@ -179,11 +179,11 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
         for (Event event : events) {
             String type = type(event);
             events(type, "published").increment();
+            Duration lag = Duration.between(event.occurredAt(), now);
             lags.computeIfAbsent(type, t -> Timer.builder("outbox.publish.lag")
                     .description("From the event's occurredAt to the broker's confirmation")
                     .tags(tags).tag("event_type", t).publishPercentileHistogram().register(registry))
-                    .record(Duration.between(event.occurredAt(), now).isNegative() ? Duration.ZERO
-                            : Duration.between(event.occurredAt(), now));
+                    .record(lag.isNegative() ? Duration.ZERO : lag);
         }
     }
 
