@@ -16,11 +16,43 @@ public interface RelayListener {
     RelayListener NONE = new RelayListener() { };
 
     /**
+     * One listener that tells each of {@code listeners}, in order: metrics and your own logging side by side. One
+     * that throws is logged and ignored; the others still hear the call.
+     *
+     * @param listeners the listeners, none null
+     * @return a listener calling every one of them
+     * @throws InvalidConfigurationException when {@code listeners} or one of them is null
+     */
+    static RelayListener all(RelayListener... listeners) {
+        if (listeners == null) {
+            throw new InvalidConfigurationException("listeners must not be null");
+        }
+        for (int i = 0; i < listeners.length; i++) {
+            if (listeners[i] == null) {
+                throw new InvalidConfigurationException("listeners[" + i + "] is null");
+            }
+        }
+        return new AllListeners(List.of(listeners));
+    }
+
+    /**
      * These events reached the broker and are marked published.
      *
      * @param events the published events, in batch order
      */
     default void published(List<Event> events) {
+    }
+
+    /**
+     * One event reached the broker: called for each published event, before {@link #published}, with the time from
+     * its row's creation (the database's clock when the appending transaction ran) to the broker's confirmation, the
+     * relay's own clock measuring from the claim on. The commit-to-publish latency, give or take the appending
+     * transaction's length.
+     *
+     * @param event the published event
+     * @param sinceAppend from the append to the broker's confirmation
+     */
+    default void publishedAfter(Event event, Duration sinceAppend) {
     }
 
     /**
@@ -43,6 +75,19 @@ public interface RelayListener {
      * @param reason why it is dead, as kept in the table
      */
     default void dead(Event event, int attempts, String reason) {
+    }
+
+    /**
+     * The broker rejected the event for good ({@code PublishOutcome.rejected}): it is dead without using up its
+     * attempts. The default hands it to {@link #dead}, so a listener that only implements {@code dead} hears of every
+     * dead event; override both to tell them apart.
+     *
+     * @param event the rejected event, now dead
+     * @param attempts attempts made
+     * @param reason the broker's reason, as kept in the table
+     */
+    default void rejected(Event event, int attempts, String reason) {
+        dead(event, attempts, reason);
     }
 
     /**
@@ -72,6 +117,34 @@ public interface RelayListener {
      * @param error what recording threw last
      */
     default void recordFailed(List<Event> events, Exception error) {
+    }
+
+    /**
+     * One claim statement ran, whether or not it found events.
+     *
+     * @param events how many events it claimed, 0 or more
+     * @param elapsed from sending the statement to reading its rows
+     */
+    default void claimed(int events, Duration elapsed) {
+    }
+
+    /**
+     * One call to the publisher returned or threw. A call that threw for several aggregates is sent again in halves,
+     * each heard here too.
+     *
+     * @param events how many events the call carried
+     * @param elapsed how long the publisher took
+     */
+    default void publisherCalled(int events, Duration elapsed) {
+    }
+
+    /**
+     * One statement recording outcomes ran (a batch records once, or in several steps when its rounds are slow).
+     *
+     * @param outcomes how many outcomes it wrote
+     * @param elapsed how long it took, retries included
+     */
+    default void recorded(int outcomes, Duration elapsed) {
     }
 
     /**

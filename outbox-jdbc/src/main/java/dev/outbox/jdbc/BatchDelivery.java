@@ -51,6 +51,11 @@ final class BatchDelivery {
         Set<Long> record(List<Settlement> settlements);
     }
 
+    /** Hears how long each publisher call took. */
+    interface CallTimer {
+        void called(int events, long nanos);
+    }
+
     /**
      * What became of a batch.
      *
@@ -74,9 +79,10 @@ final class BatchDelivery {
     private final long leaseNanos;
     private final long marginNanos;
     private final String ownerId;
+    private final CallTimer callTimer;
 
     BatchDelivery(Publisher publisher, CallLimits limits, Ordering ordering, RetryPolicy retryPolicy,
-                  int maxCallsPerAggregate, Duration lease, String ownerId) {
+                  int maxCallsPerAggregate, Duration lease, String ownerId, CallTimer callTimer) {
         this.publisher = publisher;
         this.limits = limits;
         this.ordering = ordering;
@@ -85,6 +91,7 @@ final class BatchDelivery {
         this.leaseNanos = lease.toNanos();
         this.marginNanos = margin(limits, lease).toNanos();
         this.ownerId = ownerId;
+        this.callTimer = callTimer;
     }
 
     /** @return the margin kept before a lease ends: no call starts later than this before it */
@@ -285,7 +292,7 @@ final class BatchDelivery {
         }
         try (MDC.MDCCloseable relay = MDC.putCloseable(JdbcRelay.MDC_RELAY, ownerId);
              MDC.MDCCloseable eventIds = MDC.putCloseable(JdbcRelay.MDC_EVENT_IDS, ids.toString())) {
-            List<PublishOutcome> outcomes = publisher.publish(List.copyOf(events));
+            List<PublishOutcome> outcomes = timedPublish(events);
             boolean hasNull = outcomes != null && outcomes.stream().anyMatch(Objects::isNull);
             if (outcomes != null && outcomes.size() == events.size() && !hasNull) {
                 return outcomes;
@@ -320,6 +327,15 @@ final class BatchDelivery {
             merged.add(byPosition.get(row.position())); // back in the call's order
         }
         return merged;
+    }
+
+    private List<PublishOutcome> timedPublish(List<Event> events) {
+        long started = System.nanoTime();
+        try {
+            return publisher.publish(List.copyOf(events));
+        } finally {
+            callTimer.called(events.size(), System.nanoTime() - started);
+        }
     }
 
     /** Splits a call in two by aggregate, so that one aggregate's events stay together and in order. */
@@ -379,7 +395,7 @@ final class BatchDelivery {
                 }
                 case REJECTED -> {
                     failed.add(aggregate);
-                    into.add(new Settlement(row, Settlement.Kind.DEAD, 0, "rejected: " + outcome.reason()));
+                    into.add(new Settlement(row, Settlement.Kind.REJECTED, 0, "rejected: " + outcome.reason()));
                 }
                 case UNAVAILABLE -> {
                     failed.add(aggregate);

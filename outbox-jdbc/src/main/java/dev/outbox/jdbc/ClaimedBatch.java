@@ -14,8 +14,9 @@ import java.util.UUID;
  *
  * @param leaseToken identifies this claim; outcomes are recorded only where it is still in place
  * @param rows the claimed rows, ordered by position
+ * @param claimedAtNanos {@link System#nanoTime()} when the claim statement was sent
  */
-record ClaimedBatch(UUID leaseToken, List<Row> rows) {
+record ClaimedBatch(UUID leaseToken, List<Row> rows, long claimedAtNanos) {
 
     /**
      * One claimed row: an event, or the reason it could not be read as one.
@@ -28,13 +29,19 @@ record ClaimedBatch(UUID leaseToken, List<Row> rows) {
      * @param eventId the row's id column as text, for logs
      * @param unreadable why the row is not an event (headers that are not a JSON object of strings, a payload over
      *        the limit, a null column written by plain SQL); null for a readable row
+     * @param ageAtClaimMicros the row's age when it was claimed (the claim's time minus its creation time), by the
+     *        database's clock
      */
     record Row(long position, Event event, int attempts, String aggregateType, String aggregateId, String eventId,
-               String unreadable) {
+               String unreadable, long ageAtClaimMicros) {
 
         static Row of(long position, Event event, int attempts) {
+            return of(position, event, attempts, 0);
+        }
+
+        static Row of(long position, Event event, int attempts, long ageAtClaimMicros) {
             return new Row(position, event, attempts, event.aggregateType(), event.aggregateId(),
-                    event.id().toString(), null);
+                    event.id().toString(), null, ageAtClaimMicros);
         }
 
         boolean readable() {
@@ -47,23 +54,24 @@ record ClaimedBatch(UUID leaseToken, List<Row> rows) {
     }
 
     /**
-     * Reads the claim's RETURNING rows (columns as in {@code PostgresStatements.EVENT_COLUMNS}), one at a time: a row
+     * Reads the claim's RETURNING rows (columns as in {@code PostgresStatements.CLAIM_COLUMNS}), one at a time: a row
      * that is not a valid event becomes an unreadable row, so that it can go dead alone while the rest is published.
      */
-    static ClaimedBatch read(UUID leaseToken, ResultSet rs) throws SQLException {
+    static ClaimedBatch read(UUID leaseToken, ResultSet rs, long claimedAtNanos) throws SQLException {
         List<Row> rows = new ArrayList<>();
         while (rs.next()) {
             long position = rs.getLong(1);
             int attempts = rs.getInt(9);
+            long age = Math.max(0, rs.getLong(10));
             try {
-                rows.add(Row.of(position, readEvent(rs), attempts));
+                rows.add(Row.of(position, readEvent(rs), attempts, age));
             } catch (RuntimeException e) {
                 rows.add(new Row(position, null, attempts, rs.getString(3), rs.getString(4), rs.getString(2),
-                        e.getClass().getSimpleName() + ": " + e.getMessage()));
+                        e.getClass().getSimpleName() + ": " + e.getMessage(), age));
             }
         }
         rows.sort(Comparator.comparingLong(Row::position));
-        return new ClaimedBatch(leaseToken, rows);
+        return new ClaimedBatch(leaseToken, rows, claimedAtNanos);
     }
 
     /** Reads columns 2 to 8 as an event. */

@@ -91,7 +91,8 @@ public final class JdbcRelay implements Relay {
         this.store = new RelayStore(b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes, b.statementTimeout);
         this.circuit = new BrokerCircuit(b.ownerId, b.brokerPause, b.maxBrokerPause);
         this.delivery = new BatchDelivery(b.publisher, b.callLimits, b.ordering, b.retryPolicy, b.maxCallsPerAggregate,
-                b.leaseDuration, b.ownerId);
+                b.leaseDuration, b.ownerId,
+                (events, nanos) -> notifyListener(() -> b.listener.publisherCalled(events, Duration.ofNanos(nanos))));
         this.batchSize = b.batchSize;
         this.maxBatchBytes = b.maxBatchBytes;
         this.leaseDuration = b.leaseDuration;
@@ -242,10 +243,13 @@ public final class JdbcRelay implements Relay {
 
     private ClaimedBatch claim(Waiter stopsWaiting) {
         try {
+            long started = System.nanoTime();
             ClaimedBatch batch = store.claim(ownerId, leaseDuration, stopsWaiting == null ? null : stopsWaiting.key);
             if (stopsWaiting != null) {
                 stopsWaiting.listening = false;
             }
+            Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+            notifyListener(() -> listener.claimed(batch.size(), elapsed));
             return batch;
         } catch (SQLException | RuntimeException e) {
             throw claimFailed("claiming events", e);
@@ -481,9 +485,12 @@ public final class JdbcRelay implements Relay {
             return Set.of();
         }
         SQLException last = null;
+        long started = System.nanoTime();
         for (int attempt = 1; attempt <= RECORD_TRIES; attempt++) {
             try {
                 Set<Long> recorded = store.record(batch.leaseToken(), settlements, releasedHeld);
+                Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+                notifyListener(() -> listener.recorded(settlements.size(), elapsed));
                 if (recorded.size() < settlements.size()) {
                     log.warn("relay {}: lease expired for {} of {} events before their outcome was recorded;"
                             + " another relay owns them now", ownerId, settlements.size() - recorded.size(),
@@ -525,7 +532,12 @@ public final class JdbcRelay implements Relay {
                 continue;
             }
             switch (s.kind()) {
-                case PUBLISHED -> published.add(event);
+                case PUBLISHED -> {
+                    published.add(event);
+                    Duration sinceAppend = Duration.ofNanos(s.row().ageAtClaimMicros() * 1000
+                            + Math.max(0, s.settledAtNanos() - batch.claimedAtNanos()));
+                    notifyListener(() -> listener.publishedAfter(event, sinceAppend));
+                }
                 case RETRY -> {
                     retried++;
                     log.debug("relay {}: event {} attempt {} failed, retry in {} ms: {}", ownerId, event.id(),
@@ -539,6 +551,12 @@ public final class JdbcRelay implements Relay {
                     log.warn("relay {}: event {} ({}/{} {}) is dead after {} attempts: {}", ownerId, event.id(),
                             event.aggregateType(), event.aggregateId(), event.type(), s.row().attempts(), s.error());
                     notifyListener(() -> listener.dead(event, s.row().attempts(), s.error()));
+                }
+                case REJECTED -> {
+                    dead++;
+                    log.warn("relay {}: event {} ({}/{} {}) is dead, {}", ownerId, event.id(), event.aggregateType(),
+                            event.aggregateId(), event.type(), s.error());
+                    notifyListener(() -> listener.rejected(event, s.row().attempts(), s.error()));
                 }
             }
         }

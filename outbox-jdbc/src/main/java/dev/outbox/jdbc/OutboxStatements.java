@@ -44,7 +44,8 @@ public final class OutboxStatements {
      * @param batchSize most events per claim, written into the text as a literal
      * @param maxBatchBytes most payload bytes per claim (always at least one event), written in as a literal
      * @return the claim; parameters: owner id, lease token (uuid), lease in milliseconds; returns position, id,
-     *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts. The relay runs
+     *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts, and the row's age in
+     *         microseconds (the claim's time minus its creation time). The relay runs
      *         {@link #unparkDue()} just before it
      */
     public String claim(Ordering ordering, int batchSize, long maxBatchBytes) {

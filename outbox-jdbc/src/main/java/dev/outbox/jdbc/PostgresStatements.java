@@ -12,6 +12,10 @@ final class PostgresStatements {
             t.position, t.id, t.aggregate_type, t.aggregate_id, t.event_type, t.payload::text, t.headers::text,
             t.occurred_at, t.attempts""";
 
+    /** What a claim returns: the event columns, then the row's age in microseconds (the database's clock). */
+    private static final String CLAIM_COLUMNS = EVENT_COLUMNS
+            + ", (extract(epoch FROM now() - t.created_at) * 1000000)::bigint";
+
     /** A row the relay may claim now: pending, not parked, due, and not under a live lease. */
     private static final String CLAIMABLE = """
             c.published_at IS NULL AND c.dead_at IS NULL AND c.parked_until IS NULL
@@ -182,7 +186,7 @@ final class PostgresStatements {
                     attempts = t.attempts + 1
                 FROM %2$s
                 WHERE t.position = %2$s.position
-                RETURNING %3$s""".formatted(table, claimed, EVENT_COLUMNS);
+                RETURNING %3$s""".formatted(table, claimed, CLAIM_COLUMNS);
     }
 
     /**

@@ -72,6 +72,7 @@ final class RelayStore {
                 execute(connection, unlisten == null ? sql.unparkDue : sql.unparkDueUnlisten, unlisten);
                 commitUnlessAuto(connection, autoCommit);
                 ClaimedBatch batch;
+                long sent = System.nanoTime();
                 try (PreparedStatement claim = connection.prepareStatement(parking ? parkingClaimSql : claimSql)) {
                     claim.setQueryTimeout(timeoutSeconds);
                     claim.setString(1, owner);
@@ -85,7 +86,7 @@ final class RelayStore {
                         throw new SQLException("the claim returned no rows to read");
                     }
                     try (ResultSet rs = claim.getResultSet()) {
-                        batch = ClaimedBatch.read(token, rs);
+                        batch = ClaimedBatch.read(token, rs, sent);
                     }
                 }
                 commitUnlessAuto(connection, autoCommit);

@@ -7,17 +7,21 @@ package dev.outbox.jdbc;
  * @param kind what to record
  * @param delayMillis for {@link Kind#RETRY}, how long until the next attempt
  * @param error the reason the event was not published, or null
+ * @param settledAtNanos {@link System#nanoTime()} when the outcome was decided: for a published event, the broker's
+ *        confirmation
  */
-record Settlement(ClaimedBatch.Row row, Kind kind, long delayMillis, String error) {
+record Settlement(ClaimedBatch.Row row, Kind kind, long delayMillis, String error, long settledAtNanos) {
 
     /** Longest error text kept in {@code last_error}. */
     static final int MAX_ERROR_LENGTH = 2000;
 
-    /** The four things that can be recorded; {@link #sql} is the value the outcome statement matches on. */
+    /** What can be recorded; {@link #sql} is the value the outcome statement matches on. */
     enum Kind {
         PUBLISHED("published"),
         RETRY("retry"),
         DEAD("dead"),
+        /** Dead because the broker refused it for good; recorded as {@link #DEAD}. */
+        REJECTED("dead"),
         /** Not attempted, because an earlier event of its aggregate failed: the attempt is given back. */
         RELEASED("released");
 
@@ -26,6 +30,11 @@ record Settlement(ClaimedBatch.Row row, Kind kind, long delayMillis, String erro
         Kind(String sql) {
             this.sql = sql;
         }
+    }
+
+    /** An outcome decided now. */
+    Settlement(ClaimedBatch.Row row, Kind kind, long delayMillis, String error) {
+        this(row, kind, delayMillis, error, System.nanoTime());
     }
 
     Settlement {

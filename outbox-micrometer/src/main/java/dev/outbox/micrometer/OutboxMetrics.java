@@ -15,7 +15,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,10 +37,14 @@ import org.slf4j.LoggerFactory;
  * <p>Meters (all tagged {@code table}):
  * <ul>
  * <li>{@code outbox.events} counter, tagged {@code event_type} and {@code outcome} ({@code published},
- *     {@code retried}, {@code dead}, {@code unreadable}): alert on the rate of {@code outcome="dead"}.</li>
- * <li>{@code outbox.publish.lag} timer (with a histogram): from the event's {@code occurredAt} to the broker's
- *     confirmation, tagged {@code event_type}.</li>
- * <li>{@code outbox.relay.batch} timer: one relay pass, claim to recorded outcomes.</li>
+ *     {@code retried}, {@code dead} (out of attempts), {@code rejected} (refused by the broker for good, also dead),
+ *     {@code unreadable}): alert on the rate of {@code outcome=~"dead|rejected|unreadable"}.</li>
+ * <li>{@code outbox.publish.lag} timer (with a histogram): from the row's creation (the appending transaction, by
+ *     the database's clock) to the broker's confirmation, tagged {@code event_type}: the commit-to-publish
+ *     latency.</li>
+ * <li>{@code outbox.relay.batch} timer: one relay pass, claim to recorded outcomes; {@code outbox.relay.claim},
+ *     {@code outbox.relay.publish} and {@code outbox.relay.record} timers: each claim statement (empty ones too),
+ *     each publisher call, each statement recording outcomes.</li>
  * <li>{@code outbox.relay.failures} counter, tagged {@code stage} ({@code claim}, {@code record}).</li>
  * <li>Gauges from a snapshot refreshed every {@link Builder#refreshInterval} on a daemon thread, never a query per
  *     scrape: {@code outbox.events.pending}, {@code outbox.events.in_flight}, {@code outbox.events.dead},
@@ -65,6 +68,9 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> lags = new ConcurrentHashMap<>();
     private final Timer batch;
+    private final Timer claim;
+    private final Timer publish;
+    private final Timer record;
     private final Counter claimFailures;
     private final Counter recordFailures;
     private volatile Snapshot snapshot = Snapshot.EMPTY;
@@ -81,6 +87,12 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
         this.maxEventTypes = b.maxEventTypes;
         this.refreshInterval = b.refreshInterval;
         this.batch = Timer.builder("outbox.relay.batch").description("One relay pass, claim to recorded outcomes")
+                .tags(tags).register(registry);
+        this.claim = Timer.builder("outbox.relay.claim").description("One claim statement, empty or not")
+                .tags(tags).register(registry);
+        this.publish = Timer.builder("outbox.relay.publish").description("One publisher call")
+                .tags(tags).register(registry);
+        this.record = Timer.builder("outbox.relay.record").description("One statement recording outcomes")
                 .tags(tags).register(registry);
         this.claimFailures = Counter.builder("outbox.relay.failures").description("Failed claims and records")
                 .tags(tags).tag("stage", "claim").register(registry);
@@ -174,17 +186,33 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
     }
 
     @Override
-    public void published(List<Event> events) {
-        Instant now = Instant.now();
-        for (Event event : events) {
-            String type = type(event);
-            events(type, "published").increment();
-            Duration lag = Duration.between(event.occurredAt(), now);
-            lags.computeIfAbsent(type, t -> Timer.builder("outbox.publish.lag")
-                    .description("From the event's occurredAt to the broker's confirmation")
-                    .tags(tags).tag("event_type", t).publishPercentileHistogram().register(registry))
-                    .record(lag.isNegative() ? Duration.ZERO : lag);
-        }
+    public void publishedAfter(Event event, Duration sinceAppend) {
+        String type = type(event);
+        events(type, "published").increment();
+        lags.computeIfAbsent(type, t -> Timer.builder("outbox.publish.lag")
+                .description("From the row's creation to the broker's confirmation")
+                .tags(tags).tag("event_type", t).publishPercentileHistogram().register(registry))
+                .record(sinceAppend);
+    }
+
+    @Override
+    public void rejected(Event event, int attempts, String reason) {
+        events(type(event), "rejected").increment();
+    }
+
+    @Override
+    public void claimed(int events, Duration elapsed) {
+        claim.record(elapsed);
+    }
+
+    @Override
+    public void publisherCalled(int events, Duration elapsed) {
+        publish.record(elapsed);
+    }
+
+    @Override
+    public void recorded(int outcomes, Duration elapsed) {
+        record.record(elapsed);
     }
 
     @Override

@@ -17,7 +17,10 @@ import dev.outbox.testing.RecordingPublisher;
 import dev.outbox.testing.TestDatabase;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
@@ -34,8 +37,12 @@ class OutboxMetricsTest {
         RecordingPublisher publisher = new RecordingPublisher(
                 e -> e.type().equals("poison") ? PublishOutcome.rejected("bad") : PublishOutcome.published());
         JdbcOutbox outbox = JdbcOutbox.create(table);
-        commit(db, c -> outbox.appendAll(c, List.of(Event.of("order", "A", "placed", "{}"),
-                Event.of("order", "B", "placed", "{}"), Event.of("order", "C", "poison", "{}"))));
+        // occurredAt an hour back: the lag counts from the row's creation, not from it
+        Event old = Event.builder().aggregate("order", "A").type("placed").payload("{}")
+                .occurredAt(Instant.now().minus(Duration.ofHours(1))).build();
+        commit(db, c -> outbox.appendAll(c, List.of(old, Event.of("order", "B", "placed", "{}"),
+                Event.of("order", "C", "poison", "{}"))));
+        Thread.sleep(300);
         try (OutboxMetrics metrics = OutboxMetrics.builder(registry, table).refreshInterval(Duration.ofMillis(100))
                 .build();
              JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).listener(metrics).build()) {
@@ -48,10 +55,19 @@ class OutboxMetricsTest {
             String t = table.toString();
             assertEquals(2.0, registry.get("outbox.events").tags("table", t, "event_type", "placed", "outcome", "published")
                     .counter().count());
-            assertEquals(1.0, registry.get("outbox.events").tags("table", t, "event_type", "poison", "outcome", "dead")
-                    .counter().count());
+            assertEquals(1.0, registry.get("outbox.events").tags("table", t, "event_type", "poison", "outcome",
+                    "rejected").counter().count());
+            assertTrue(registry.find("outbox.events").tags("outcome", "dead").counters().isEmpty(),
+                    "a rejected event is counted as rejected, not also as dead");
             assertEquals(1, registry.get("outbox.relay.batch").timer().count());
-            assertEquals(2, registry.get("outbox.publish.lag").tags("event_type", "placed").timer().count());
+            assertEquals(1, registry.get("outbox.relay.publish").timer().count(), "one call for three aggregates");
+            assertEquals(1, registry.get("outbox.relay.record").timer().count());
+            assertTrue(registry.get("outbox.relay.claim").timer().count() >= 1);
+            Timer lag = registry.get("outbox.publish.lag").tags("event_type", "placed").timer();
+            assertEquals(2, lag.count());
+            assertTrue(lag.max(TimeUnit.MILLISECONDS) >= 300, "waited 300 ms before relaying: " + lag.max(TimeUnit.MILLISECONDS));
+            assertTrue(lag.max(TimeUnit.MILLISECONDS) < 60_000, "measured from creation, not from occurredAt: "
+                    + lag.max(TimeUnit.MILLISECONDS));
             assertEquals(1.0, registry.get("outbox.events.dead").gauge().value());
             assertEquals(0.0, registry.get("outbox.events.pending").gauge().value());
             assertEquals(0.0, registry.get("outbox.relay.loops").gauge().value());
@@ -69,7 +85,7 @@ class OutboxMetricsTest {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         OutboxMetrics metrics = OutboxMetrics.builder(registry, OutboxTable.DEFAULT).maxEventTypes(2).build();
         for (String type : List.of("a", "b", "c", "d", "a")) {
-            metrics.published(List.of(Event.of("order", "A", type, "{}")));
+            metrics.publishedAfter(Event.of("order", "A", type, "{}"), Duration.ofMillis(5));
         }
         assertEquals(2.0, registry.get("outbox.events").tags("event_type", "a").counter().count());
         assertEquals(2.0, registry.get("outbox.events").tags("event_type", "other").counter().count());
