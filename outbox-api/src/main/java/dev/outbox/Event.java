@@ -116,6 +116,23 @@ public record Event(
         return new Builder();
     }
 
+    /**
+     * A copy of this event with {@code replacing} added to its headers, replacing those of the same name; everything
+     * else unchanged, the id included.
+     *
+     * @param replacing headers to add or replace, in the map's iteration order
+     * @return the new event, validated like any other
+     * @throws InvalidEventException when the headers together break a rule (too many, a bad name or value)
+     */
+    public Event withHeaders(Map<String, String> replacing) {
+        if (replacing == null || replacing.isEmpty()) {
+            return this;
+        }
+        Map<String, String> merged = new LinkedHashMap<>(headers);
+        merged.putAll(replacing);
+        return new Event(id, aggregateType, aggregateId, type, payload, merged, occurredAt);
+    }
+
     /** @return the payload's size in UTF-8 bytes */
     public int payloadBytes() {
         return utf8Length(payload);

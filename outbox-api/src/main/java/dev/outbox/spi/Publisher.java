@@ -42,6 +42,17 @@ public interface Publisher extends AutoCloseable {
         return CallLimits.DEFAULT;
     }
 
+    /**
+     * Where {@code event} would go, for traces ({@code outbox-opentelemetry} names its spans {@code send <name>}) and
+     * logs. The default, for a publisher that does not say, is system {@code unknown} and the publisher's class name.
+     *
+     * @param event an event this publisher may be handed
+     * @return its destination
+     */
+    default Destination destination(Event event) {
+        return new Destination("unknown", getClass().getName());
+    }
+
     /** Releases what the publisher created (its SDK clients), never what it was given. */
     @Override
     default void close() {

@@ -121,6 +121,18 @@ public final class RoutingPublisher implements Publisher {
         return builder.build();
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The destination of the publisher of the route that matches; system {@code none} for an event no route
+     * matches.
+     */
+    @Override
+    public Destination destination(Event event) {
+        int route = routeOf(event);
+        return route < 0 ? new Destination("none", "unrouted") : routes.get(route).publisher().destination(event);
+    }
+
     @Override
     public List<PublishOutcome> publish(List<Event> events) {
         PublishOutcome[] outcomes = new PublishOutcome[events.size()];

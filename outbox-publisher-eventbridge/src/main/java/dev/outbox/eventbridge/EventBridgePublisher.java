@@ -2,6 +2,8 @@ package dev.outbox.eventbridge;
 
 import dev.outbox.Event;
 import dev.outbox.InvalidConfigurationException;
+import dev.outbox.spi.Destination;
+import dev.outbox.spi.TraceHeaders;
 import dev.outbox.spi.BrokerCalls;
 import dev.outbox.spi.BrokerErrors;
 import dev.outbox.spi.CallLimits;
@@ -42,7 +44,8 @@ import software.amazon.awssdk.services.eventbridge.model.PutEventsResultEntry;
  * {@code eventBusName} setting; {@code Resources} come from the header named by {@code resourcesHeader}
  * (comma-separated), if set. {@code Detail} is the payload, which EventBridge requires to be a JSON object, or,
  * with {@code envelope=true}, an object carrying the event's ids, type, time and headers with the payload
- * (any JSON) under {@code payload}.
+ * (any JSON) under {@code payload}. {@code TraceHeader} is the event's W3C {@code traceparent} header in X-Ray's
+ * format ({@link TraceHeaders#xray}), when it has one, so that the trace continues into the bus's targets.
  *
  * <p>Per-entry failures become per-event outcomes: {@code MalformedDetail}, {@code InvalidArgument} and
  * validation errors are rejected for good; throttling, internal failures and anything unknown are retried.
@@ -62,6 +65,7 @@ public final class EventBridgePublisher implements Publisher {
     private final boolean ownsClient;
     private final String source;
     private final String eventBusName;
+    private final Destination destination;
     private final String detailType;
     private final boolean envelope;
     private final String resourcesHeader;
@@ -73,6 +77,7 @@ public final class EventBridgePublisher implements Publisher {
     private EventBridgePublisher(Builder b) {
         this.source = b.source;
         this.eventBusName = b.eventBusName;
+        this.destination = new Destination("aws_eventbridge", b.eventBusName);
         this.detailType = b.detailType;
         this.envelope = b.envelope;
         this.resourcesHeader = b.resourcesHeader;
@@ -106,6 +111,17 @@ public final class EventBridgePublisher implements Publisher {
     @Override
     public CallLimits callLimits() {
         return callLimits;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>System {@code aws_eventbridge} (OpenTelemetry's messaging conventions name no value for EventBridge; this one
+     * follows their {@code aws_sqs} and {@code aws_sns}), the {@code eventBusName} setting as given.
+     */
+    @Override
+    public Destination destination(Event event) {
+        return destination;
     }
 
     /** Closes the SDK client if this publisher created it, and its call threads. */
@@ -147,6 +163,10 @@ public final class EventBridgePublisher implements Publisher {
                 .eventBusName(eventBusName);
         if (!resources.isEmpty()) {
             entry.resources(resources);
+        }
+        String xray = TraceHeaders.xray(event.headers());
+        if (xray != null) {
+            entry.traceHeader(xray);
         }
         return BrokerCalls.Prepared.entry(entry.build(), bytes);
     }

@@ -1,5 +1,6 @@
 package dev.outbox.eventbridge;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static dev.outbox.eventbridge.PutEventsEndpoint.accepted;
 import static dev.outbox.eventbridge.PutEventsEndpoint.error;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -76,6 +77,20 @@ class EventBridgePublisherTest {
         assertEquals("orders-bus", entry.get("EventBusName").asText());
         assertEquals(Instant.parse("2026-03-04T05:06:07Z").getEpochSecond(), entry.get("Time").asLong());
         assertEquals("[\"arn:aws:x:1\",\"arn:aws:x:2\"]", entry.get("Resources").toString());
+        assertFalse(entry.has("TraceHeader"), "no traceparent, no TraceHeader");
+    }
+
+    @Test
+    void theTraceparentHeaderTravelsAsTraceHeaderInXrayFormat() {
+        Event e = Event.builder().aggregate("order", "1").type("order_placed").payload("{}")
+                .header("traceparent", "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00").build();
+        try (Publisher publisher = Publishers.create("eventbridge", settings())) {
+            assertEquals(List.of(PublishOutcome.published()), publisher.publish(List.of(e)));
+            assertEquals(new dev.outbox.spi.Destination("aws_eventbridge", "orders-bus"), publisher.destination(e));
+        }
+        JsonNode entry = endpoint.requests.get(0).entries().get(0);
+        assertEquals("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
+                entry.get("TraceHeader").asText());
     }
 
     @Test

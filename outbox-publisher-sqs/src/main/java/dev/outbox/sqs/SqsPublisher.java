@@ -9,6 +9,8 @@ import dev.outbox.spi.CallTimeouts;
 import dev.outbox.spi.JsonStrings;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
+import dev.outbox.spi.Destination;
+import dev.outbox.spi.TraceHeaders;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -29,6 +31,8 @@ import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.SqsClientBuilder;
 import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
 import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
+import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeNameForSends;
+import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeValue;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequest;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
@@ -42,8 +46,11 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchResultEntry;
  * alone is larger is rejected without a call. The message body is the payload. Attributes:
  * {@code outbox-event-id}, {@code outbox-event-type}, {@code outbox-aggregate-type},
  * {@code outbox-aggregate-id}, then each header under its own name. SQS allows 10 attributes per message,
- * so when an event has more than 6 headers (or an empty header value, which SQS refuses) all its headers
- * travel as one JSON object in the {@code outbox-headers} attribute instead.
+ * so when an event has more than 6 headers (or an empty header value, which SQS refuses) its headers travel as one
+ * JSON object in the {@code outbox-headers} attribute instead, all but the W3C trace context
+ * ({@code traceparent}, {@code tracestate}), which keeps attributes of its own so that consumers' tracing finds it.
+ * An event with a valid {@code traceparent} header also gets the {@code AWSTraceHeader} system attribute, the same
+ * context in X-Ray's format ({@link TraceHeaders#xray}), which counts against neither the attributes nor the size.
  *
  * <p>On a FIFO queue (URL ending in {@code .fifo}) the message group is the aggregate, so SQS keeps each
  * aggregate's order, and the deduplication id is the event id, so an event re-sent after a relay crash is
@@ -74,6 +81,7 @@ public final class SqsPublisher implements Publisher {
     private final CallLimits callLimits;
     private final BrokerCalls<SendMessageBatchRequestEntry> calls;
     private final int maxMessageBytes;
+    private final Destination destination;
 
     private SqsPublisher(Builder b) {
         this.queueUrl = b.queueUrl;
@@ -86,6 +94,8 @@ public final class SqsPublisher implements Publisher {
                 CallTimeouts.ofClient("sqs", client.serviceClientConfiguration().overrideConfiguration()
                         .apiCallTimeout(), ownsClient));
         this.maxMessageBytes = b.maxMessageBytes;
+        String queueName = b.queueUrl.replaceAll("/+$", "");
+        this.destination = new Destination("aws_sqs", queueName.substring(queueName.lastIndexOf('/') + 1));
     }
 
     /** @return a builder; {@code queueUrl} is required */
@@ -115,6 +125,16 @@ public final class SqsPublisher implements Publisher {
         return callLimits;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>System {@code aws_sqs}, the queue's name (the last segment of its URL).
+     */
+    @Override
+    public Destination destination(Event event) {
+        return destination;
+    }
+
     /** Closes the SDK client if this publisher created it, and its call threads. */
     @Override
     public void close() {
@@ -140,7 +160,15 @@ public final class SqsPublisher implements Publisher {
                 bytes += attribute(attributes, h.getKey(), h.getValue());
             }
         } else {
-            bytes += attribute(attributes, "outbox-headers", JsonStrings.object(headers));
+            Map<String, String> packed = new LinkedHashMap<>(headers);
+            for (String trace : List.of(TraceHeaders.TRACEPARENT, TraceHeaders.TRACESTATE)) {
+                String value = packed.get(trace);
+                if (value != null && !value.isEmpty()) {
+                    packed.remove(trace);
+                    bytes += attribute(attributes, trace, value);
+                }
+            }
+            bytes += attribute(attributes, "outbox-headers", JsonStrings.object(packed));
         }
         if (bytes > maxMessageBytes) {
             return BrokerCalls.Prepared.refused(PublishOutcome.rejected("message is " + bytes
@@ -149,6 +177,11 @@ public final class SqsPublisher implements Publisher {
         SendMessageBatchRequestEntry.Builder entry = SendMessageBatchRequestEntry.builder()
                 .messageBody(event.payload())
                 .messageAttributes(attributes);
+        String xray = TraceHeaders.xray(headers);
+        if (xray != null) {
+            entry.messageSystemAttributes(Map.of(MessageSystemAttributeNameForSends.AWS_TRACE_HEADER,
+                    MessageSystemAttributeValue.builder().dataType(STRING).stringValue(xray).build()));
+        }
         if (fifo) {
             entry.messageGroupId(groupId(event)).messageDeduplicationId(event.id().toString());
         }

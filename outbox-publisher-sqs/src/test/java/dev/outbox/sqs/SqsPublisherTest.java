@@ -1,5 +1,8 @@
 package dev.outbox.sqs;
 
+import java.util.LinkedHashMap;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -95,6 +98,40 @@ class SqsPublisherTest {
         Map<String, String> packed = attributes(second);
         assertEquals(5, packed.size(), "seven headers do not fit SQS's 10 attributes: they travel packed");
         assertTrue(packed.get("outbox-headers").contains("\"h3\":\"v\\\"3\""), packed.get("outbox-headers"));
+    }
+
+    @Test
+    void theTraceContextKeepsItsOwnAttributesAndReachesAwsTraceHeaderEvenWhenHeadersArePacked() {
+        String queue = LocalSqs.newQueue(false);
+        String traceparent = "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01";
+        Map<String, String> eight = new LinkedHashMap<>();
+        for (int i = 0; i < 6; i++) {
+            eight.put("h" + i, "v" + i);
+        }
+        eight.put("traceparent", traceparent);
+        eight.put("tracestate", "vendor=1");
+        Event traced = Event.builder().aggregate("order", "3").type("order_paid").payload("{}").headers(eight).build();
+        Event untraced = Event.builder().aggregate("order", "4").type("order_paid").payload("[]")
+                .header("traceparent", "not a traceparent").build();
+        try (Publisher publisher = Publishers.create("sqs", settings(queue))) {
+            assertEquals(List.of(PublishOutcome.published(), PublishOutcome.published()),
+                    publisher.publish(List.of(traced, untraced)));
+            assertEquals(new dev.outbox.spi.Destination("aws_sqs", queue.substring(queue.lastIndexOf('/') + 1)),
+                    publisher.destination(traced));
+        }
+        List<Message> received = LocalSqs.drain(queue, 2);
+        Message first = received.stream().filter(m -> m.body().equals("{}")).findFirst().orElseThrow();
+        Map<String, String> attributes = attributes(first);
+        assertEquals(7, attributes.size(), "four ids, the packed headers and the trace context: " + attributes);
+        assertEquals(traceparent, attributes.get("traceparent"));
+        assertEquals("vendor=1", attributes.get("tracestate"));
+        assertFalse(attributes.get("outbox-headers").contains("traceparent"), attributes.get("outbox-headers"));
+        assertTrue(attributes.get("outbox-headers").contains("\"h5\":\"v5\""), attributes.get("outbox-headers"));
+        assertEquals("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+                first.attributes().get(MessageSystemAttributeName.AWS_TRACE_HEADER));
+        Message second = received.stream().filter(m -> m.body().equals("[]")).findFirst().orElseThrow();
+        assertNull(second.attributes().get(MessageSystemAttributeName.AWS_TRACE_HEADER),
+                "an invalid traceparent is sent as a header, not translated");
     }
 
     @Test
