@@ -120,6 +120,17 @@ final class BenchDatabase implements AutoCloseable {
                 + "\",\"channel\":\"mobile\",\"note\":\"monthly savings transfer\"}";
     }
 
+    static long queryLong(javax.sql.DataSource dataSource, String sql) {
+        try (Connection c = dataSource.getConnection();
+             java.sql.Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static void execute(javax.sql.DataSource dataSource, String sql) {
         try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
             s.execute(sql);

@@ -39,7 +39,7 @@ public final class Benchmarks {
             } else if (arg.startsWith("--only=")) {
                 only = arg.substring("--only=".length());
             } else if (!arg.equals("--quick")) {
-                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims]");
+                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|observe]");
                 System.exit(2);
             }
         }
@@ -61,6 +61,8 @@ public final class Benchmarks {
             rows.addAll(section("idle", () -> new IdleCpu(db, m.idleWindow).run()));
             rows.addAll(section("slowsqs", () -> new SlowBroker(db, m.slowBrokerEvents).run()));
             rows.addAll(section("claims", () -> new ClaimCost(db, m.claimPublished, m.claimBacklog).run()));
+            rows.addAll(section("observe", () -> new ObservabilityOverhead(db, m.relayEvents / 2, m.appendPhase,
+                    m.appendRounds).run()));
         }
         System.out.println();
         System.out.println("| benchmark | ours | baseline (same run) | ratio | target |");

@@ -129,7 +129,8 @@ final class ExampleEnvironment implements AutoCloseable {
         int emptyPolls = 0;
         while (received.size() < expected && emptyPolls < 2) {
             List<Message> batch = consumer.receiveMessage(ReceiveMessageRequest.builder().queueUrl(queueUrl)
-                    .maxNumberOfMessages(10).waitTimeSeconds(1).messageAttributeNames("All").build()).messages();
+                    .maxNumberOfMessages(10).waitTimeSeconds(1).messageAttributeNames("All")
+                    .messageSystemAttributeNamesWithStrings("AWSTraceHeader").build()).messages();
             emptyPolls = batch.isEmpty() ? emptyPolls + 1 : 0;
             for (Message m : batch) {
                 received.add(m);

@@ -10,6 +10,12 @@ import dev.outbox.jdbc.OutboxOperations;
 import dev.outbox.jdbc.OutboxHealth;
 import dev.outbox.micrometer.OutboxMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.common.CompletableResultCode;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
 import dev.outbox.jdbc.OutboxStats;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.Publishers;
@@ -86,6 +92,7 @@ public final class Examples {
             webhooks();
             typedPayloads();
             operations();
+            tracing();
         }
     }
 
@@ -212,6 +219,48 @@ public final class Examples {
         OutboxStats stats = ops.stats();
         out.println("   stats       pending=" + stats.pending() + " inFlight=" + stats.inFlight() + " dead="
                 + stats.dead() + " oldestPendingAge=" + stats.oldestPendingAge());
+    }
+
+    private void tracing() throws SQLException {
+        out.println("13. tracing: one trace from the request through the outbox to the consumer");
+        List<SpanData> finished = new java.util.concurrent.CopyOnWriteArrayList<>();
+        SpanExporter collect = new SpanExporter() {
+            @Override
+            public CompletableResultCode export(java.util.Collection<SpanData> spans) {
+                finished.addAll(spans);
+                return CompletableResultCode.ofSuccess();
+            }
+
+            @Override
+            public CompletableResultCode flush() {
+                return CompletableResultCode.ofSuccess();
+            }
+
+            @Override
+            public CompletableResultCode shutdown() {
+                return CompletableResultCode.ofSuccess();
+            }
+        };
+        try (OpenTelemetrySdk otel = OpenTelemetrySdk.builder()
+                .setTracerProvider(SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(collect))
+                        .build())
+                .build();
+             Publisher publisher = Publishers.create("sqs", env.sqsSettings)) {
+            TracedOrders orders = new TracedOrders(env.dataSource, env.table, otel);
+            orders.placeOrder("order-4001");
+            try (JdbcRelay relay = orders.relay(publisher)) {
+                relay.runOnce();
+            }
+            Message message = env.receive(1).get(0);
+            String queueUrl = env.sqsSettings.get("queueUrl");
+            String queue = queueUrl.substring(queueUrl.lastIndexOf('/') + 1);
+            orders.consume(message, queue);
+            out.println("   traces      " + finished.stream().map(SpanData::getTraceId).distinct().count() + ": "
+                    + finished.stream().sorted(java.util.Comparator.comparingLong(SpanData::getStartEpochNanos))
+                            .map(s -> s.getName() + " (" + s.getKind() + ")").collect(Collectors.joining(" > ")));
+            out.println("   message     traceparent " + message.messageAttributes().get("traceparent").stringValue()
+                    + ", AWSTraceHeader " + message.attributesAsStrings().get("AWSTraceHeader"));
+        }
     }
 
     private void spring() {

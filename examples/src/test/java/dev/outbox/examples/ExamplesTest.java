@@ -54,6 +54,12 @@ class ExamplesTest {
         assertTrue(out.contains("equal to what was placed: true"), out);
         assertTrue(out.contains("purged      10 published events"), out);
         assertTrue(out.contains("stats       pending=0 inFlight=0 dead=0"), out);
+        assertTrue(out.lines().anyMatch(l -> l.matches(
+                " *traces {6}1: POST /orders \\(SERVER\\) > send (\\S+) \\(PRODUCER\\) > process \\1 \\(CONSUMER\\)")),
+                "one trace, request to consumer: " + out);
+        assertTrue(out.lines().anyMatch(l -> l.matches(
+                " *message {5}traceparent 00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-9a-f], AWSTraceHeader Root=1-[0-9a-f]{8}-"
+                        + "[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1")), out);
     }
 
     @Test
