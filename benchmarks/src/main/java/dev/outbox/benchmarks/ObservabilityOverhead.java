@@ -67,14 +67,23 @@ final class ObservabilityOverhead {
         OutboxTracing tracing = OutboxTracing.create(otel);
         Tracer tracer = otel.getTracer("bench");
 
-        drain(false, tracing); // warm-up
-        drain(true, tracing);
+        double addedCpu = cpuPerEvent(tracing, Math.max(200_000, relayEvents * 4));
+        drain(false, false, tracing); // warm-up
+        drain(true, true, tracing);
         double bareRelay = 0;
+        double metricsRelay = 0;
+        double tracingRelay = 0;
         double observedRelay = 0;
-        int relayRounds = Math.min(rounds, 3);
+        int relayRounds = Math.min(rounds, 4);
         for (int r = 0; r < relayRounds; r++) {
-            bareRelay += drain(false, tracing);
-            observedRelay += drain(true, tracing);
+            double[] round = {drain(false, false, tracing), drain(true, false, tracing), drain(false, true, tracing),
+                drain(true, true, tracing)};
+            System.out.printf("  round %d: off %,.0f, metrics %,.0f, tracing %,.0f, both %,.0f events/s%n", r + 1,
+                    round[0], round[1], round[2], round[3]);
+            bareRelay += round[0];
+            metricsRelay += round[1];
+            tracingRelay += round[2];
+            observedRelay += round[3];
         }
 
         OutboxTable table = db.newOutboxTable();
@@ -94,6 +103,7 @@ final class ObservabilityOverhead {
             tracedCommits += append(traced, tracer, appendPhase);
             tracedNanos += System.nanoTime() - start;
         }
+        double captureCpu = captureCpuPerAppend(tracing, tracer, 500_000);
         long withContext = BenchDatabase.queryLong(db.pool(), "SELECT count(*) FROM " + table.qualifiedName()
                 + " WHERE headers ? 'traceparent'");
         db.drop(table);
@@ -103,35 +113,113 @@ final class ObservabilityOverhead {
                 withContext);
         double plainRate = plainCommits * 1e9 / plainNanos;
         double tracedRate = tracedCommits * 1e9 / tracedNanos;
+        String relay = "9. relay, 1 ordered relay, " + relayEvents + " events, ";
+        String off = Format.rate(bareRelay / relayRounds, "events/s") + " off";
+        double relayNanosPerEvent = 1e9 / (bareRelay / relayRounds);
         return List.of(
-                new Row("9. relay, 1 ordered relay, " + relayEvents + " events, metrics + tracing on",
-                        Format.rate(observedRelay / relayRounds, "events/s"),
-                        Format.rate(bareRelay / relayRounds, "events/s") + " off",
+                new Row("9. relay, CPU per event that metrics + tracing add (no database; export thread included)",
+                        String.format(java.util.Locale.ROOT, "%.1f us", addedCpu / 1000),
+                        String.format(java.util.Locale.ROOT, "%.1f us per event, relay off, wall time", relayNanosPerEvent / 1000),
+                        Format.ratio(relayNanosPerEvent / (relayNanosPerEvent + addedCpu)) + " implied", ">= 0.95x"),
+                new Row(relay + "metrics on", Format.rate(metricsRelay / relayRounds, "events/s"), off,
+                        Format.ratio(metricsRelay / bareRelay) + " of off", "-"),
+                new Row(relay + "tracing on", Format.rate(tracingRelay / relayRounds, "events/s"), off,
+                        Format.ratio(tracingRelay / bareRelay) + " of off", "-"),
+                new Row(relay + "metrics + tracing on", Format.rate(observedRelay / relayRounds, "events/s"), off,
                         Format.ratio(observedRelay / bareRelay) + " of off", ">= 0.95x"),
+                new Row("9. append, CPU per append that trace capture adds (no database)",
+                        String.format(java.util.Locale.ROOT, "%.2f us", captureCpu / 1000),
+                        String.format(java.util.Locale.ROOT, "%.0f us per transaction, capture off, wall time",
+                                1e6 * WRITERS / plainRate),
+                        Format.ratio((1e9 * WRITERS / plainRate) / (1e9 * WRITERS / plainRate + captureCpu)) + " implied",
+                        ">= 0.97x"),
                 new Row("9. append, " + WRITERS + " writers, each transaction in a span, trace capture on",
                         Format.rate(tracedRate, "tx/s"), Format.rate(plainRate, "tx/s") + " off",
                         Format.ratio(tracedRate / plainRate) + " of off", ">= 0.97x"));
     }
 
+    /**
+     * The JVM's CPU time per event of what metrics and tracing add to a relay, without a database: the listener calls
+     * a batch makes and the tracing publisher around the no-op one, for batches of 500 events carrying a
+     * traceparent. Process CPU, so the span processor's export thread counts too.
+     *
+     * @return nanoseconds of CPU per event
+     */
+    private double cpuPerEvent(OutboxTracing tracing, int events) {
+        List<dev.outbox.Event> batch = new ArrayList<>();
+        for (int i = 0; i < RelayThroughput.BATCH_SIZE; i++) {
+            batch.add(BenchDatabase.event(i % RelayThroughput.AGGREGATES).withHeaders(java.util.Map.of("traceparent",
+                    "00-" + String.format("%032x", i + 1) + "-" + String.format("%016x", i + 1) + "-01")));
+        }
+        Publisher traced = tracing.publisher(RelayThroughput.NO_OP);
+        OutboxMetrics metrics = OutboxMetrics.builder(new SimpleMeterRegistry(), OutboxTable.DEFAULT).build();
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long cpu = 0;
+        int done = 0;
+        for (int pass = 0; pass < 3; pass++) { // the first passes warm up
+            long start = os.getProcessCpuTime();
+            for (done = 0; done < events; done += batch.size()) {
+                metrics.claimed(batch.size(), Duration.ofMillis(10));
+                traced.publish(batch);
+                metrics.publisherCalled(batch.size(), Duration.ofMillis(1));
+                metrics.recorded(batch.size(), Duration.ofMillis(5));
+                for (dev.outbox.Event e : batch) {
+                    metrics.publishedAfter(e, Duration.ofMillis(20));
+                }
+                metrics.published(batch);
+                metrics.batchCompleted(new RelayResult(batch.size(), batch.size(), 0, 0, true), Duration.ofMillis(20));
+            }
+            cpu = os.getProcessCpuTime() - start;
+        }
+        return (double) cpu / done;
+    }
+
+    /** @return the CPU time per append that trace capture adds, under a current span, without a database */
+    private static double captureCpuPerAppend(OutboxTracing tracing, Tracer tracer, int appends) {
+        dev.outbox.Event event = BenchDatabase.event(1);
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long cpu = 0;
+        long sink = 0;
+        Span request = tracer.spanBuilder("POST /deposits").startSpan();
+        try (Scope ignored = request.makeCurrent()) {
+            for (int pass = 0; pass < 2; pass++) {
+                long start = os.getProcessCpuTime();
+                for (int i = 0; i < appends; i++) {
+                    sink += tracing.withCurrentContext(event).headers().size();
+                }
+                cpu = os.getProcessCpuTime() - start;
+            }
+        } finally {
+            request.end();
+        }
+        if (sink == 0) {
+            throw new IllegalStateException("no context captured");
+        }
+        return (double) cpu / appends;
+    }
+
     /** @return events per second draining a fresh backlog with one ordered relay */
-    private double drain(boolean observed, OutboxTracing tracing) throws Exception {
+    private double drain(boolean measured, boolean traced, OutboxTracing tracing) throws Exception {
         OutboxTable table = db.newOutboxTable();
         db.fill(table, relayEvents, RelayThroughput.AGGREGATES);
         BenchDatabase.execute(db.pool(), "UPDATE " + table.qualifiedName() + " SET headers = jsonb_build_object("
                 + "'traceparent', '00-' || md5(id::text) || '-' || left(md5(position::text), 16) || '-01')");
         BenchDatabase.execute(db.pool(), "VACUUM ANALYZE " + table.qualifiedName());
+        BenchDatabase.execute(db.pool(), "CHECKPOINT"); // so that no variant pays for another's writes
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        OutboxMetrics metrics = observed ? OutboxMetrics.builder(registry, table).build() : null;
-        Publisher publisher = observed ? tracing.publisher(RelayThroughput.NO_OP) : RelayThroughput.NO_OP;
+        OutboxMetrics metrics = measured ? OutboxMetrics.builder(registry, table).build() : null;
+        Publisher publisher = traced ? tracing.publisher(RelayThroughput.NO_OP) : RelayThroughput.NO_OP;
         JdbcRelay.Builder builder = JdbcRelay.builder(db.pool(), publisher).table(table)
                 .ordering(Ordering.PER_AGGREGATE).batchSize(RelayThroughput.BATCH_SIZE).ownerId("bench-observed");
-        if (observed) {
+        if (measured) {
             builder.listener(metrics);
         }
         long published = 0;
         long start;
         try (JdbcRelay relay = builder.build()) {
-            if (observed) {
+            if (measured) {
                 metrics.watch(relay, new OutboxOperations(db.pool(), table));
             }
             start = System.nanoTime();
@@ -141,7 +229,7 @@ final class ObservabilityOverhead {
             }
         }
         double rate = relayEvents * 1e9 / (System.nanoTime() - start);
-        if (observed) {
+        if (measured) {
             metrics.close();
             if (registry.get("outbox.events").counter().count() != relayEvents) {
                 throw new IllegalStateException("metrics counted " + registry.get("outbox.events").counter().count());
