@@ -58,13 +58,22 @@ record ClaimedBatch(UUID leaseToken, List<Row> rows, long claimedAtNanos) {
      * that is not a valid event becomes an unreadable row, so that it can go dead alone while the rest is published.
      */
     static ClaimedBatch read(UUID leaseToken, ResultSet rs, long claimedAtNanos) throws SQLException {
+        return read(leaseToken, rs, claimedAtNanos, Database.POSTGRESQL, 0);
+    }
+
+    /**
+     * @param database whose types the columns have
+     * @param claimedAttempts added to the attempts read: 1 where the rows were read before their lease was written
+     */
+    static ClaimedBatch read(UUID leaseToken, ResultSet rs, long claimedAtNanos, Database database,
+                             int claimedAttempts) throws SQLException {
         List<Row> rows = new ArrayList<>();
         while (rs.next()) {
             long position = rs.getLong(1);
-            int attempts = rs.getInt(9);
+            int attempts = rs.getInt(9) + claimedAttempts;
             long age = Math.max(0, rs.getLong(10));
             try {
-                rows.add(Row.of(position, readEvent(rs), attempts, age));
+                rows.add(Row.of(position, readEvent(rs, database), attempts, age));
             } catch (RuntimeException e) {
                 rows.add(new Row(position, null, attempts, rs.getString(3), rs.getString(4), rs.getString(2),
                         e.getClass().getSimpleName() + ": " + e.getMessage(), age));
@@ -74,8 +83,25 @@ record ClaimedBatch(UUID leaseToken, List<Row> rows, long claimedAtNanos) {
         return new ClaimedBatch(leaseToken, rows, claimedAtNanos);
     }
 
-    /** Reads columns 2 to 8 as an event. */
+    /** Reads columns 2 to 8 as an event, from PostgreSQL. */
     static Event readEvent(ResultSet rs) throws SQLException {
+        return readEvent(rs, Database.POSTGRESQL);
+    }
+
+    /** Reads columns 2 to 8 as an event: a uuid or its text, a timestamptz or a UTC DATETIME. */
+    static Event readEvent(ResultSet rs, Database database) throws SQLException {
+        if (database.mysqlFamily()) {
+            String id = rs.getString(2);
+            java.time.LocalDateTime at = rs.getObject(8, java.time.LocalDateTime.class);
+            return new Event(
+                    id == null ? null : UUID.fromString(id),
+                    rs.getString(3),
+                    rs.getString(4),
+                    rs.getString(5),
+                    rs.getString(6),
+                    HeadersJson.read(rs.getString(7)),
+                    at == null ? null : at.toInstant(java.time.ZoneOffset.UTC));
+        }
         OffsetDateTime occurred = rs.getObject(8, OffsetDateTime.class);
         return new Event(
                 rs.getObject(2, UUID.class),

@@ -8,8 +8,10 @@ import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -17,8 +19,8 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * The {@link Outbox} on PostgreSQL: one statement, one round trip, per {@link #append} and per
- * {@link #appendAll}.
+ * The {@link Outbox} on PostgreSQL, MySQL and MariaDB: one statement, one round trip, per {@link #append} and per
+ * {@link #appendAll} (on MySQL and MariaDB, one per 1,000 events).
  *
  * <p>Runs on the caller's connection and inside the caller's transaction; never commits, rolls back,
  * closes it or changes its auto-commit mode. A connection in auto-commit mode is refused before any SQL runs.
@@ -29,7 +31,11 @@ import java.util.List;
  * same statement): PostgreSQL commits notifying transactions one at a time, so a commit no relay waits for sends
  * nothing and pays nothing. PostgreSQL delivers the notification only if the transaction commits, so relays started
  * with {@link JdbcRelay#start} wake within milliseconds of the commit instead of at their next poll. A rolled-back
- * append notifies nobody.
+ * append notifies nobody. MySQL and MariaDB have no notifications: there relays poll, or the host wakes them with
+ * {@link JdbcRelay#wakeUp()} after its commit.
+ *
+ * <p>The database is found from the first connection an append is given, unless set with {@link Builder#database}; one
+ * outbox serves one database.
  */
 public final class JdbcOutbox implements Outbox {
 
@@ -40,9 +46,16 @@ public final class JdbcOutbox implements Outbox {
     private final String insert;
     private final String insertMany;
     private final String insertDelayed;
+    private final MySqlStatements mysql;
+    private volatile Database database;
+
+    /** Most events in one MySQL or MariaDB insert statement. */
+    private static final int MYSQL_ROWS_PER_INSERT = 1000;
 
     private JdbcOutbox(Builder b) {
         this.table = b.table;
+        this.database = b.database;
+        this.mysql = new MySqlStatements(b.table, Database.MYSQL);
         PostgresStatements sql = new PostgresStatements(b.table);
         this.insert = b.notifyOnCommit ? sql.insertNotifying : sql.insert;
         this.insertMany = b.notifyOnCommit ? sql.insertManyNotifying : sql.insertMany;
@@ -79,12 +92,41 @@ public final class JdbcOutbox implements Outbox {
             throw new OutboxException("event must not be null");
         }
         checkInTransaction(connection);
+        if (database(connection).mysqlFamily()) {
+            try (PreparedStatement statement = connection.prepareStatement(mysql.insert)) {
+                bindMySql(statement, 0, event);
+                statement.execute();
+            } catch (SQLException e) {
+                throw explained(e);
+            }
+            return;
+        }
         try (PreparedStatement statement = connection.prepareStatement(insert)) {
             bind(statement, event);
             statement.execute();
         } catch (SQLException e) {
             throw explained(e);
         }
+    }
+
+    private Database database(Connection connection) throws SQLException {
+        Database known = database;
+        if (known == null) {
+            known = Database.of(connection);
+            database = known;
+        }
+        return known;
+    }
+
+    /** Binds the seven event columns from parameter {@code offset + 1} on: text ids, UTC DATETIME. */
+    private static void bindMySql(PreparedStatement statement, int offset, Event event) throws SQLException {
+        statement.setString(offset + 1, event.id().toString());
+        statement.setString(offset + 2, event.aggregateType());
+        statement.setString(offset + 3, event.aggregateId());
+        statement.setString(offset + 4, event.type());
+        statement.setString(offset + 5, event.payload());
+        statement.setString(offset + 6, HeadersJson.write(event.headers()));
+        statement.setObject(offset + 7, LocalDateTime.ofInstant(event.occurredAt(), ZoneOffset.UTC));
     }
 
     private static void bind(PreparedStatement statement, Event event) throws SQLException {
@@ -119,6 +161,21 @@ public final class JdbcOutbox implements Outbox {
             throw new OutboxException("event must not be null");
         }
         checkInTransaction(connection);
+        if (database(connection).mysqlFamily()) {
+            try (PreparedStatement statement = connection.prepareStatement(mysql.insertDelayed)) {
+                bindMySql(statement, 0, event);
+                if (notBefore == null) {
+                    statement.setNull(8, Types.TIMESTAMP);
+                } else {
+                    statement.setObject(8, notBefore.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime());
+                }
+                statement.setLong(9, delayMillis * 1000);
+                statement.execute();
+            } catch (SQLException e) {
+                throw explained(e);
+            }
+            return;
+        }
         try (PreparedStatement statement = connection.prepareStatement(insertDelayed)) {
             bind(statement, event);
             statement.setObject(8, notBefore);
@@ -146,6 +203,24 @@ public final class JdbcOutbox implements Outbox {
         }
         if (list.size() == 1) {
             append(connection, list.get(0));
+            return;
+        }
+        if (database(connection).mysqlFamily()) {
+            for (int from = 0; from < list.size(); from += MYSQL_ROWS_PER_INSERT) {
+                List<Event> chunk = list.subList(from, Math.min(list.size(), from + MYSQL_ROWS_PER_INSERT));
+                StringBuilder sql = new StringBuilder(mysql.insertManyPrefix);
+                for (int i = 0; i < chunk.size(); i++) {
+                    sql.append(i == 0 ? "" : ", ").append(mysql.insertManyRow);
+                }
+                try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+                    for (int i = 0; i < chunk.size(); i++) {
+                        bindMySql(statement, i * 7, chunk.get(i));
+                    }
+                    statement.execute();
+                } catch (SQLException e) {
+                    throw explained(e);
+                }
+            }
             return;
         }
         int n = list.size();
@@ -182,8 +257,20 @@ public final class JdbcOutbox implements Outbox {
     public static final class Builder {
         private OutboxTable table = OutboxTable.DEFAULT;
         private boolean notifyOnCommit = true;
+        private Database database;
 
         private Builder() {
+        }
+
+        /**
+         * The database the outbox table is on; found from the first connection an append is given if not set.
+         *
+         * @param database PostgreSQL, MySQL or MariaDB
+         * @return this builder
+         */
+        public Builder database(Database database) {
+            this.database = database;
+            return this;
         }
 
         /**
@@ -200,7 +287,8 @@ public final class JdbcOutbox implements Outbox {
          * Whether each append also sends a PostgreSQL notification that wakes listening relays when the caller's
          * transaction commits (default true). Without it, relays find new events at their next poll, or when the
          * host calls {@link JdbcRelay#wakeUp()} after its commit. It saves next to nothing: the notification is sent
-         * only while a relay loop waits for one (see the README's performance section).
+         * only while a relay loop waits for one (see the README's performance section). PostgreSQL only; ignored on
+         * MySQL and MariaDB.
          *
          * @param notifyOnCommit true to wake relays at commit
          * @return this builder

@@ -77,6 +77,8 @@ public final class JdbcRelay implements Relay {
     private final String ownerKey;
     private final DataSource dataSource;
     private final boolean wakeOnCommit;
+    /** The database, once known: set by the builder, or found by the first claim. */
+    private volatile Database database;
     private final List<RelayLoop> loops = new CopyOnWriteArrayList<>();
     private volatile ChannelListener channelListener;
     private volatile boolean closed;
@@ -88,7 +90,12 @@ public final class JdbcRelay implements Relay {
     private JdbcRelay(Builder b) {
         this.table = b.table;
         this.publisher = b.publisher;
-        this.store = new RelayStore(b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes, b.statementTimeout);
+        this.database = b.database;
+        this.store = b.database != null
+                ? RelayStore.of(b.database, b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes,
+                        b.statementTimeout)
+                : RelayStore.detecting(b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes,
+                        b.statementTimeout, found -> this.database = found);
         this.circuit = new BrokerCircuit(b.ownerId, b.brokerPause, b.maxBrokerPause);
         this.delivery = new BatchDelivery(b.publisher, b.callLimits, b.ordering, b.retryPolicy, b.maxCallsPerAggregate,
                 b.leaseDuration, b.ownerId,
@@ -383,7 +390,7 @@ public final class JdbcRelay implements Relay {
         }
         RelayLoop loop = RelayLoop.start(this, ownerId, pollInterval, executor);
         loops.add(loop);
-        if (wakeOnCommit && channelListener == null) {
+        if (wakeOnCommit && channelListener == null && (database == null || database == Database.POSTGRESQL)) {
             channelListener = new ChannelListener(dataSource, table.channel(), "outbox-listen-" + ownerId, this::wakeUp);
             channelListener.start();
         }
@@ -405,9 +412,18 @@ public final class JdbcRelay implements Relay {
         return List.copyOf(loops);
     }
 
-    /** @return whether started loops wake on commit notifications ({@link Builder#wakeOnCommit}) */
+    /**
+     * @return whether started loops wake on commit notifications: {@link Builder#wakeOnCommit} on PostgreSQL; never on
+     *         MySQL and MariaDB, which have no notifications (known once the relay has claimed, or from
+     *         {@link Builder#database})
+     */
     public boolean wakesOnCommit() {
-        return wakeOnCommit;
+        return wakeOnCommit && (database == null || database == Database.POSTGRESQL);
+    }
+
+    /** @return the database the relay runs on: set on the builder, or found by its first claim; null until then */
+    public Database database() {
+        return database;
     }
 
     /** @return true while the listener has a LISTEN in place, so commits wake the loops without polling */
@@ -603,6 +619,7 @@ public final class JdbcRelay implements Relay {
         private String ownerId = defaultOwnerId();
         private RelayListener listener = RelayListener.NONE;
         private boolean wakeOnCommit = true;
+        private Database database;
         private int maxCallsPerAggregate = 10;
         private long maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
         private Duration brokerPause = Duration.ofSeconds(1);
@@ -705,13 +722,25 @@ public final class JdbcRelay implements Relay {
         /**
          * Whether started loops wake on the notifications {@link JdbcOutbox} sends at commit (default true). Costs
          * one thread and one connection, held while the relay is open. Turn it off behind a pooler in transaction
-         * mode, which cannot LISTEN; the loops then poll.
+         * mode, which cannot LISTEN; the loops then poll. PostgreSQL only: on MySQL and MariaDB loops poll, or are
+         * woken by {@link JdbcRelay#wakeUp()} after the host's commit.
          *
          * @param wakeOnCommit whether to listen for commits
          * @return this builder
          */
         public Builder wakeOnCommit(boolean wakeOnCommit) {
             this.wakeOnCommit = wakeOnCommit;
+            return this;
+        }
+
+        /**
+         * The database the outbox table is on; found from the first connection the relay borrows if not set.
+         *
+         * @param database PostgreSQL, MySQL or MariaDB
+         * @return this builder
+         */
+        public Builder database(Database database) {
+            this.database = database;
             return this;
         }
 

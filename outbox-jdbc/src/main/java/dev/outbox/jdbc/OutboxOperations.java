@@ -28,32 +28,59 @@ public final class OutboxOperations {
     private final DataSource dataSource;
     private final OutboxTable table;
     private final PostgresStatements sql;
+    private final MySqlStatements mysql;
+    private volatile Database database;
 
     /**
+     * Operations on {@code table}, on the database found from the first connection borrowed.
+     *
      * @param dataSource where the outbox table lives
      * @param table the outbox table
      */
     public OutboxOperations(DataSource dataSource, OutboxTable table) {
+        this(dataSource, table, null);
+    }
+
+    /**
+     * @param dataSource where the outbox table lives
+     * @param table the outbox table
+     * @param database the database it is on; null to find it from the first connection borrowed
+     */
+    public OutboxOperations(DataSource dataSource, OutboxTable table, Database database) {
         if (dataSource == null || table == null) {
             throw new InvalidConfigurationException("dataSource and table must not be null");
         }
         this.dataSource = dataSource;
         this.table = table;
         this.sql = new PostgresStatements(table);
+        this.mysql = new MySqlStatements(table, Database.MYSQL);
+        this.database = database;
+    }
+
+    private boolean onMySql(Connection connection) throws SQLException {
+        Database known = database;
+        if (known == null) {
+            known = Database.of(connection);
+            database = known;
+        }
+        return known.mysqlFamily();
     }
 
     /**
      * A snapshot for dashboards and health checks, cheap whatever the backlog: a few milliseconds on a table of
      * 1.25 million rows with 150,000 unpublished. Each count is exact up to {@value #EXACT_COUNT_LIMIT}; above that
-     * it is PostgreSQL's estimate of the size of the table's pending or dead index as of its last vacuum or analyze
-     * (this table's settings make autovacuum run after about 1 % of it changes), and {@link OutboxStats#exact()} is
-     * false. In-flight events are counted among the oldest 5,000 ready events, which is where relays claim; the
+     * it is an estimate, and {@link OutboxStats#exact()} is false: on PostgreSQL the size of the table's pending or
+     * dead index as of its last vacuum or analyze (this table's settings make autovacuum run after about 1 % of it
+     * changes), on MySQL and MariaDB the optimizer's estimate of the index range. In-flight events are counted among the oldest 5,000 ready events, which is where relays claim; the
      * oldest pending age is read from the 100 oldest pending events.
      *
      * @return counts of pending, in-flight and dead events, and the age of the oldest pending one
      */
     public OutboxStats stats() {
         return run("reading stats", connection -> {
+            if (onMySql(connection)) {
+                return mysqlStats(connection);
+            }
             try (PreparedStatement s = connection.prepareStatement(sql.stats)) {
                 s.setString(1, sql.pendingIndex);
                 s.setString(2, sql.deadIndex);
@@ -79,6 +106,44 @@ public final class OutboxOperations {
         });
     }
 
+    /** The same snapshot on MySQL and MariaDB, whose estimates come from the optimizer's index dives. */
+    private OutboxStats mysqlStats(Connection connection) throws SQLException {
+        long unpublished = single(connection, mysql.pendingCount);
+        long inFlight = single(connection, mysql.inFlight);
+        long dead = single(connection, mysql.deadCount);
+        long ageMillis = single(connection, mysql.oldestPending);
+        boolean exact = true;
+        if (unpublished > EXACT_COUNT_LIMIT) {
+            unpublished = Math.max(EXACT_COUNT_LIMIT + 1, explainedRows(connection, mysql.pendingEstimate));
+            exact = false;
+        }
+        if (dead > EXACT_COUNT_LIMIT) {
+            dead = Math.max(EXACT_COUNT_LIMIT + 1, explainedRows(connection, mysql.deadEstimate));
+            exact = false;
+        }
+        return new OutboxStats(Math.max(0, unpublished - inFlight), inFlight, dead,
+                Duration.ofMillis(Math.max(0, ageMillis)), exact);
+    }
+
+    /** @return the first column of the only row, 0 for SQL NULL */
+    private static long single(Connection connection, String query) throws SQLException {
+        try (PreparedStatement s = connection.prepareStatement(query); ResultSet rs = s.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** @return the rows EXPLAIN expects {@code query} to read */
+    private static long explainedRows(Connection connection, String explain) throws SQLException {
+        try (PreparedStatement s = connection.prepareStatement(explain); ResultSet rs = s.executeQuery()) {
+            long rows = 0;
+            while (rs.next()) {
+                rows = Math.max(rows, rs.getLong("rows"));
+            }
+            return rows;
+        }
+    }
+
     /** Counts up to this are exact in {@link #stats()}; larger ones are estimates. */
     public static final int EXACT_COUNT_LIMIT = PostgresStatements.EXACT_COUNT_LIMIT;
 
@@ -91,13 +156,17 @@ public final class OutboxOperations {
             throw new InvalidConfigurationException("limit must be from 1 to 10000, was " + limit);
         }
         return run("listing dead events", connection -> {
-            try (PreparedStatement s = connection.prepareStatement(sql.listDead)) {
+            boolean my = onMySql(connection);
+            try (PreparedStatement s = connection.prepareStatement(my ? mysql.listDead : sql.listDead)) {
                 s.setInt(1, limit);
                 List<DeadEvent> dead = new ArrayList<>();
                 try (ResultSet rs = s.executeQuery()) {
                     while (rs.next()) {
-                        dead.add(new DeadEvent(ClaimedBatch.readEvent(rs), rs.getInt(9), rs.getString(10),
-                                rs.getObject(11, OffsetDateTime.class).toInstant()));
+                        java.time.Instant deadAt = my
+                                ? rs.getObject(11, java.time.LocalDateTime.class).toInstant(java.time.ZoneOffset.UTC)
+                                : rs.getObject(11, OffsetDateTime.class).toInstant();
+                        dead.add(new DeadEvent(ClaimedBatch.readEvent(rs, my ? Database.MYSQL : Database.POSTGRESQL),
+                                rs.getInt(9), rs.getString(10), deadAt));
                     }
                 }
                 return dead;
@@ -112,7 +181,7 @@ public final class OutboxOperations {
      * @param ids the events' ids
      */
     public int requeueDead(Collection<UUID> ids) {
-        int n = byIds("requeueing dead events", sql.requeueDeadById, ids);
+        int n = byIds("requeueing dead events", sql.requeueDeadById, mysql.requeueDeadById, ids);
         log.info("requeued {} dead events on {} by id", n, table);
         return n;
     }
@@ -128,9 +197,10 @@ public final class OutboxOperations {
             throw new InvalidConfigurationException("eventType must not be blank");
         }
         int n = run("requeueing dead events", connection -> {
-            try (PreparedStatement s = connection.prepareStatement(sql.requeueDeadByType)) {
+            boolean my = onMySql(connection);
+            try (PreparedStatement s = connection.prepareStatement(my ? mysql.requeueDeadByType : sql.requeueDeadByType)) {
                 s.setString(1, eventType);
-                return count(s);
+                return my ? s.executeUpdate() : count(s);
             }
         });
         log.info("requeued {} dead events of type {} on {}", n, eventType, table);
@@ -144,8 +214,9 @@ public final class OutboxOperations {
      */
     public int requeueAllDead() {
         int n = run("requeueing dead events", connection -> {
-            try (PreparedStatement s = connection.prepareStatement(sql.requeueAllDead)) {
-                return count(s);
+            boolean my = onMySql(connection);
+            try (PreparedStatement s = connection.prepareStatement(my ? mysql.requeueAllDead : sql.requeueAllDead)) {
+                return my ? s.executeUpdate() : count(s);
             }
         });
         log.info("requeued all {} dead events on {}", n, table);
@@ -160,7 +231,7 @@ public final class OutboxOperations {
      * @param ids the events' ids
      */
     public int discardDead(Collection<UUID> ids) {
-        int n = byIds("discarding dead events", sql.discardDeadById, ids);
+        int n = byIds("discarding dead events", sql.discardDeadById, mysql.discardDeadById, ids);
         log.info("discarded {} dead events on {}", n, table);
         return n;
     }
@@ -184,8 +255,9 @@ public final class OutboxOperations {
         int deleted;
         do {
             deleted = run("purging published events", connection -> {
-                try (PreparedStatement s = connection.prepareStatement(sql.purgePublished)) {
-                    s.setLong(1, retention.toMillis());
+                boolean my = onMySql(connection);
+                try (PreparedStatement s = connection.prepareStatement(my ? mysql.purgePublished : sql.purgePublished)) {
+                    s.setLong(1, my ? retention.toMillis() * 1000 : retention.toMillis());
                     s.setInt(2, batchSize);
                     return s.executeUpdate();
                 }
@@ -196,7 +268,7 @@ public final class OutboxOperations {
         return total;
     }
 
-    private int byIds(String what, String statement, Collection<UUID> ids) {
+    private int byIds(String what, String statement, String mysqlStatement, Collection<UUID> ids) {
         if (ids == null || ids.stream().anyMatch(java.util.Objects::isNull)) {
             throw new InvalidConfigurationException("ids must not be null or contain null");
         }
@@ -204,6 +276,15 @@ public final class OutboxOperations {
             return 0;
         }
         return run(what, connection -> {
+            if (onMySql(connection)) {
+                List<UUID> list = List.copyOf(ids);
+                try (PreparedStatement s = connection.prepareStatement(mysqlStatement + MySqlStatements.in(list.size()))) {
+                    for (int i = 0; i < list.size(); i++) {
+                        s.setString(i + 1, list.get(i).toString());
+                    }
+                    return s.executeUpdate();
+                }
+            }
             try (PreparedStatement s = connection.prepareStatement(statement)) {
                 Array array = connection.createArrayOf("uuid", ids.toArray());
                 s.setArray(1, array);

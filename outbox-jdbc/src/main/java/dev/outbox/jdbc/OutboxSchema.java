@@ -14,17 +14,21 @@ import java.util.stream.Collectors;
 import javax.sql.DataSource;
 
 /**
- * The DDL the outbox assumes, shipped as the resource {@code dev/outbox/jdbc/postgresql.sql}.
+ * The DDL the outbox assumes, shipped as the resources {@code dev/outbox/jdbc/postgresql.sql} and
+ * {@code dev/outbox/jdbc/mysql.sql} (MySQL and MariaDB).
  *
  * <p>Run it with {@link #create(DataSource, OutboxTable)}, print it with
- * {@code java -cp outbox-api.jar:outbox-jdbc.jar dev.outbox.jdbc.OutboxSchema [schema.]table}, or copy the resource into a
- * Flyway or Liquibase migration: its {@code ${outbox_table}} and {@code ${outbox_name}} placeholders are
- * theirs too. Every statement is {@code IF NOT EXISTS}, so running it twice is harmless.
+ * {@code java -cp outbox-api.jar:outbox-jdbc.jar dev.outbox.jdbc.OutboxSchema [--mysql] [schema.]table}, or copy the
+ * resource into a Flyway or Liquibase migration: its {@code ${outbox_table}} and {@code ${outbox_name}} placeholders
+ * are theirs too. Every statement is {@code IF NOT EXISTS}, so running it twice is harmless.
  */
 public final class OutboxSchema {
 
     /** Classpath location of the PostgreSQL DDL template. */
     public static final String POSTGRES_RESOURCE = "dev/outbox/jdbc/postgresql.sql";
+
+    /** Classpath location of the MySQL and MariaDB DDL template: one {@code CREATE TABLE IF NOT EXISTS}. */
+    public static final String MYSQL_RESOURCE = "dev/outbox/jdbc/mysql.sql";
 
     /**
      * Classpath location of the migration that turns a {@code jsonb} payload column of an older table into
@@ -49,6 +53,25 @@ public final class OutboxSchema {
      */
     public static String postgres(OutboxTable table) {
         return render(POSTGRES_RESOURCE, table);
+    }
+
+    /**
+     * @param table the outbox table
+     * @return the MySQL and MariaDB DDL for {@code table}, ready to run
+     */
+    public static String mysql(OutboxTable table) {
+        return template(MYSQL_RESOURCE)
+                .replace("${outbox_table}", table.qualifiedName(Database.MYSQL))
+                .replace("${outbox_name}", table.name());
+    }
+
+    /**
+     * @param database the database
+     * @param table the outbox table
+     * @return the DDL for {@code table} on {@code database}, ready to run
+     */
+    public static String ddl(Database database, OutboxTable table) {
+        return database.mysqlFamily() ? mysql(table) : postgres(table);
     }
 
     /**
@@ -79,8 +102,9 @@ public final class OutboxSchema {
     }
 
     /**
-     * Brings a table created by an earlier version up to date, statement by statement, each in its own
-     * transaction: safe to run on a live table, and again.
+     * Brings a PostgreSQL table created by an earlier version up to date, statement by statement, each in its own
+     * transaction: safe to run on a live table, and again. On MySQL and MariaDB there is nothing to migrate yet, and
+     * this does nothing.
      *
      * @param dataSource where the table lives
      * @param table the outbox table
@@ -88,6 +112,9 @@ public final class OutboxSchema {
      */
     public static void migrate(DataSource dataSource, OutboxTable table) {
         try (Connection connection = dataSource.getConnection()) {
+            if (Database.of(connection).mysqlFamily()) {
+                return;
+            }
             boolean autoCommit = connection.getAutoCommit();
             connection.setAutoCommit(true);
             try (Statement statement = connection.createStatement()) {
@@ -110,7 +137,9 @@ public final class OutboxSchema {
     }
 
     /**
-     * Creates the table and its indexes if they do not exist, in one transaction.
+     * Creates the table and its indexes if they do not exist, with the DDL of the database behind
+     * {@code dataSource}: in one transaction on PostgreSQL; on MySQL and MariaDB one statement, which commits by
+     * itself.
      *
      * @param dataSource where to create it
      * @param table the outbox table
@@ -121,7 +150,7 @@ public final class OutboxSchema {
             boolean autoCommit = connection.getAutoCommit();
             connection.setAutoCommit(false);
             try (Statement statement = connection.createStatement()) {
-                statement.execute(postgres(table));
+                statement.execute(ddl(Database.of(connection), table));
                 connection.commit();
             } catch (SQLException e) {
                 connection.rollback();
@@ -137,15 +166,21 @@ public final class OutboxSchema {
     /**
      * Prints the DDL.
      *
-     * @param args optionally {@code [schema.]table}; {@code outbox_event} by default
+     * @param args optionally {@code --mysql} for MySQL and MariaDB, then optionally {@code [schema.]table};
+     *        PostgreSQL and {@code outbox_event} by default
      */
     public static void main(String[] args) {
         OutboxTable table = OutboxTable.DEFAULT;
-        if (args.length > 0) {
-            String[] parts = args[0].split("\\.", 2);
-            table = parts.length == 2 ? new OutboxTable(parts[0], parts[1]) : OutboxTable.named(parts[0]);
+        Database database = Database.POSTGRESQL;
+        for (String arg : args) {
+            if (arg.equals("--mysql")) {
+                database = Database.MYSQL;
+            } else {
+                String[] parts = arg.split("\\.", 2);
+                table = parts.length == 2 ? new OutboxTable(parts[0], parts[1]) : OutboxTable.named(parts[0]);
+            }
         }
-        System.out.println(postgres(table));
+        System.out.println(ddl(database, table));
     }
 
     private static String template(String resource) {

@@ -45,9 +45,21 @@ public record OutboxTable(String schema, String name) {
         return new OutboxTable(null, name);
     }
 
-    /** @return the double-quoted, schema-qualified name to use in SQL */
+    /** @return the double-quoted, schema-qualified name to use in PostgreSQL's SQL */
     public String qualifiedName() {
         return schema == null ? '"' + name + '"' : '"' + schema + "\".\"" + name + '"';
+    }
+
+    /**
+     * @param database the database the SQL is for
+     * @return the quoted, qualified name to use in its SQL: double quotes on PostgreSQL, backquotes on MySQL and
+     *         MariaDB, where the schema is the database
+     */
+    public String qualifiedName(Database database) {
+        if (database == Database.POSTGRESQL) {
+            return qualifiedName();
+        }
+        return schema == null ? '`' + name + '`' : '`' + schema + "`.`" + name + '`';
     }
 
     /**

@@ -1,254 +1,107 @@
 package dev.outbox.jdbc;
 
 import dev.outbox.OutboxException;
-import java.sql.Array;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
 /**
- * The relay's two statements, claim and record, each on a connection borrowed for that statement alone.
- * Nothing is held between them, so no connection or transaction stays open while the publisher runs.
+ * What the relay asks of its database, each call on a connection borrowed for it alone: nothing is held between
+ * calls, so no connection or transaction stays open while the publisher runs. One implementation per database,
+ * next to its statements: {@link PostgresRelayStore}, {@link MySqlRelayStore}.
  */
-final class RelayStore {
-
-    private final DataSource dataSource;
-    private final PostgresStatements sql;
-    private final String claimSql;
-    private final String parkingClaimSql;
-    /** Claims so far; every {@value #PARK_EVERY}th parks, starting with the first. */
-    private final AtomicLong claims = new AtomicLong();
-    /** Set when a claim found nothing: the next one parks, so that a walk over nothing claimable is paid once. */
-    private volatile boolean parkNext = true;
+interface RelayStore {
 
     /**
-     * How often a claim also parks what it walked past and could not take. Parking walks that stretch a second
-     * time; once in eight claims bounds that to an eighth of the walk, and a stretch of held events is parked within
-     * eight claims of appearing (in one claim, for those of one aggregate).
-     */
-    static final int PARK_EVERY = 8;
-    private final int timeoutSeconds;
-    /** How often a relay looks for events left parked behind a dead event that was requeued meanwhile. */
-    private static final long ORPHAN_SWEEP_NANOS = Duration.ofMinutes(1).toNanos();
-    private volatile long lastOrphanSweep = System.nanoTime() - ORPHAN_SWEEP_NANOS;
-
-    /** @param batchSize most events per claim; the claim statement is fixed for it once, here */
-    RelayStore(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize, long maxBatchBytes,
-               Duration statementTimeout) {
-        this.dataSource = dataSource;
-        this.sql = new PostgresStatements(table);
-        this.claimSql = sql.claim(ordering, batchSize, maxBatchBytes, false);
-        this.parkingClaimSql = sql.parkingClaim(ordering, batchSize, maxBatchBytes);
-        this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
-    }
-
-    /**
-     * Makes parked events whose time has come ready (and with {@code unlisten} removes that loop's listeners row),
-     * then claims; now and then, first looks for events left parked with nothing holding them back.
+     * Claims the next batch under a new lease token.
      *
-     * @param unlisten the key of a loop that stops waiting for notifications, or null
+     * @param unlisten the key of a loop that stops waiting for notifications, or null (PostgreSQL only)
      */
-    ClaimedBatch claim(String owner, Duration lease, String unlisten) throws SQLException {
-        UUID token = UUID.randomUUID();
-        boolean parking = parkNext || claims.getAndIncrement() % PARK_EVERY == 0;
-        try (Connection connection = dataSource.getConnection()) {
-            boolean autoCommit = connection.getAutoCommit();
-            try {
-                long now = System.nanoTime();
-                if (now - lastOrphanSweep > ORPHAN_SWEEP_NANOS) {
-                    lastOrphanSweep = now;
-                    execute(connection, PostgresStatements.JIT_OFF + sql.unparkOrphans, null);
-                    commitUnlessAuto(connection, autoCommit);
-                }
-                execute(connection, unlisten == null ? sql.unparkDue : sql.unparkDueUnlisten, unlisten);
-                commitUnlessAuto(connection, autoCommit);
-                ClaimedBatch batch;
-                long sent = System.nanoTime();
-                try (PreparedStatement claim = connection.prepareStatement(parking ? parkingClaimSql : claimSql)) {
-                    claim.setQueryTimeout(timeoutSeconds);
-                    claim.setString(1, owner);
-                    claim.setObject(2, token);
-                    claim.setLong(3, lease.toMillis());
-                    boolean rows = claim.execute();
-                    if (parking) {
-                        rows = claim.getMoreResults(); // past the JIT setting's row
-                    }
-                    if (!rows) {
-                        throw new SQLException("the claim returned no rows to read");
-                    }
-                    try (ResultSet rs = claim.getResultSet()) {
-                        batch = ClaimedBatch.read(token, rs, sent);
-                    }
-                }
-                commitUnlessAuto(connection, autoCommit);
-                parkNext = batch.size() == 0 && !parking;
-                return batch;
-            } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, autoCommit, e);
-                throw e;
-            }
-        }
-    }
+    ClaimedBatch claim(String owner, Duration lease, String unlisten) throws SQLException;
 
-    private static void commitUnlessAuto(Connection connection, boolean autoCommit) throws SQLException {
-        if (!autoCommit) {
-            connection.commit();
-        }
-    }
-
-    private void execute(Connection connection, String statement, String parameter) throws SQLException {
-        try (PreparedStatement update = connection.prepareStatement(statement)) {
-            update.setQueryTimeout(timeoutSeconds);
-            if (parameter != null) {
-                update.setString(1, parameter);
-            }
-            update.execute();
-        }
-    }
-
-    /**
-     * Says that the loop {@code key} waits for a notification, for {@code ttl}: appends notify until then.
-     */
-    void listen(String key, Duration ttl) throws SQLException {
-        try (Connection connection = dataSource.getConnection()) {
-            boolean autoCommit = connection.getAutoCommit();
-            try (PreparedStatement listen = connection.prepareStatement(sql.listen)) {
-                listen.setQueryTimeout(timeoutSeconds);
-                listen.setString(1, key);
-                listen.setLong(2, ttl.toMillis());
-                listen.executeUpdate();
-                if (!autoCommit) {
-                    connection.commit();
-                }
-            } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, autoCommit, e);
-                throw e;
-            }
-        }
-    }
+    /** Says that the loop {@code key} waits for a notification, for {@code ttl}: appends notify until then. */
+    void listen(String key, Duration ttl) throws SQLException;
 
     /** Says that the loop {@code key} no longer waits for notifications. */
-    void unlisten(String key) throws SQLException {
-        try (Connection connection = dataSource.getConnection()) {
-            update(connection, connection.getAutoCommit(), sql.unlisten, key);
-        }
-    }
-
-    /** Runs one statement with an optional string parameter in its own transaction. */
-    private void update(Connection connection, boolean autoCommit, String statement, String parameter)
-            throws SQLException {
-        try {
-            execute(connection, statement, parameter);
-            commitUnlessAuto(connection, autoCommit);
-        } catch (SQLException | RuntimeException e) {
-            rollbackQuietly(connection, autoCommit, e);
-            throw e;
-        }
-    }
+    void unlisten(String key) throws SQLException;
 
     /** @return the positions whose lease was extended by {@code lease}; a missing one had lost its lease */
-    Set<Long> renew(UUID token, List<Long> positions, Duration lease) throws SQLException {
-        try (Connection connection = dataSource.getConnection()) {
-            boolean autoCommit = connection.getAutoCommit();
-            try (PreparedStatement renew = connection.prepareStatement(sql.renewLease)) {
-                renew.setQueryTimeout(timeoutSeconds);
-                Array array = connection.createArrayOf("bigint", positions.toArray(Long[]::new));
-                renew.setLong(1, lease.toMillis());
-                renew.setArray(2, array);
-                renew.setObject(3, token);
-                Set<Long> held = new HashSet<>();
-                try (ResultSet rs = renew.executeQuery()) {
-                    while (rs.next()) {
-                        held.add(rs.getLong(1));
-                    }
-                }
-                if (!autoCommit) {
-                    connection.commit();
-                }
-                array.free();
-                return held;
-            } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, autoCommit, e);
-                throw e;
-            }
-        }
-    }
+    Set<Long> renew(UUID token, List<Long> positions, Duration lease) throws SQLException;
 
     /**
      * @param released counts the events that publishing released from behind the published ones (they are ready now)
      * @return the positions whose outcome was written; a missing one had lost its lease
      */
-    Set<Long> record(UUID token, List<Settlement> settlements, AtomicInteger released)
-            throws SQLException {
-        boolean allPublished = settlements.stream().allMatch(s -> s.kind() == Settlement.Kind.PUBLISHED);
-        int n = settlements.size();
-        Long[] positions = new Long[n];
-        for (int i = 0; i < n; i++) {
-            positions[i] = settlements.get(i).row().position();
-        }
-        try (Connection connection = dataSource.getConnection()) {
-            boolean autoCommit = connection.getAutoCommit();
-            try (PreparedStatement record = connection.prepareStatement(
-                    allPublished ? sql.recordPublished : sql.recordOutcomes)) {
-                record.setQueryTimeout(timeoutSeconds);
-                Array[] arrays;
-                if (allPublished) {
-                    arrays = new Array[] {connection.createArrayOf("bigint", positions)};
-                    record.setArray(1, arrays[0]);
-                    record.setObject(2, token);
-                } else {
-                    String[] kinds = new String[n];
-                    Long[] delays = new Long[n];
-                    String[] errors = new String[n];
-                    for (int i = 0; i < n; i++) {
-                        Settlement s = settlements.get(i);
-                        kinds[i] = s.kind().sql;
-                        delays[i] = s.delayMillis();
-                        errors[i] = s.error();
-                    }
-                    arrays = new Array[] {
-                        connection.createArrayOf("bigint", positions),
-                        connection.createArrayOf("text", kinds),
-                        connection.createArrayOf("bigint", delays),
-                        connection.createArrayOf("text", errors)};
-                    for (int i = 0; i < arrays.length; i++) {
-                        record.setArray(i + 1, arrays[i]);
-                    }
-                    record.setObject(5, token);
-                }
-                Set<Long> recorded = new HashSet<>();
-                try (ResultSet rs = record.executeQuery()) {
-                    int freed = 0;
-                    while (rs.next()) {
-                        recorded.add(rs.getLong(1));
-                        freed = rs.getInt(2);
-                    }
-                    released.addAndGet(freed);
-                }
-                if (!autoCommit) {
-                    connection.commit();
-                }
-                for (Array array : arrays) {
-                    array.free();
-                }
-                return recorded;
-            } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, autoCommit, e);
-                throw e;
-            }
-        }
+    Set<Long> record(UUID token, List<Settlement> settlements, AtomicInteger released) throws SQLException;
+
+    /** The store for {@code database}. */
+    static RelayStore of(Database database, DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize,
+                         long maxBatchBytes, Duration statementTimeout) {
+        return database.mysqlFamily()
+                ? new MySqlRelayStore(dataSource, table, database, ordering, batchSize, maxBatchBytes, statementTimeout)
+                : new PostgresRelayStore(dataSource, table, ordering, batchSize, maxBatchBytes, statementTimeout);
     }
 
-    private static void rollbackQuietly(Connection connection, boolean autoCommit, Exception cause) {
+    /** A store that finds its database on first use, from the first connection it borrows. */
+    static RelayStore detecting(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize,
+                                long maxBatchBytes, Duration statementTimeout,
+                                java.util.function.Consumer<Database> found) {
+        return new RelayStore() {
+            private volatile RelayStore store;
+
+            private RelayStore store() throws SQLException {
+                RelayStore s = store;
+                if (s == null) {
+                    synchronized (this) {
+                        if (store == null) {
+                            Database database;
+                            try (Connection connection = dataSource.getConnection()) {
+                                database = Database.of(connection);
+                            }
+                            store = of(database, dataSource, table, ordering, batchSize, maxBatchBytes,
+                                    statementTimeout);
+                            found.accept(database);
+                        }
+                        s = store;
+                    }
+                }
+                return s;
+            }
+
+            @Override
+            public ClaimedBatch claim(String owner, Duration lease, String unlisten) throws SQLException {
+                return store().claim(owner, lease, unlisten);
+            }
+
+            @Override
+            public void listen(String key, Duration ttl) throws SQLException {
+                store().listen(key, ttl);
+            }
+
+            @Override
+            public void unlisten(String key) throws SQLException {
+                store().unlisten(key);
+            }
+
+            @Override
+            public Set<Long> renew(UUID token, List<Long> positions, Duration lease) throws SQLException {
+                return store().renew(token, positions, lease);
+            }
+
+            @Override
+            public Set<Long> record(UUID token, List<Settlement> settlements, AtomicInteger released)
+                    throws SQLException {
+                return store().record(token, settlements, released);
+            }
+        };
+    }
+
+    static void rollbackQuietly(Connection connection, boolean autoCommit, Exception cause) {
         if (autoCommit) {
             return;
         }
@@ -265,8 +118,8 @@ final class RelayStore {
     }
 
     /**
-     * @return for an error that says a table or column is missing, what to run; else empty. A table created by an
-     *         earlier version lacks the parked_until column and the listeners table.
+     * @return for an error that says a table or column is missing, what to run; else empty. A PostgreSQL table created
+     *         by an earlier version lacks the parked_until column and the listeners table.
      */
     static String schemaHint(OutboxTable table, SQLException e) {
         String state = e.getSQLState();
@@ -274,6 +127,10 @@ final class RelayStore {
             return " (is the schema up to date? Create it with OutboxSchema.create, or bring a table made by an earlier"
                     + " version up to date with OutboxSchema.migrate(dataSource, " + table + "), resource "
                     + OutboxSchema.POSTGRES_PARKING_MIGRATION + ")";
+        }
+        if ("42S02".equals(state) || "42S22".equals(state)) {
+            return " (is the schema there? Create it with OutboxSchema.create, or run the resource "
+                    + OutboxSchema.MYSQL_RESOURCE + ")";
         }
         return "";
     }

@@ -13,7 +13,6 @@ import dev.outbox.Event;
 import dev.outbox.InvalidEventException;
 import dev.outbox.OutboxException;
 import dev.outbox.testing.RecordingPublisher;
-import dev.outbox.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -22,27 +21,30 @@ import java.util.List;
 import java.util.UUID;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
-class AppendTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class AppendTest extends EachDatabase {
 
-    static DataSource db;
+    DataSource db;
     OutboxTable table;
     JdbcOutbox outbox;
     RecordingPublisher publisher;
     JdbcRelay relay;
 
-    @BeforeAll
-    static void database() {
-        db = TestDatabase.dataSource();
-        TestDatabase.execute("CREATE TABLE IF NOT EXISTS app_user (id text PRIMARY KEY, name text NOT NULL)");
+    AppendTest(TestDb tdb) {
+        super(tdb);
     }
 
     @BeforeEach
     void freshOutbox() {
-        table = TestTables.newTable();
+        db = db();
+        tdb.execute("CREATE TABLE IF NOT EXISTS app_user (id VARCHAR(200) PRIMARY KEY, name TEXT NOT NULL)");
+        table = tdb.newTable();
         outbox = JdbcOutbox.create(table);
         publisher = new RecordingPublisher();
         relay = JdbcRelay.builder(db, publisher).table(table).build();
@@ -50,7 +52,9 @@ class AppendTest {
 
     @org.junit.jupiter.api.AfterEach
     void closeRelay() {
-        relay.close();
+        if (relay != null) {
+            relay.close();
+        }
     }
 
     static Event event(String aggregateId) {
@@ -75,7 +79,7 @@ class AppendTest {
         assertEquals(e.headers(), got.headers());
         assertEquals(e.occurredAt(), got.occurredAt());
         assertEquals(e.type(), got.type());
-        assertEquals(json(e.payload()), json(got.payload()), "payload is stored as jsonb: same JSON value");
+        assertEquals(json(e.payload()), json(got.payload()), "the same JSON value");
     }
 
     @Test
@@ -85,7 +89,7 @@ class AppendTest {
             outbox.append(c, event("u2"));
         });
         assertEquals(0, relay.runOnce().claimed());
-        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName()));
+        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + tdb.q(table)));
         assertEquals(0, publisher.deliveries().size());
     }
 
@@ -106,8 +110,9 @@ class AppendTest {
         Exception failure = assertThrows(IllegalStateException.class,
                 () -> commit(db, c -> outbox.appendAll(c, List.of(fresh, duplicate))));
         assertTrue(failure.getCause() instanceof SQLException
-                && failure.getCause().getMessage().contains("duplicate key"), String.valueOf(failure.getCause()));
-        assertEquals(50, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName()));
+                && failure.getCause().getMessage().toLowerCase(java.util.Locale.ROOT).contains("duplicate"),
+                String.valueOf(failure.getCause()));
+        assertEquals(50, queryLong(db, "SELECT count(*) FROM " + tdb.q(table)));
         assertFalse(publisher.deliveries().stream().anyMatch(e -> e.id().equals(fresh.id())));
     }
 
@@ -120,7 +125,7 @@ class AppendTest {
             assertThrows(OutboxException.class, () -> outbox.appendAll(c, List.of(event("u3"), event("u4"))));
             assertTrue(c.getAutoCommit(), "auto-commit mode left as it was");
         }
-        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName()));
+        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + tdb.q(table)));
     }
 
     @Test
@@ -168,18 +173,22 @@ class AppendTest {
     @Test
     void schemaCanBeCreatedTwiceAndPrinted() {
         OutboxSchema.create(db, table);
-        String ddl = OutboxSchema.postgres(new OutboxTable("public", "orders_outbox"));
-        assertTrue(ddl.contains("CREATE TABLE IF NOT EXISTS \"public\".\"orders_outbox\""), ddl);
+        String ddl = OutboxSchema.ddl(tdb.database(), new OutboxTable("app", "orders_outbox"));
+        assertTrue(ddl.contains("CREATE TABLE IF NOT EXISTS " + new OutboxTable("app", "orders_outbox")
+                .qualifiedName(tdb.database())), ddl);
         assertTrue(ddl.contains("orders_outbox_pending"), ddl);
         assertFalse(ddl.contains("${"), "every placeholder is filled");
+        assertEquals(tdb.database(), Database.of(db));
     }
 
-    private static void insertUser(Connection c, String id) throws SQLException {
-        try (var s = c.prepareStatement("INSERT INTO app_user (id, name) VALUES (?, 'x') ON CONFLICT DO NOTHING")) {
+    private void insertUser(Connection c, String id) throws SQLException {
+        String insert = tdb.mysqlFamily() ? "INSERT IGNORE INTO app_user (id, name) VALUES (?, 'x')"
+                : "INSERT INTO app_user (id, name) VALUES (?, 'x') ON CONFLICT DO NOTHING";
+        try (var s = c.prepareStatement(insert)) {
             s.setString(1, id + "-" + UUID.randomUUID());
             s.executeUpdate();
         }
-        try (var s = c.prepareStatement("INSERT INTO app_user (id, name) VALUES (?, 'x') ON CONFLICT DO NOTHING")) {
+        try (var s = c.prepareStatement(insert)) {
             s.setString(1, id);
             s.executeUpdate();
         }
