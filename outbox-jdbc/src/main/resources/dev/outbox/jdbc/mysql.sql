@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS ${outbox_table} (
     -- Text, not MySQL's JSON type: JSON re-renders the document (key order, spacing, numbers), this keeps it byte for
     -- byte as appended. Still checked as JSON, and queryable with JSON_VALUE and ->>.
     payload         LONGTEXT     NOT NULL,
-    headers         MEDIUMTEXT   NOT NULL,
+    headers         MEDIUMTEXT   NOT NULL DEFAULT ('{}'),
     occurred_at     DATETIME(6)  NOT NULL,
     created_at      DATETIME(6)  NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
     -- Not claimed before this time: the retry backoff, or the delay given at append.

@@ -8,7 +8,6 @@ import dev.outbox.Event;
 import dev.outbox.RelayLoop;
 import dev.outbox.RetryPolicy;
 import dev.outbox.testing.RecordingPublisher;
-import dev.outbox.testing.TestDatabase;
 import dev.outbox.spi.PublishOutcome;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,12 +24,25 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
-class ConcurrentRelaysTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class ConcurrentRelaysTest extends EachDatabase {
 
-    static final DataSource db = TestDatabase.dataSource();
+    DataSource db;
 
-    static List<Event> appendInTransactions(JdbcOutbox outbox, int transactions, int perTransaction, int aggregates) {
+    ConcurrentRelaysTest(TestDb tdb) {
+        super(tdb);
+    }
+
+    @org.junit.jupiter.api.BeforeEach
+    void database() {
+        db = db();
+    }
+
+    List<Event> appendInTransactions(JdbcOutbox outbox, int transactions, int perTransaction, int aggregates) {
         List<Event> all = new ArrayList<>();
         for (int t = 0; t < transactions; t++) {
             List<Event> batch = new ArrayList<>();
@@ -59,7 +71,7 @@ class ConcurrentRelaysTest {
 
     @Test
     void fourRelaysDrainingTenThousandEventsPublishEachExactlyOnce() throws Exception {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         JdbcOutbox outbox = JdbcOutbox.create(table);
         List<Event> appended = appendInTransactions(outbox, 100, 100, 1_000);
         RecordingPublisher publisher = new RecordingPublisher();
@@ -89,7 +101,7 @@ class ConcurrentRelaysTest {
 
     @Test
     void perAggregateOrderHoldsWithConcurrentWritersRelaysAndAPublisherFailingAtRandom() throws Exception {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         JdbcOutbox outbox = JdbcOutbox.create(table);
         int aggregates = 40;
         int perAggregate = 50;
@@ -160,7 +172,7 @@ class ConcurrentRelaysTest {
 
     @Test
     void unorderedModeDrainsEverythingWithTwoRelays() throws Exception {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         List<Event> appended = appendInTransactions(JdbcOutbox.create(table), 20, 100, 3);
         RecordingPublisher publisher = new RecordingPublisher();
         ExecutorService threads = Executors.newFixedThreadPool(2);
@@ -185,7 +197,7 @@ class ConcurrentRelaysTest {
 
     @Test
     void aStartedLoopPublishesWhenWokenAndStopsWhenAsked() throws Exception {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         JdbcOutbox outbox = JdbcOutbox.create(table);
         RecordingPublisher publisher = new RecordingPublisher();
         JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).pollInterval(Duration.ofMinutes(10)).build();

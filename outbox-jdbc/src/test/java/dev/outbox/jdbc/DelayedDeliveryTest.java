@@ -8,21 +8,33 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.outbox.Event;
 import dev.outbox.OutboxException;
 import dev.outbox.testing.RecordingPublisher;
-import dev.outbox.testing.TestDatabase;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** An event appended with a delay is published no earlier than asked, and its aggregate's later events wait for it. */
-class DelayedDeliveryTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class DelayedDeliveryTest extends EachDatabase {
 
-    static final DataSource db = TestDatabase.dataSource();
+    DataSource db;
+
+    DelayedDeliveryTest(TestDb tdb) {
+        super(tdb);
+    }
+
+    @org.junit.jupiter.api.BeforeEach
+    void database() {
+        db = db();
+    }
 
     @Test
     void aDelayedEventWaitsAndHoldsBackOnlyItsOwnAggregate() throws Exception {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         JdbcOutbox outbox = JdbcOutbox.create(table);
         Event a1 = Event.of("order", "A", "reminder", "{\"n\":1}");
         Event a2 = Event.of("order", "A", "placed", "{\"n\":2}");
@@ -50,7 +62,7 @@ class DelayedDeliveryTest {
 
     @Test
     void aNotBeforeInThePastMeansNow() {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         JdbcOutbox outbox = JdbcOutbox.create(table);
         commit(db, c -> outbox.append(c, Event.of("order", "A", "t", "{}"), Instant.now().minusSeconds(60)));
         RecordingPublisher publisher = new RecordingPublisher();
@@ -61,7 +73,7 @@ class DelayedDeliveryTest {
 
     @Test
     void aDelayOutOfRangeIsRefusedBeforeAnySqlAndTheTransactionStaysUsable() {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         JdbcOutbox outbox = JdbcOutbox.create(table);
         Event e = Event.of("order", "A", "t", "{}");
         commit(db, c -> {

@@ -15,7 +15,6 @@ import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.testing.RecordingPublisher;
-import dev.outbox.testing.TestDatabase;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLFeatureNotSupportedException;
@@ -32,11 +31,15 @@ import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Failures that used to stop the relay or blame the wrong events: each ends with only the culprit dead. */
-class FailureTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class FailureTest extends EachDatabase {
 
-    static final DataSource db = TestDatabase.dataSource();
+    DataSource db;
     static final RetryPolicy THREE_QUICK_ATTEMPTS = RetryPolicy.builder().initialDelay(Duration.ofMillis(10))
             .maxDelay(Duration.ofMillis(50)).maxAttempts(3).build();
 
@@ -44,9 +47,14 @@ class FailureTest {
     JdbcOutbox outbox;
     OutboxOperations ops;
 
+    FailureTest(TestDb tdb) {
+        super(tdb);
+    }
+
     @BeforeEach
     void freshOutbox() {
-        table = TestTables.newTable();
+        db = db();
+        table = tdb.newTable();
         outbox = JdbcOutbox.create(table);
         ops = new OutboxOperations(db, table);
     }
@@ -57,7 +65,7 @@ class FailureTest {
         return e;
     }
 
-    static String queryText(String sql) {
+    String queryText(String sql) {
         try (Connection c = db.getConnection(); var s = c.createStatement(); var rs = s.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;
         } catch (java.sql.SQLException ex) {
@@ -148,7 +156,7 @@ class FailureTest {
         Event later = append("R", "{\"later\":1}");
         Event other = append("S", "{}");
         // As if three relays had died with it in flight: each claim counted an attempt, none recorded an outcome.
-        TestDatabase.execute("UPDATE " + table.qualifiedName() + " SET attempts = 3 WHERE id = '" + e.id() + "'");
+        tdb.execute("UPDATE " + tdb.q(table) + " SET attempts = 3 WHERE id = '" + e.id() + "'");
         RecordingPublisher publisher = new RecordingPublisher();
         try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).retryPolicy(THREE_QUICK_ATTEMPTS).build()) {
             RelayResult result = relay.runOnce();
@@ -165,9 +173,9 @@ class FailureTest {
     @Test
     void anUnreadableRowGoesDeadAloneAndTheRestIsPublished() {
         String badId = UUID.randomUUID().toString();
-        TestDatabase.execute("INSERT INTO " + table.qualifiedName()
+        tdb.execute("INSERT INTO " + tdb.q(table)
                 + " (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at) VALUES ('" + badId
-                + "', 'order', 'bad', 'migrated', '{}', '{\"retries\": 1}', now())");
+                + "', 'order', 'bad', 'migrated', '{}', '{\"retries\": 1}', " + tdb.now() + ")");
         List<Event> good = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             good.add(append("good" + i, "{}"));
@@ -192,16 +200,17 @@ class FailureTest {
         assertEquals(1, stats.dead());
         assertEquals(1, unreadable.size());
         assertTrue(unreadable.get(0).startsWith(badId) && unreadable.get(0).contains("headers"), unreadable.toString());
-        String error = queryText("SELECT last_error FROM " + table.qualifiedName() + " WHERE id = '" + badId + "'");
+        String error = queryText("SELECT last_error FROM " + tdb.q(table) + " WHERE id = '" + badId + "'");
         assertTrue(error.startsWith("unreadable row"), error);
     }
 
     @Test
     void aStoredPayloadOverTheLimitIsUnreadableAndDeadNotStuck() {
         String bigId = UUID.randomUUID().toString();
-        TestDatabase.execute("INSERT INTO " + table.qualifiedName()
+        tdb.execute("INSERT INTO " + tdb.q(table)
                 + " (id, aggregate_type, aggregate_id, event_type, payload, occurred_at) VALUES ('" + bigId
-                + "', 'order', 'big', 'migrated', to_jsonb(repeat('x', 1100000)), now())");
+                + "', 'order', 'big', 'migrated', " + (tdb.mysqlFamily() ? "JSON_QUOTE(REPEAT('x', 1100000))"
+                : "to_jsonb(repeat('x', 1100000))") + ", " + tdb.now() + ")");
         Event fine = append("fine", "{}");
         RecordingPublisher publisher = new RecordingPublisher();
         try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).build()) {
@@ -313,7 +322,7 @@ class FailureTest {
         }
         assertEquals(appended.size(), publisher.deliveries().size());
         assertEquals(0, ops.stats().dead());
-        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE attempts > 1"),
+        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + tdb.q(table) + " WHERE attempts > 1"),
                 "an unavailable broker spends no attempt");
     }
 
@@ -330,7 +339,7 @@ class FailureTest {
             assertEquals(0, result.dead());
             assertEquals(JdbcRelay.BrokerState.OPEN, relay.brokerState());
         }
-        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE attempts > 0"),
+        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + tdb.q(table) + " WHERE attempts > 0"),
                 "no event charged for the publisher failing as a whole");
     }
 

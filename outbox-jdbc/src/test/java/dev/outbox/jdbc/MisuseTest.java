@@ -14,7 +14,6 @@ import dev.outbox.OutboxException;
 import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
 import dev.outbox.testing.RecordingPublisher;
-import dev.outbox.testing.TestDatabase;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
 import java.sql.Connection;
@@ -36,31 +35,34 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Bad input and misuse, one case per test. Each gets an error that names the problem; nothing is half-written;
  * where the caller owns the transaction it stays usable (input errors are caught before any SQL runs, so the
  * caller's other work still commits).
  */
-class MisuseTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class MisuseTest extends EachDatabase {
 
-    static DataSource db;
+    DataSource db;
     final List<JdbcRelay> relays = new ArrayList<>();
     OutboxTable table;
     JdbcOutbox outbox;
 
-    @BeforeAll
-    static void database() {
-        db = TestDatabase.dataSource();
-        TestDatabase.execute("CREATE TABLE IF NOT EXISTS misuse_business (id text PRIMARY KEY)");
+    MisuseTest(TestDb tdb) {
+        super(tdb);
     }
 
     @BeforeEach
     void freshTable() {
-        table = TestTables.newTable();
+        db = db();
+        tdb.execute("CREATE TABLE IF NOT EXISTS misuse_business (id VARCHAR(100) PRIMARY KEY)");
+        table = tdb.newTable();
         outbox = JdbcOutbox.create(table);
     }
 
@@ -74,7 +76,7 @@ class MisuseTest {
     }
 
     long rows() {
-        return queryLong(db, "SELECT count(*) FROM " + table.qualifiedName());
+        return queryLong(db, "SELECT count(*) FROM " + tdb.q(table));
     }
 
     JdbcRelay relay(Publisher publisher) {
@@ -109,7 +111,7 @@ class MisuseTest {
         void run(Connection c) throws Exception;
     }
 
-    static void invalidConfiguration(Consumer<JdbcRelay.Builder> setting, String... words) {
+    void invalidConfiguration(Consumer<JdbcRelay.Builder> setting, String... words) {
         JdbcRelay.Builder builder = JdbcRelay.builder(db, new RecordingPublisher());
         setting.accept(builder);
         InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class, builder::build);
@@ -195,7 +197,8 @@ class MisuseTest {
         try (Connection c = db.getConnection()) {
             c.setAutoCommit(false);
             SQLException error = assertThrows(SQLException.class, () -> outbox.append(c, e));
-            assertEquals("23505", error.getSQLState(), "a unique violation on the event id");
+            // The standard's code on PostgreSQL; the class (integrity constraint violation) on MySQL and MariaDB.
+            assertEquals(tdb.mysqlFamily() ? "23000" : "23505", error.getSQLState(), "a unique violation on the event id");
             c.rollback(); // PostgreSQL aborts the transaction on a failed statement; the caller rolls back
             outbox.append(c, good("o2"));
             c.commit();
@@ -235,7 +238,7 @@ class MisuseTest {
 
     @Test
     void aConnectionToAnotherDatabaseFailsNamingTheTableItLacks() throws SQLException {
-        TestDatabase.execute("SELECT 1"); // the shared database is up
+        tdb.execute("SELECT 1"); // the shared database is up
         String other = otherDatabaseUrl();
         try (Connection c = DriverManager.getConnection(other)) {
             c.setAutoCommit(false);
@@ -351,7 +354,7 @@ class MisuseTest {
             release.countDown();
             threads.shutdownNow();
         }
-        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE published_at IS NULL"));
+        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + tdb.q(table) + " WHERE published_at IS NULL"));
     }
 
     @Test
@@ -363,8 +366,8 @@ class MisuseTest {
         });
         RelayResult result = throwing.runOnce();
         assertEquals(1, result.retried());
-        assertTrue(queryString("SELECT last_error FROM " + table.qualifiedName()).contains("broker client exploded"));
-        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE dead_at IS NOT NULL"));
+        assertTrue(queryString("SELECT last_error FROM " + tdb.q(table)).contains("broker client exploded"));
+        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + tdb.q(table) + " WHERE dead_at IS NOT NULL"));
     }
 
     @Test
@@ -374,7 +377,7 @@ class MisuseTest {
         RelayResult result = miscounting.runOnce();
         assertEquals(0, result.published(), "no event is marked published on a miscount");
         assertEquals(2, result.retried());
-        assertTrue(queryString("SELECT last_error FROM " + table.qualifiedName() + " LIMIT 1")
+        assertTrue(queryString("SELECT last_error FROM " + tdb.q(table) + " LIMIT 1")
                 .contains("1 outcomes for 2 events"));
     }
 
@@ -383,7 +386,7 @@ class MisuseTest {
         commit(db, c -> outbox.append(c, good("o1")));
         RelayResult result = relay(events -> null).runOnce();
         assertEquals(1, result.retried());
-        assertTrue(queryString("SELECT last_error FROM " + table.qualifiedName()).contains("returned null"));
+        assertTrue(queryString("SELECT last_error FROM " + tdb.q(table)).contains("returned null"));
     }
 
     @Test
@@ -396,7 +399,7 @@ class MisuseTest {
         RelayResult result = relay(new RecordingPublisher(limit)).runOnce();
         assertEquals(1, result.published());
         assertEquals(1, result.dead());
-        assertTrue(queryString("SELECT last_error FROM " + table.qualifiedName() + " WHERE dead_at IS NOT NULL")
+        assertTrue(queryString("SELECT last_error FROM " + tdb.q(table) + " WHERE dead_at IS NOT NULL")
                 .contains("limit is 1024"));
     }
 
@@ -410,15 +413,19 @@ class MisuseTest {
     }
 
     /** The same server, another database: {@code outbox_misuse_other}, created when missing. */
-    static String otherDatabaseUrl() throws SQLException {
-        String url = TestDatabase.jdbcUrl();
+    String otherDatabaseUrl() throws SQLException {
+        String url = tdb.jdbcUrl();
         try (Connection c = db.getConnection(); var s = c.createStatement()) {
-            var rs = s.executeQuery("SELECT 1 FROM pg_database WHERE datname = 'outbox_misuse_other'");
-            if (!rs.next()) {
-                s.execute("CREATE DATABASE outbox_misuse_other");
+            if (tdb.mysqlFamily()) {
+                s.execute("CREATE DATABASE IF NOT EXISTS outbox_misuse_other");
+            } else {
+                var rs = s.executeQuery("SELECT 1 FROM pg_database WHERE datname = 'outbox_misuse_other'");
+                if (!rs.next()) {
+                    s.execute("CREATE DATABASE outbox_misuse_other");
+                }
             }
         }
-        return url.replaceFirst("(jdbc:postgresql://[^/]+/)[^?]*", "$1outbox_misuse_other");
+        return url.replaceFirst("(jdbc:[a-z]+://[^/]+/)[^?]*", "$1outbox_misuse_other");
     }
 
     static void await(CountDownLatch latch) {

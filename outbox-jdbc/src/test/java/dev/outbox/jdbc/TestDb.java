@@ -170,6 +170,12 @@ public final class TestDb {
                 : "now() + interval '" + seconds + " seconds'";
     }
 
+    /** @return SQL for the milliseconds from the database's clock to the time in {@code column} */
+    public String millisUntil(String column) {
+        return mysqlFamily() ? "TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), " + column + ") DIV 1000"
+                : "round(extract(epoch FROM " + column + " - now()) * 1000)";
+    }
+
     @Override
     public String toString() {
         return database.toString();
