@@ -63,6 +63,22 @@ class ExamplesTest {
     }
 
     @Test
+    void theMariaDbExamplePublishesWhatWasCommittedThere() throws Exception {
+        String url = System.getenv("OUTBOX_TEST_MARIADB_URL");
+        org.junit.jupiter.api.Assumptions.assumeTrue(url != null && !url.isBlank(),
+                "set OUTBOX_TEST_MARIADB_URL (such as jdbc:mariadb://127.0.0.1:3306/test?user=root) to run it");
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        MariaDbExample.run(url, new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        String out = buffer.toString(StandardCharsets.UTF_8);
+        System.out.println(out);
+        assertTrue(out.startsWith("outbox on MariaDB"), out);
+        assertTrue(out.contains("rolled back a second user: no row, no event"), out);
+        assertTrue(out.contains("received    1 message: {\"email\": \"ada-"), out);
+        assertTrue(out.contains("\",  \"spacing\": \"kept\"} (the payload byte for byte"), out);
+        assertTrue(out.contains("stats       pending=0 inFlight=0 dead=0"), out);
+    }
+
+    @Test
     void theReadmeQuickStartPublishesACommittedUser() throws Exception {
         try (ExampleEnvironment env = ExampleEnvironment.start()) {
             QuickStart.createSchema(env.dataSource);

@@ -7,7 +7,9 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.outbox.Event;
 import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.OutboxSchema;
+import dev.outbox.jdbc.EachDatabase;
 import dev.outbox.jdbc.OutboxTable;
+import dev.outbox.jdbc.TestDb;
 import dev.outbox.testing.TestDatabase;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.File;
@@ -34,6 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Breaks everything at once and then checks the history (see {@link HistoryCheck}).
@@ -46,13 +50,33 @@ import org.junit.jupiter.api.Test;
  *       right after a delivery, before its relay records the outcome;</li>
  *   <li>the broker ({@link FlakyRecordingPublisher}) fails 30 % of calls, times out 5 % after delivering, and has
  *       a 10 s full outage;</li>
- *   <li>the database, an embedded PostgreSQL this test owns, is restarted in the middle.</li>
+ *   <li>the database is restarted in the middle: on PostgreSQL an embedded server this test owns; on MySQL and
+ *       MariaDB, servers shared with other tests, a database of its own has every connection killed, which aborts
+ *       whatever is in flight as a restart would.</li>
  * </ul>
+ *
+ * <p>It runs on every database available ({@link TestDb}); the delivery log lives on the test PostgreSQL.
  *
  * <p>The committed events are read from the database afterwards, never from the writers' memory. The run lasts
  * {@code OUTBOX_TORTURE_SECONDS} (or {@code -Doutbox.torture.seconds}) of writing, 40 s by default.
  */
-class TortureTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class TortureTest extends EachDatabase {
+
+    TortureTest(TestDb tdb) {
+        super(tdb);
+    }
+
+    /** The outbox's database, which the run may restart. */
+    interface OutboxServer extends AutoCloseable {
+        String url();
+
+        void restart() throws Exception;
+
+        @Override
+        void close() throws Exception;
+    }
 
     static final int WRITERS = 8;
     static final int RELAYS = 4;
@@ -70,8 +94,7 @@ class TortureTest {
     final AtomicLong commits = new AtomicLong();
     final AtomicLong rollbacks = new AtomicLong();
     final AtomicLong writeFailures = new AtomicLong();
-    volatile EmbeddedPostgres postgres;
-    int port;
+    OutboxServer server;
 
     /**
      * What the run throws at the relays.
@@ -151,15 +174,24 @@ class TortureTest {
         Duration writing = Duration.ofSeconds(Long.parseLong(setting("OUTBOX_TORTURE_SECONDS", "outbox.torture.seconds",
                 Long.toString(profile.secondsByDefault()))));
         Files.createDirectories(work);
-        startPostgres(false);
-        String outboxUrl = postgres.getJdbcUrl("postgres", "postgres");
+        server = tdb.mysqlFamily() ? new SharedMySql() : new EmbeddedPg();
+        String outboxUrl = server.url();
         String sinkUrl = TestDatabase.jdbcUrl();
         DataSource sink = TestDatabase.dataSource();
         log.create(sink);
         HikariDataSource db = TestDatabase.pool(outboxUrl, WRITERS + 2);
         try {
             OutboxSchema.create(db, table);
-            execute(db, "CREATE TABLE business (id bigserial PRIMARY KEY, aggregate text NOT NULL, note text NOT NULL)");
+            execute(db, tdb.mysqlFamily()
+                    ? "CREATE TABLE business (id BIGINT AUTO_INCREMENT PRIMARY KEY, aggregate TEXT NOT NULL, note TEXT NOT NULL)"
+                    : "CREATE TABLE business (id bigserial PRIMARY KEY, aggregate text NOT NULL, note text NOT NULL)");
+            // One row per aggregate, which writers lock as a service locks the aggregate it changes.
+            execute(db, "CREATE TABLE aggregate_lock (id VARCHAR(50) PRIMARY KEY)");
+            StringBuilder locks = new StringBuilder("INSERT INTO aggregate_lock (id) VALUES ('hot')");
+            for (int a = 0; a < AGGREGATES; a++) {
+                locks.append(", ('a").append(a).append("')");
+            }
+            execute(db, locks.toString());
             plantPoisonAndUnreadable(db);
             for (int i = 0; i < RELAYS; i++) {
                 RelayHandle relay = new RelayHandle(i);
@@ -185,7 +217,7 @@ class TortureTest {
                 }
                 if (!restartDone && elapsed > 0.6) {
                     restartDone = true;
-                    restartPostgres();
+                    server.restart();
                 }
                 if (System.nanoTime() > nextKill) {
                     relays.get(ThreadLocalRandom.current().nextInt(RELAYS)).kill(sink);
@@ -234,7 +266,9 @@ class TortureTest {
                 relay.process.destroyForcibly();
             }
             db.close();
-            postgres.close();
+            if (server != null) {
+                server.close();
+            }
             log.drop(sink);
             deleteRecursively(dataDirectory);
         }
@@ -260,11 +294,11 @@ class TortureTest {
                 // As a service does when it locks the aggregate's row: writes to one aggregate are serialised, so
                 // append order is commit order, the order the outbox promises to keep. Locks are taken in key
                 // order, so writers never deadlock on them.
-                long[] keys = batch.stream().mapToLong(e -> e.aggregateId().hashCode()).distinct().sorted().toArray();
-                try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-                    for (long key : keys) {
-                        lock.setLong(1, key);
-                        lock.execute();
+                List<String> keys = batch.stream().map(Event::aggregateId).distinct().sorted().toList();
+                try (PreparedStatement lock = c.prepareStatement("SELECT id FROM aggregate_lock WHERE id = ? FOR UPDATE")) {
+                    for (String key : keys) {
+                        lock.setString(1, key);
+                        lock.executeQuery().close();
                     }
                 }
                 try (PreparedStatement s = c.prepareStatement("INSERT INTO business (aggregate, note) VALUES (?, ?)")) {
@@ -309,22 +343,86 @@ class TortureTest {
         t.start();
     }
 
-    private void startPostgres(boolean again) throws IOException {
-        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
-                .setDataDirectory(dataDirectory)
-                .setCleanDataDirectory(false)
-                .setServerConfig("max_connections", "100");
-        if (again) {
-            builder.setPort(port);
+    /** An embedded PostgreSQL this run owns, restarted with a fast shutdown. */
+    final class EmbeddedPg implements OutboxServer {
+        private volatile EmbeddedPostgres postgres;
+        private final int port;
+
+        EmbeddedPg() throws IOException {
+            postgres = start(0);
+            port = postgres.getPort();
         }
-        postgres = builder.start();
-        port = postgres.getPort();
+
+        private EmbeddedPostgres start(int onPort) throws IOException {
+            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                    .setDataDirectory(dataDirectory)
+                    .setCleanDataDirectory(false)
+                    .setServerConfig("max_connections", "100");
+            if (onPort != 0) {
+                builder.setPort(onPort);
+            }
+            return builder.start();
+        }
+
+        @Override
+        public String url() {
+            return postgres.getJdbcUrl("postgres", "postgres");
+        }
+
+        @Override
+        public void restart() throws IOException {
+            postgres.close(); // a fast shutdown: open transactions are aborted, connections cut
+            sleep(1000);
+            postgres = start(port);
+        }
+
+        @Override
+        public void close() throws IOException {
+            postgres.close();
+        }
     }
 
-    private void restartPostgres() throws IOException {
-        postgres.close(); // a fast shutdown: open transactions are aborted, connections cut
-        sleep(1000);
-        startPostgres(true);
+    /**
+     * A database of this run's own on the shared MySQL or MariaDB server. "Restarting" kills every connection to it
+     * and refuses none afterwards: open transactions roll back and every pool must reconnect, as after a restart.
+     */
+    final class SharedMySql implements OutboxServer {
+        private final String name = "torture_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+
+        SharedMySql() {
+            tdb.execute("CREATE DATABASE " + name);
+        }
+
+        @Override
+        public String url() {
+            return tdb.jdbcUrl().replaceFirst("(jdbc:[a-z]+://[^/]+/)[^?]*", "$1" + name);
+        }
+
+        @Override
+        public void restart() throws SQLException {
+            try (Connection c = tdb.dataSource().getConnection(); Statement s = c.createStatement()) {
+                List<Long> ids = new ArrayList<>();
+                try (ResultSet rs = s.executeQuery("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '" + name
+                        + "' AND ID <> CONNECTION_ID()")) {
+                    while (rs.next()) {
+                        ids.add(rs.getLong(1));
+                    }
+                }
+                for (long id : ids) {
+                    try {
+                        s.execute("KILL CONNECTION " + id);
+                    } catch (SQLException gone) {
+                        // it ended by itself meanwhile
+                    }
+                }
+            }
+            sleep(1000);
+        }
+
+        @Override
+        public void close() {
+            tdb.execute("DROP DATABASE IF EXISTS " + name);
+        }
     }
 
     /** Restarts relays that were killed; a relay that exited any other way fails the run. */
@@ -356,9 +454,9 @@ class TortureTest {
                         .payload("{\"after\":" + i + "}").build());
             }
             try (Statement s = c.createStatement()) {
-                s.execute("INSERT INTO " + table.qualifiedName() + " (id, aggregate_type, aggregate_id, event_type,"
-                        + " payload, headers, occurred_at) VALUES (gen_random_uuid(), 'account', 'unreadable',"
-                        + " 'migrated', '{}', '{\"retries\": 1}', now())");
+                s.execute("INSERT INTO " + tdb.q(table) + " (id, aggregate_type, aggregate_id, event_type,"
+                        + " payload, headers, occurred_at) VALUES (" + (tdb.mysqlFamily() ? "UUID()" : "gen_random_uuid()")
+                        + ", 'account', 'unreadable', 'migrated', '{}', '{\"retries\": 1}', " + tdb.now() + ")");
             }
             outbox.append(c, Event.builder().aggregate("account", "unreadable").type("changed")
                     .payload("{\"after\":0}").build());
@@ -369,7 +467,7 @@ class TortureTest {
     private Set<String> deadAggregates(DataSource db) throws SQLException {
         Set<String> aggregates = new HashSet<>();
         try (Connection c = db.getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT aggregate_id FROM " + table.qualifiedName()
+             ResultSet rs = s.executeQuery("SELECT aggregate_id FROM " + tdb.q(table)
                      + " WHERE dead_at IS NOT NULL")) {
             while (rs.next()) {
                 aggregates.add(rs.getString(1));
@@ -381,9 +479,9 @@ class TortureTest {
     /** Pending events, leaving out those waiting behind a dead event of their aggregate, as they should. */
     private long pending(DataSource db) {
         try (Connection c = db.getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table.qualifiedName() + " t"
+             ResultSet rs = s.executeQuery("SELECT count(*) FROM " + tdb.q(table) + " t"
                      + " WHERE published_at IS NULL AND dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM "
-                     + table.qualifiedName() + " d WHERE d.aggregate_type = t.aggregate_type"
+                     + tdb.q(table) + " d WHERE d.aggregate_type = t.aggregate_type"
                      + " AND d.aggregate_id = t.aggregate_id AND d.position < t.position AND d.dead_at IS NOT NULL)")) {
             rs.next();
             return rs.getLong(1);
@@ -395,11 +493,11 @@ class TortureTest {
     private List<HistoryCheck.Committed> committed(DataSource db) throws SQLException {
         List<HistoryCheck.Committed> rows = new ArrayList<>();
         try (Connection c = db.getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT id, aggregate_type || '/' || aggregate_id, position, dead_at IS NOT NULL"
-                     + " FROM " + table.qualifiedName())) {
+             ResultSet rs = s.executeQuery("SELECT id, aggregate_type, aggregate_id, position, dead_at IS NOT NULL"
+                     + " FROM " + tdb.q(table))) {
             while (rs.next()) {
-                rows.add(new HistoryCheck.Committed(rs.getObject(1, UUID.class), rs.getString(2), rs.getLong(3),
-                        rs.getBoolean(4)));
+                rows.add(new HistoryCheck.Committed(UUID.fromString(rs.getString(1)),
+                        rs.getString(2) + '/' + rs.getString(3), rs.getLong(4), rs.getBoolean(5)));
             }
         }
         return rows;
