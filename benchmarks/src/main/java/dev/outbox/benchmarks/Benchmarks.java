@@ -39,7 +39,7 @@ public final class Benchmarks {
             } else if (arg.startsWith("--only=")) {
                 only = arg.substring("--only=".length());
             } else if (!arg.equals("--quick")) {
-                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|observe]");
+                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|observe|mariadb]");
                 System.exit(2);
             }
         }
@@ -61,6 +61,14 @@ public final class Benchmarks {
             rows.addAll(section("idle", () -> new IdleCpu(db, m.idleWindow).run()));
             rows.addAll(section("slowsqs", () -> new SlowBroker(db, m.slowBrokerEvents).run()));
             rows.addAll(section("claims", () -> new ClaimCost(db, m.claimPublished, m.claimBacklog).run()));
+            String mariadb = System.getenv("OUTBOX_BENCH_MARIADB_URL");
+            if (mariadb != null && !mariadb.isBlank()) {
+                rows.addAll(section("mariadb", () -> new MariaDbBench(mariadb, m.relayEvents / 2, m.appendPhase,
+                        m.appendRounds).run()));
+            } else if (only == null || only.equals("mariadb")) {
+                System.out.println("skipping mariadb: set OUTBOX_BENCH_MARIADB_URL, such as"
+                        + " jdbc:mariadb://127.0.0.1:3306/test?user=root");
+            }
             rows.addAll(section("observe", () -> new ObservabilityOverhead(db, m.relayEvents / 2, m.appendPhase,
                     m.appendRounds).run()));
         }

@@ -19,9 +19,10 @@ import javax.sql.DataSource;
 
 /**
  * The relay's statements on MySQL and MariaDB ({@link MySqlStatements}). Neither has {@code UPDATE ... RETURNING}, so a
- * claim is one short transaction: lock and read the candidates ({@code FOR UPDATE SKIP LOCKED}), check their
- * aggregates' earlier events, write the lease, commit. It runs at READ COMMITTED, so the locking read takes no gap
- * locks that would hold appends up, and the check reads what is committed by then.
+ * claim is one short transaction: find candidates (a plain read), lock and read them by primary key
+ * ({@code FOR UPDATE SKIP LOCKED}), check their aggregates' earlier events, write the lease, commit. It runs at READ
+ * COMMITTED, so the locking read takes no gap locks that would hold appends up, and the check reads what is committed
+ * by then.
  *
  * <p>No parking: a claim walks every pending row its aggregate check rejects, so its cost grows with what is held back
  * (dead or backing-off heads with many followers). No wake-ups on commit: relays poll, or are woken in process.
@@ -85,12 +86,28 @@ final class MySqlRelayStore implements RelayStore {
         UUID token = UUID.randomUUID();
         return inTransaction(connection -> {
             long sent = System.nanoTime();
-            ClaimedBatch candidates;
-            try (PreparedStatement claim = connection.prepareStatement(
+            List<Long> found = new ArrayList<>(batchSize * 2);
+            try (PreparedStatement find = connection.prepareStatement(
                     ordering == Ordering.PER_AGGREGATE ? sql.claimOrdered : sql.claimUnordered)) {
-                claim.setQueryTimeout(timeoutSeconds);
-                claim.setInt(1, batchSize);
-                try (ResultSet rs = claim.executeQuery()) {
+                find.setQueryTimeout(timeoutSeconds);
+                find.setInt(1, batchSize * 2);
+                try (ResultSet rs = find.executeQuery()) {
+                    while (rs.next()) {
+                        found.add(rs.getLong(1));
+                    }
+                }
+            }
+            if (found.isEmpty()) {
+                return new ClaimedBatch(token, List.of(), sent);
+            }
+            ClaimedBatch candidates;
+            try (PreparedStatement lock = connection.prepareStatement(sql.lockCandidates(found.size()))) {
+                lock.setQueryTimeout(timeoutSeconds);
+                for (int i = 0; i < found.size(); i++) {
+                    lock.setLong(i + 1, found.get(i));
+                }
+                lock.setInt(found.size() + 1, batchSize);
+                try (ResultSet rs = lock.executeQuery()) {
                     candidates = ClaimedBatch.read(token, rs, sent, database, 1);
                 }
             }
@@ -101,7 +118,7 @@ final class MySqlRelayStore implements RelayStore {
             if (admitted.isEmpty()) {
                 return new ClaimedBatch(token, List.of(), sent);
             }
-            try (PreparedStatement write = connection.prepareStatement(sql.lease + MySqlStatements.in(admitted.size()))) {
+            try (PreparedStatement write = connection.prepareStatement(sql.lease(admitted.size()))) {
                 write.setQueryTimeout(timeoutSeconds);
                 write.setString(1, owner);
                 write.setString(2, token.toString());
@@ -145,13 +162,8 @@ final class MySqlRelayStore implements RelayStore {
         }
         Set<Long> candidatePositions = new HashSet<>();
         candidates.forEach(r -> candidatePositions.add(r.position()));
-        StringBuilder query = new StringBuilder(sql.earlierPrefix).append('(');
-        for (int i = 0; i < lastByAggregate.size(); i++) {
-            query.append(i == 0 ? "" : " OR ").append(sql.earlierTerm);
-        }
-        query.append(')');
         Map<String, Long> firstMissing = new HashMap<>();
-        try (PreparedStatement earlier = connection.prepareStatement(query.toString())) {
+        try (PreparedStatement earlier = connection.prepareStatement(sql.earlier(lastByAggregate.size()))) {
             earlier.setQueryTimeout(timeoutSeconds);
             int p = 1;
             for (Map.Entry<String, Long> e : lastByAggregate.entrySet()) {
@@ -242,8 +254,7 @@ final class MySqlRelayStore implements RelayStore {
                     return held;
                 }
                 List<Long> mine = new ArrayList<>(held);
-                try (PreparedStatement publish = connection.prepareStatement(sql.recordPublished
-                        + MySqlStatements.in(mine.size()))) {
+                try (PreparedStatement publish = connection.prepareStatement(sql.markPublished(mine.size()))) {
                     publish.setQueryTimeout(timeoutSeconds);
                     publish.setString(1, token.toString());
                     for (int i = 0; i < mine.size(); i++) {
@@ -276,8 +287,7 @@ final class MySqlRelayStore implements RelayStore {
     }
 
     private Set<Long> lockHeld(Connection connection, UUID token, List<Long> positions) throws SQLException {
-        try (PreparedStatement lock = connection.prepareStatement(sql.heldBy + MySqlStatements.in(positions.size())
-                + " FOR UPDATE")) {
+        try (PreparedStatement lock = connection.prepareStatement(sql.lockHeld(positions.size()))) {
             lock.setQueryTimeout(timeoutSeconds);
             lock.setString(1, token.toString());
             for (int i = 0; i < positions.size(); i++) {

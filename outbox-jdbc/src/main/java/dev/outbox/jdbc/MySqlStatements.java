@@ -5,10 +5,13 @@ package dev.outbox.jdbc;
  * they assume. All times are UTC from the database clock ({@code UTC_TIMESTAMP(6)}), so relays on hosts with skewed
  * clocks agree on leases and backoff, whatever a session's time zone.
  *
- * <p>Neither database has {@code UPDATE ... RETURNING}: a claim locks and reads its candidates with
- * {@code SELECT ... FOR UPDATE SKIP LOCKED} and writes their lease in the same short transaction, at READ COMMITTED so
- * that it takes no gap locks that would hold appends up. Statements whose list of positions or ids varies end in
- * {@code IN (}, completed by {@link #in(int)}.
+ * <p>Neither database has {@code UPDATE ... RETURNING}: a claim finds its candidates with a plain read of the pending
+ * index, locks and reads them by primary key with {@code SELECT ... FOR UPDATE SKIP LOCKED}, and writes their lease,
+ * in one short transaction at READ COMMITTED, which takes no gap locks that would hold appends up. Locking by primary
+ * key only matters: a locking read through the pending index holds that index's entries while it waits for a row
+ * that recording an outcome holds (MariaDB waits there despite SKIP LOCKED), and recording needs those entries, a
+ * deadlock under concurrent relays. Statements whose list of positions or ids varies end in {@code IN (}, completed
+ * by {@link #in(int)}.
  */
 final class MySqlStatements {
 
@@ -30,6 +33,7 @@ final class MySqlStatements {
     final String insertManyPrefix;
     final String claimOrdered;
     final String claimUnordered;
+    private final String lockCandidatesPrefix;
     /** Unpublished events of some aggregates before a position; one {@link #earlierTerm} per aggregate, OR-ed. */
     final String earlierPrefix;
     final String earlierTerm = "(b.aggregate_type = ? AND b.aggregate_id = ? AND b.position < ?)";
@@ -74,31 +78,36 @@ final class MySqlStatements {
 
         // Per-aggregate order, as on PostgreSQL: the first claimable rows in position order whose aggregate is not
         // held back by an earlier event that is dead, backing off or leased to a live claim (so that one stuck
-        // aggregate cannot fill every batch). SKIP LOCKED passes over rows another relay is claiming right now; the
-        // relay then checks that every earlier unpublished event of each candidate's aggregate is a candidate too
-        // (earlierPrefix), which catches an earlier event skipped because it was locked. The subquery is a plain
-        // read, not a locking one. The last column is the row's age in microseconds.
+        // aggregate cannot fill every batch). A plain read: it locks nothing. Parameter: how many, twice the batch,
+        // so that a relay finding the first ones locked by another still fills its batch.
         claimOrdered = """
-                SELECT %1$s, TIMESTAMPDIFF(MICROSECOND, t.created_at, UTC_TIMESTAMP(6))
-                FROM %2$s t
-                WHERE %3$s
+                SELECT t.position
+                FROM %1$s t
+                WHERE %2$s
                   AND NOT EXISTS (
-                    SELECT 1 FROM %2$s b
+                    SELECT 1 FROM %1$s b
                     WHERE b.aggregate_type = t.aggregate_type AND b.aggregate_id = t.aggregate_id
                       AND b.published_at IS NULL AND b.position < t.position
                       AND (b.dead_at IS NOT NULL OR b.next_attempt_at > UTC_TIMESTAMP(6)
                            OR b.lease_until >= UTC_TIMESTAMP(6)))
                 ORDER BY t.position
-                LIMIT ?
-                FOR UPDATE SKIP LOCKED""".formatted(EVENT_COLUMNS, t, CLAIMABLE);
+                LIMIT ?""".formatted(t, CLAIMABLE);
 
         claimUnordered = """
-                SELECT %1$s, TIMESTAMPDIFF(MICROSECOND, t.created_at, UTC_TIMESTAMP(6))
-                FROM %2$s t
-                WHERE %3$s
+                SELECT t.position
+                FROM %1$s t
+                WHERE %2$s
                 ORDER BY t.position
-                LIMIT ?
-                FOR UPDATE SKIP LOCKED""".formatted(EVENT_COLUMNS, t, CLAIMABLE);
+                LIMIT ?""".formatted(t, CLAIMABLE);
+
+        // Locks and reads candidates by primary key, those still claimable and not locked by another relay right
+        // now, in position order. The relay then checks that every earlier unpublished event of each one's aggregate
+        // is one too (earlierPrefix), which catches an earlier event skipped because it was locked. Parameters: the
+        // batch size last, after the positions. The last column is the row's age in microseconds.
+        lockCandidatesPrefix = """
+                SELECT %1$s, TIMESTAMPDIFF(MICROSECOND, t.created_at, UTC_TIMESTAMP(6))
+                FROM %2$s t FORCE INDEX (PRIMARY)
+                WHERE %3$s AND t.position IN (""".formatted(EVENT_COLUMNS, t, CLAIMABLE);
 
         earlierPrefix = """
                 SELECT b.position, b.aggregate_type, b.aggregate_id
@@ -195,6 +204,35 @@ final class MySqlStatements {
                 WHERE published_at IS NOT NULL AND published_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND
                 ORDER BY published_at
                 LIMIT ?""".formatted(t);
+    }
+
+    /** @return the unpublished events of {@code aggregates} aggregates before a position each */
+    String earlier(int aggregates) {
+        StringBuilder query = new StringBuilder(earlierPrefix).append('(');
+        for (int i = 0; i < aggregates; i++) {
+            query.append(i == 0 ? "" : " OR ").append(earlierTerm);
+        }
+        return query.append(')').toString();
+    }
+
+    /** @return the locking read of {@code n} candidates, the first {@code LIMIT ?} of them still claimable */
+    String lockCandidates(int n) {
+        return lockCandidatesPrefix + in(n) + "\nORDER BY t.position\nLIMIT ?\nFOR UPDATE SKIP LOCKED";
+    }
+
+    /** @return the lease update for {@code n} positions */
+    String lease(int n) {
+        return lease + in(n);
+    }
+
+    /** @return the lock of {@code n} positions still under a token */
+    String lockHeld(int n) {
+        return heldBy + in(n) + " FOR UPDATE";
+    }
+
+    /** @return the published mark of {@code n} positions under a token */
+    String markPublished(int n) {
+        return recordPublished + in(n);
     }
 
     /** @return {@code n} placeholders and the closing parenthesis, to end a statement that ends in {@code IN (} */

@@ -8,13 +8,21 @@ import dev.outbox.InvalidConfigurationException;
  *
  * <p>Parameters are JDBC {@code ?} placeholders, in the order each method documents. Running these statements
  * yourself bypasses the library's checks; the relay and the outbox never need you to.
+ *
+ * <p>On MySQL and MariaDB ({@link #mysql}) a claim is a short READ COMMITTED transaction of several statements:
+ * {@link #claim} (a plain read of candidates), {@link #lockCandidates} (the locking read, by primary key),
+ * {@link #aggregateCheck} for ordered relays, {@link #lease}; then, after publishing, {@link #lockClaimed} and
+ * {@link #markPublished(int)} in another. A method that has no counterpart on the database
+ * throws {@link InvalidConfigurationException}.
  */
 public final class OutboxStatements {
 
     private final PostgresStatements sql;
+    private final MySqlStatements mysql;
 
-    private OutboxStatements(OutboxTable table) {
-        this.sql = new PostgresStatements(table);
+    private OutboxStatements(OutboxTable table, boolean onMySql) {
+        this.sql = onMySql ? null : new PostgresStatements(table);
+        this.mysql = onMySql ? new MySqlStatements(table, Database.MYSQL) : null;
     }
 
     /**
@@ -26,16 +34,46 @@ public final class OutboxStatements {
         if (table == null) {
             throw new InvalidConfigurationException("table must not be null");
         }
-        return new OutboxStatements(table);
+        return new OutboxStatements(table, false);
+    }
+
+    /**
+     * @param table the outbox table
+     * @return the statements MySQL and MariaDB run for {@code table}
+     * @throws InvalidConfigurationException when {@code table} is null
+     */
+    public static OutboxStatements mysql(OutboxTable table) {
+        if (table == null) {
+            throw new InvalidConfigurationException("table must not be null");
+        }
+        return new OutboxStatements(table, true);
+    }
+
+    private PostgresStatements postgresOnly(String what) {
+        if (sql == null) {
+            throw new InvalidConfigurationException(what + " exists on PostgreSQL only");
+        }
+        return sql;
+    }
+
+    private MySqlStatements mysqlOnly(String what) {
+        if (mysql == null) {
+            throw new InvalidConfigurationException(what + " exists on MySQL and MariaDB only");
+        }
+        return mysql;
     }
 
     /**
      * @param notifyOnCommit whether the statement also sends the commit notification
      * @return the single-event append; parameters: id, aggregate type, aggregate id, event type, payload, headers
      *         (JSON text), occurred at. With the notification, it is sent only while a relay loop waits for one (a
-     *         live row in the table {@link OutboxTable#listenersQualifiedName()})
+     *         live row in the table {@link OutboxTable#listenersQualifiedName()}). On MySQL and MariaDB there is no
+     *         notification, the id is text and occurred at a UTC {@code DATETIME}
      */
     public String append(boolean notifyOnCommit) {
+        if (mysql != null) {
+            return mysql.insert;
+        }
         return notifyOnCommit ? sql.insertNotifying : sql.insert;
     }
 
@@ -46,10 +84,68 @@ public final class OutboxStatements {
      * @return the claim; parameters: owner id, lease token (uuid), lease in milliseconds; returns position, id,
      *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts, and the row's age in
      *         microseconds (the claim's time minus its creation time). The relay runs
-     *         {@link #unparkDue()} just before it
+     *         {@link #unparkDue()} just before it. On MySQL and MariaDB the plain read of candidate positions; its one
+     *         parameter is how many (the relay asks for twice the batch size)
      */
     public String claim(Ordering ordering, int batchSize, long maxBatchBytes) {
+        if (mysql != null) {
+            return ordering == Ordering.PER_AGGREGATE ? mysql.claimOrdered : mysql.claimUnordered;
+        }
         return sql.claim(ordering, batchSize, maxBatchBytes, false);
+    }
+
+    /**
+     * MySQL and MariaDB: the unpublished events of some aggregates before a position, with which an ordered relay
+     * drops a candidate whose earlier event is not a candidate too.
+     *
+     * @param aggregates how many aggregates it asks about, at least 1
+     * @return the query; parameters: aggregate type, aggregate id, position, for each aggregate; returns position,
+     *         aggregate type, aggregate id
+     */
+    public String aggregateCheck(int aggregates) {
+        return mysqlOnly("aggregateCheck").earlier(aggregates);
+    }
+
+    /**
+     * MySQL and MariaDB: locks and reads the candidates still claimable, by primary key, skipping those another relay
+     * has locked. The relay keeps the longest prefix within its byte budget itself.
+     *
+     * @param positions how many candidates, at least 1
+     * @return the query; parameters: the positions, then the batch size; returns the columns of {@link #claim} on
+     *         PostgreSQL (attempts as before the claim)
+     */
+    public String lockCandidates(int positions) {
+        return mysqlOnly("lockCandidates").lockCandidates(positions);
+    }
+
+    /**
+     * MySQL and MariaDB: writes the lease on claimed candidates.
+     *
+     * @param positions how many, at least 1
+     * @return the update; parameters: owner id, lease token (text), lease in microseconds, then the positions
+     */
+    public String lease(int positions) {
+        return mysqlOnly("lease").lease(positions);
+    }
+
+    /**
+     * MySQL and MariaDB: locks the claimed events still under a lease token, before their outcome is written.
+     *
+     * @param positions how many, at least 1
+     * @return the query; parameters: lease token, then the positions; returns the positions still held
+     */
+    public String lockClaimed(int positions) {
+        return mysqlOnly("lockClaimed").lockHeld(positions);
+    }
+
+    /**
+     * MySQL and MariaDB: marks claimed events published where the lease token is still in place.
+     *
+     * @param positions how many, at least 1
+     * @return the update; parameters: lease token, then the positions
+     */
+    public String markPublished(int positions) {
+        return mysqlOnly("markPublished(int)").markPublished(positions);
     }
 
     /**
@@ -57,7 +153,7 @@ public final class OutboxStatements {
      *         again; no parameters
      */
     public String unparkDue() {
-        return sql.unparkDue;
+        return postgresOnly("unparkDue").unparkDue;
     }
 
     /**
@@ -65,13 +161,13 @@ public final class OutboxStatements {
      * @param batchSize most events per claim, written into the text as a literal
      * @param maxBatchBytes most payload bytes per claim (always at least one event), written in as a literal
      * @return the claim that also parks what it walked past and could not take, which the relay sends instead of
-     *         {@link #claim} once in every {@value RelayStore#PARK_EVERY} claims and after a claim that found nothing:
+     *         {@link #claim} once in every {@value PostgresRelayStore#PARK_EVERY} claims and after a claim that found nothing:
      *         two statements in one round trip, {@code set_config} turning JIT compilation off (the plan is estimated
      *         expensive enough for it, and compiling took a second), then the claim. Same parameters and columns as
      *         {@link #claim}; run it with {@code execute()} and read the rows after one {@code getMoreResults()}
      */
     public String claimAndPark(Ordering ordering, int batchSize, long maxBatchBytes) {
-        return sql.parkingClaim(ordering, batchSize, maxBatchBytes);
+        return postgresOnly("claimAndPark").parkingClaim(ordering, batchSize, maxBatchBytes);
     }
 
     /**
@@ -80,6 +176,6 @@ public final class OutboxStatements {
      *         number of events released
      */
     public String markPublished() {
-        return sql.recordPublished;
+        return postgresOnly("markPublished()").recordPublished;
     }
 }
