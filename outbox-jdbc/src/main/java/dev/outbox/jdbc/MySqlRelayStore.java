@@ -220,12 +220,14 @@ final class MySqlRelayStore implements RelayStore {
                 }
                 renew.executeUpdate();
             }
-            return held(connection, token, positions);
+            return held(connection, token, positions, false);
         });
     }
 
-    private Set<Long> held(Connection connection, UUID token, List<Long> positions) throws SQLException {
-        try (PreparedStatement held = connection.prepareStatement(sql.heldBy + MySqlStatements.in(positions.size()))) {
+    /** @return the positions still under {@code token}, locked first when {@code lock} */
+    private Set<Long> held(Connection connection, UUID token, List<Long> positions, boolean lock) throws SQLException {
+        String query = lock ? sql.lockHeld(positions.size()) : sql.heldBy + MySqlStatements.in(positions.size());
+        try (PreparedStatement held = connection.prepareStatement(query)) {
             held.setQueryTimeout(timeoutSeconds);
             held.setString(1, token.toString());
             for (int i = 0; i < positions.size(); i++) {
@@ -249,7 +251,7 @@ final class MySqlRelayStore implements RelayStore {
         return inTransaction(connection -> {
             if (allPublished) {
                 // Locks first, so that what is counted as held is what the update writes.
-                Set<Long> held = lockHeld(connection, token, positions);
+                Set<Long> held = held(connection, token, positions, true);
                 if (held.isEmpty()) {
                     return held;
                 }
@@ -284,22 +286,5 @@ final class MySqlRelayStore implements RelayStore {
             }
             return recorded;
         });
-    }
-
-    private Set<Long> lockHeld(Connection connection, UUID token, List<Long> positions) throws SQLException {
-        try (PreparedStatement lock = connection.prepareStatement(sql.lockHeld(positions.size()))) {
-            lock.setQueryTimeout(timeoutSeconds);
-            lock.setString(1, token.toString());
-            for (int i = 0; i < positions.size(); i++) {
-                lock.setLong(2 + i, positions.get(i));
-            }
-            Set<Long> result = new HashSet<>();
-            try (ResultSet rs = lock.executeQuery()) {
-                while (rs.next()) {
-                    result.add(rs.getLong(1));
-                }
-            }
-            return result;
-        }
     }
 }

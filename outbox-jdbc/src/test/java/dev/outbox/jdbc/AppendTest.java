@@ -30,7 +30,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 @MethodSource("dev.outbox.jdbc.TestDb#all")
 class AppendTest extends EachDatabase {
 
-    DataSource db;
     OutboxTable table;
     JdbcOutbox outbox;
     RecordingPublisher publisher;
@@ -42,7 +41,6 @@ class AppendTest extends EachDatabase {
 
     @BeforeEach
     void freshOutbox() {
-        db = db();
         tdb.execute("CREATE TABLE IF NOT EXISTS app_user (id VARCHAR(200) PRIMARY KEY, name TEXT NOT NULL)");
         table = tdb.newTable();
         outbox = JdbcOutbox.create(table);

@@ -31,15 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 @MethodSource("dev.outbox.jdbc.TestDb#all")
 class ConcurrentRelaysTest extends EachDatabase {
 
-    DataSource db;
-
     ConcurrentRelaysTest(TestDb tdb) {
         super(tdb);
-    }
-
-    @org.junit.jupiter.api.BeforeEach
-    void database() {
-        db = db();
     }
 
     List<Event> appendInTransactions(JdbcOutbox outbox, int transactions, int perTransaction, int aggregates) {

@@ -21,15 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 @MethodSource("dev.outbox.jdbc.TestDb#all")
 class DelayedDeliveryTest extends EachDatabase {
 
-    DataSource db;
-
     DelayedDeliveryTest(TestDb tdb) {
         super(tdb);
-    }
-
-    @org.junit.jupiter.api.BeforeEach
-    void database() {
-        db = db();
     }
 
     @Test

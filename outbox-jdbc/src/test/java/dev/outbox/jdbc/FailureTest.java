@@ -39,7 +39,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 @MethodSource("dev.outbox.jdbc.TestDb#all")
 class FailureTest extends EachDatabase {
 
-    DataSource db;
     static final RetryPolicy THREE_QUICK_ATTEMPTS = RetryPolicy.builder().initialDelay(Duration.ofMillis(10))
             .maxDelay(Duration.ofMillis(50)).maxAttempts(3).build();
 
@@ -53,7 +52,6 @@ class FailureTest extends EachDatabase {
 
     @BeforeEach
     void freshOutbox() {
-        db = db();
         table = tdb.newTable();
         outbox = JdbcOutbox.create(table);
         ops = new OutboxOperations(db, table);

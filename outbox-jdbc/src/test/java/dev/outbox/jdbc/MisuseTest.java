@@ -49,7 +49,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 @MethodSource("dev.outbox.jdbc.TestDb#all")
 class MisuseTest extends EachDatabase {
 
-    DataSource db;
     final List<JdbcRelay> relays = new ArrayList<>();
     OutboxTable table;
     JdbcOutbox outbox;
@@ -60,7 +59,6 @@ class MisuseTest extends EachDatabase {
 
     @BeforeEach
     void freshTable() {
-        db = db();
         tdb.execute("CREATE TABLE IF NOT EXISTS misuse_business (id VARCHAR(100) PRIMARY KEY)");
         table = tdb.newTable();
         outbox = JdbcOutbox.create(table);

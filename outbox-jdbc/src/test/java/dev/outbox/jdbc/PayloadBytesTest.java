@@ -23,15 +23,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 @MethodSource("dev.outbox.jdbc.TestDb#all")
 class PayloadBytesTest extends EachDatabase {
 
-    DataSource db;
-
     PayloadBytesTest(TestDb tdb) {
         super(tdb);
-    }
-
-    @org.junit.jupiter.api.BeforeEach
-    void database() {
-        db = db();
     }
 
     static String compactArray(int bytes) {

@@ -37,7 +37,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 @MethodSource("dev.outbox.jdbc.TestDb#all")
 class RelayTest extends EachDatabase {
 
-    DataSource db;
     final List<JdbcRelay> relays = new ArrayList<>();
     OutboxTable table;
     JdbcOutbox outbox;
@@ -49,7 +48,6 @@ class RelayTest extends EachDatabase {
 
     @BeforeEach
     void freshOutbox() {
-        db = db();
         table = tdb.newTable();
         outbox = JdbcOutbox.create(table);
         ops = new OutboxOperations(db, table);
@@ -200,7 +198,7 @@ class RelayTest extends EachDatabase {
     }
 
     @Test
-    void laterEventsOfAFailedAggregateInTheSameBatchDoNotSpendAttempts() {
+    void laterEventsOfAFailedAggregateInTheSameBatchDoNotSpendAttempts() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         RecordingPublisher publisher = new RecordingPublisher(
                 x -> calls.incrementAndGet() == 1 ? PublishOutcome.retry("timeout") : PublishOutcome.published());
@@ -212,6 +210,7 @@ class RelayTest extends EachDatabase {
         assertEquals(2, result.retried());
         assertEquals(1, column(first, "attempts"));
         assertEquals(0, column(second, "attempts"), "held back, not attempted");
+        Thread.sleep(20); // the 1 ms retry delay passes; a drain stops at the first claim that finds nothing due
         relay.drain(Duration.ofSeconds(5));
         assertEquals(List.of(first.id(), second.id()), publisher.deliveries().stream().map(Event::id).toList());
     }
