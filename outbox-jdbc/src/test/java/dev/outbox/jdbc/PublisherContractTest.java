@@ -14,7 +14,6 @@ import dev.outbox.RetryPolicy;
 import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
-import dev.outbox.testing.TestDatabase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -27,17 +26,22 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Order is the relay's job: publishers written as simply as possible (one that sends a call's events in any order and
  * fails some, one that throws, one slower than the lease) still see each aggregate's events handed over in order.
  */
-class PublisherContractTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class PublisherContractTest extends EachDatabase {
 
-    static final DataSource db = TestDatabase.dataSource();
+    PublisherContractTest(TestDb tdb) {
+        super(tdb);
+    }
     static final RetryPolicy FAST_RETRIES = RetryPolicy.builder().initialDelay(Duration.ofMillis(1))
             .maxDelay(Duration.ofMillis(20)).maxAttempts(1000).build();
 
@@ -46,7 +50,7 @@ class PublisherContractTest {
 
     @BeforeEach
     void freshOutbox() {
-        table = TestTables.newTable();
+        table = tdb.newTable();
         outbox = JdbcOutbox.create(table);
     }
 

@@ -11,7 +11,6 @@ import dev.outbox.InvalidConfigurationException;
 import dev.outbox.RelayLoop;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.testing.RecordingPublisher;
-import dev.outbox.testing.TestDatabase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,17 +18,22 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** How loops start, report their state and stop, and what closing a relay waits for. */
-class RelayLifecycleTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class RelayLifecycleTest extends EachDatabase {
 
-    static final DataSource db = TestDatabase.dataSource();
+    RelayLifecycleTest(TestDb tdb) {
+        super(tdb);
+    }
 
     @Test
     void aLoopQueuedBehindABusyExecutorIsNotReportedRunning() throws Exception {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         ExecutorService oneThread = Executors.newSingleThreadExecutor();
         try (JdbcRelay relay = JdbcRelay.builder(db, new RecordingPublisher()).table(table)
                 .wakeOnCommit(false).build()) {
@@ -51,7 +55,7 @@ class RelayLifecycleTest {
 
     @Test
     void closeStopsEveryLoopWithinOneTimeoutNotOnePerLoop() throws Exception {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         JdbcOutbox outbox = JdbcOutbox.create(table);
         for (int i = 0; i < 4; i++) {
             Event e = Event.of("order", "o" + i, "order_placed", "{}");
@@ -94,7 +98,7 @@ class RelayLifecycleTest {
 
     @Test
     void closeDoesNotCloseThePublisher() {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         boolean[] closed = {false};
         RecordingPublisher recording = new RecordingPublisher();
         dev.outbox.spi.Publisher publisher = new dev.outbox.spi.Publisher() {
@@ -117,7 +121,7 @@ class RelayLifecycleTest {
         InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class,
                 () -> JdbcOutbox.builder().table(null).build());
         assertTrue(e.getMessage().contains("table"), e.getMessage());
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         JdbcOutbox silent = JdbcOutbox.builder().table(table).notifyOnCommit(false).build();
         assertEquals(table, silent.table());
         assertFalse(OutboxStatements.postgres(table).append(false).contains("pg_notify"));
@@ -126,7 +130,7 @@ class RelayLifecycleTest {
 
     @Test
     void closeRejectsANegativeTimeout() {
-        try (JdbcRelay relay = JdbcRelay.builder(db, new RecordingPublisher()).table(TestTables.newTable()).build()) {
+        try (JdbcRelay relay = JdbcRelay.builder(db, new RecordingPublisher()).table(tdb.newTable()).build()) {
             assertThrows(InvalidConfigurationException.class, () -> relay.close(Duration.ofSeconds(-1)));
         }
     }

@@ -9,25 +9,29 @@ import dev.outbox.Event;
 import dev.outbox.RelayListener;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.testing.RecordingPublisher;
-import dev.outbox.testing.TestDatabase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.slf4j.MDC;
 
 /** What the relay tells those who watch it: the MDC during publisher calls, and the listener's timings and outcomes. */
-class RelayObservabilityTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class RelayObservabilityTest extends EachDatabase {
 
-    static final DataSource db = TestDatabase.dataSource();
+    RelayObservabilityTest(TestDb tdb) {
+        super(tdb);
+    }
 
     @Test
     void thePublisherRunsWithTheRelayAndItsEventIdsInTheMdcAndTheMdcIsClearedAfter() throws Exception {
         assertEquals("dev.outbox.jdbc.MdcLoggingProvider", System.getProperty("slf4j.provider"),
                 "the test runs with a working MDC");
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         Event a = Event.of("order", "A", "placed", "{}");
         Event b = Event.of("order", "B", "placed", "{}");
         commit(db, c -> JdbcOutbox.create(table).appendAll(c, List.of(a, b)));
@@ -47,7 +51,7 @@ class RelayObservabilityTest {
 
     @Test
     void theListenerHearsEachStepTimedRejectionsApartAndEachEventsTimeSinceAppend() throws Exception {
-        OutboxTable table = TestTables.newTable();
+        OutboxTable table = tdb.newTable();
         Event good = Event.of("order", "A", "placed", "{}");
         Event bad = Event.of("order", "B", "poison", "{}");
         commit(db, c -> JdbcOutbox.create(table).appendAll(c, List.of(good, bad)));
