@@ -3,7 +3,10 @@ package dev.outbox.jdbc;
 import dev.outbox.Event;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
+import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -90,26 +93,32 @@ record ClaimedBatch(UUID leaseToken, List<Row> rows, long claimedAtNanos) {
 
     /** Reads columns 2 to 8 as an event: a uuid or its text, a timestamptz or a UTC DATETIME. */
     static Event readEvent(ResultSet rs, Database database) throws SQLException {
-        if (database.mysqlFamily()) {
-            String id = rs.getString(2);
-            java.time.LocalDateTime at = rs.getObject(8, java.time.LocalDateTime.class);
-            return new Event(
-                    id == null ? null : UUID.fromString(id),
-                    rs.getString(3),
-                    rs.getString(4),
-                    rs.getString(5),
-                    rs.getString(6),
-                    HeadersJson.read(rs.getString(7)),
-                    at == null ? null : at.toInstant(java.time.ZoneOffset.UTC));
-        }
-        OffsetDateTime occurred = rs.getObject(8, OffsetDateTime.class);
         return new Event(
-                rs.getObject(2, UUID.class),
+                uuid(rs, 2, database),
                 rs.getString(3),
                 rs.getString(4),
                 rs.getString(5),
                 rs.getString(6),
                 HeadersJson.read(rs.getString(7)),
-                occurred == null ? null : occurred.toInstant());
+                instant(rs, 8, database));
+    }
+
+    /** @return the id in {@code column}: a uuid, or its text; null for SQL NULL */
+    static UUID uuid(ResultSet rs, int column, Database database) throws SQLException {
+        if (database.mysqlFamily()) {
+            String id = rs.getString(column);
+            return id == null ? null : UUID.fromString(id);
+        }
+        return rs.getObject(column, UUID.class);
+    }
+
+    /** @return the time in {@code column}: a timestamptz, or a DATETIME holding UTC; null for SQL NULL */
+    static Instant instant(ResultSet rs, int column, Database database) throws SQLException {
+        if (database.mysqlFamily()) {
+            LocalDateTime at = rs.getObject(column, LocalDateTime.class);
+            return at == null ? null : at.toInstant(ZoneOffset.UTC);
+        }
+        OffsetDateTime at = rs.getObject(column, OffsetDateTime.class);
+        return at == null ? null : at.toInstant();
     }
 }

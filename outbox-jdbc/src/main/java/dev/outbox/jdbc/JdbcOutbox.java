@@ -47,14 +47,14 @@ public final class JdbcOutbox implements Outbox {
     private final String insertMany;
     private final String insertDelayed;
     private final MySqlStatements mysql;
-    private volatile Database database;
+    private final KnownDatabase database;
 
     /** Most events in one MySQL or MariaDB insert statement. */
     private static final int MYSQL_ROWS_PER_INSERT = 1000;
 
     private JdbcOutbox(Builder b) {
         this.table = b.table;
-        this.database = b.database;
+        this.database = new KnownDatabase(b.database);
         this.mysql = new MySqlStatements(b.table, Database.MYSQL);
         PostgresStatements sql = new PostgresStatements(b.table);
         this.insert = b.notifyOnCommit ? sql.insertNotifying : sql.insert;
@@ -92,7 +92,7 @@ public final class JdbcOutbox implements Outbox {
             throw new OutboxException("event must not be null");
         }
         checkInTransaction(connection);
-        if (database(connection).mysqlFamily()) {
+        if (database.of(connection).mysqlFamily()) {
             try (PreparedStatement statement = connection.prepareStatement(mysql.insert)) {
                 bindMySql(statement, 0, event);
                 statement.execute();
@@ -107,15 +107,6 @@ public final class JdbcOutbox implements Outbox {
         } catch (SQLException e) {
             throw explained(e);
         }
-    }
-
-    private Database database(Connection connection) throws SQLException {
-        Database known = database;
-        if (known == null) {
-            known = Database.of(connection);
-            database = known;
-        }
-        return known;
     }
 
     /** Binds the seven event columns from parameter {@code offset + 1} on: text ids, UTC DATETIME. */
@@ -161,7 +152,7 @@ public final class JdbcOutbox implements Outbox {
             throw new OutboxException("event must not be null");
         }
         checkInTransaction(connection);
-        if (database(connection).mysqlFamily()) {
+        if (database.of(connection).mysqlFamily()) {
             try (PreparedStatement statement = connection.prepareStatement(mysql.insertDelayed)) {
                 bindMySql(statement, 0, event);
                 if (notBefore == null) {
@@ -205,14 +196,10 @@ public final class JdbcOutbox implements Outbox {
             append(connection, list.get(0));
             return;
         }
-        if (database(connection).mysqlFamily()) {
+        if (database.of(connection).mysqlFamily()) {
             for (int from = 0; from < list.size(); from += MYSQL_ROWS_PER_INSERT) {
                 List<Event> chunk = list.subList(from, Math.min(list.size(), from + MYSQL_ROWS_PER_INSERT));
-                StringBuilder sql = new StringBuilder(mysql.insertManyPrefix);
-                for (int i = 0; i < chunk.size(); i++) {
-                    sql.append(i == 0 ? "" : ", ").append(mysql.insertManyRow);
-                }
-                try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+                try (PreparedStatement statement = connection.prepareStatement(mysql.insertMany(chunk.size()))) {
                     for (int i = 0; i < chunk.size(); i++) {
                         bindMySql(statement, i * 7, chunk.get(i));
                     }

@@ -78,7 +78,7 @@ public final class JdbcRelay implements Relay {
     private final DataSource dataSource;
     private final boolean wakeOnCommit;
     /** The database, once known: set by the builder, or found by the first claim. */
-    private volatile Database database;
+    private final KnownDatabase database;
     private final List<RelayLoop> loops = new CopyOnWriteArrayList<>();
     private volatile ChannelListener channelListener;
     private volatile boolean closed;
@@ -90,12 +90,12 @@ public final class JdbcRelay implements Relay {
     private JdbcRelay(Builder b) {
         this.table = b.table;
         this.publisher = b.publisher;
-        this.database = b.database;
+        this.database = new KnownDatabase(b.database);
         this.store = b.database != null
                 ? RelayStore.of(b.database, b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes,
                         b.statementTimeout)
-                : RelayStore.detecting(b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes,
-                        b.statementTimeout, found -> this.database = found);
+                : RelayStore.detecting(database, b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes,
+                        b.statementTimeout);
         this.circuit = new BrokerCircuit(b.ownerId, b.brokerPause, b.maxBrokerPause);
         this.delivery = new BatchDelivery(b.publisher, b.callLimits, b.ordering, b.retryPolicy, b.maxCallsPerAggregate,
                 b.leaseDuration, b.ownerId,
@@ -390,7 +390,8 @@ public final class JdbcRelay implements Relay {
         }
         RelayLoop loop = RelayLoop.start(this, ownerId, pollInterval, executor);
         loops.add(loop);
-        if (wakeOnCommit && channelListener == null && (database == null || database == Database.POSTGRESQL)) {
+        Database known = database.orNull();
+        if (wakeOnCommit && channelListener == null && (known == null || known == Database.POSTGRESQL)) {
             channelListener = new ChannelListener(dataSource, table.channel(), "outbox-listen-" + ownerId, this::wakeUp);
             channelListener.start();
         }
@@ -418,12 +419,13 @@ public final class JdbcRelay implements Relay {
      *         {@link Builder#database})
      */
     public boolean wakesOnCommit() {
-        return wakeOnCommit && (database == null || database == Database.POSTGRESQL);
+        Database known = database.orNull();
+        return wakeOnCommit && (known == null || known == Database.POSTGRESQL);
     }
 
     /** @return the database the relay runs on: set on the builder, or found by its first claim; null until then */
     public Database database() {
-        return database;
+        return database.orNull();
     }
 
     /** @return true while the listener has a LISTEN in place, so commits wake the loops without polling */

@@ -28,9 +28,7 @@ final class MySqlStatements {
 
     final String insert;
     final String insertDelayed;
-    /** One row of a many-row insert; {@link #insertManyPrefix} then this, comma-separated, once per event. */
-    final String insertManyRow = "(?, ?, ?, ?, ?, ?, ?)";
-    final String insertManyPrefix;
+    private final String insertManyPrefix;
     final String claimOrdered;
     final String claimUnordered;
     private final String lockCandidatesPrefix;
@@ -42,12 +40,9 @@ final class MySqlStatements {
     final String recordOne;
     final String renewLease;
     final String heldBy;
-    final String pendingCount;
+    final String stats;
     final String pendingEstimate;
-    final String inFlight;
-    final String deadCount;
     final String deadEstimate;
-    final String oldestPending;
     final String listDead;
     final String requeueDeadById;
     final String requeueDeadByType;
@@ -157,30 +152,27 @@ final class MySqlStatements {
 
         // Each part reads a bounded stretch of an index, so the cost does not grow with the backlog: counts are exact
         // up to EXACT_COUNT_LIMIT, above which they are the optimizer's estimate of the index range (EXPLAIN's rows,
-        // from index dives).
-        pendingCount = """
-                SELECT count(*) FROM (
-                  SELECT 1 FROM %s WHERE published_at IS NULL AND dead_at IS NULL LIMIT %d) x"""
-                .formatted(t, PostgresStatements.EXACT_COUNT_LIMIT + 1);
+        // from index dives). Pending, in flight, dead, and the oldest pending event's age in milliseconds (a delayed
+        // event counts from when it is due), in one round trip.
+        stats = """
+                SELECT
+                  (SELECT count(*) FROM (
+                     SELECT 1 FROM %1$s WHERE published_at IS NULL AND dead_at IS NULL LIMIT %2$d) p),
+                  (SELECT count(*) FROM (
+                     SELECT lease_until FROM %1$s WHERE published_at IS NULL AND dead_at IS NULL
+                     ORDER BY position LIMIT %3$d) f
+                   WHERE lease_until >= UTC_TIMESTAMP(6)),
+                  (SELECT count(*) FROM (
+                     SELECT 1 FROM %1$s WHERE dead_at IS NOT NULL AND published_at IS NULL LIMIT %2$d) d),
+                  (SELECT TIMESTAMPDIFF(MICROSECOND,
+                            min(CASE WHEN attempts = 0 THEN GREATEST(created_at, next_attempt_at) ELSE created_at END),
+                            UTC_TIMESTAMP(6)) DIV 1000
+                   FROM (SELECT created_at, next_attempt_at, attempts FROM %1$s
+                         WHERE published_at IS NULL AND dead_at IS NULL
+                         ORDER BY position LIMIT %4$d) o)""".formatted(t, PostgresStatements.EXACT_COUNT_LIMIT + 1,
+                PostgresStatements.IN_FLIGHT_SCAN, PostgresStatements.OLDEST_SCAN);
         pendingEstimate = "EXPLAIN SELECT position FROM %s WHERE published_at IS NULL AND dead_at IS NULL".formatted(t);
-        inFlight = """
-                SELECT count(*) FROM (
-                  SELECT lease_until FROM %s WHERE published_at IS NULL AND dead_at IS NULL
-                  ORDER BY position LIMIT %d) x
-                WHERE lease_until >= UTC_TIMESTAMP(6)""".formatted(t, PostgresStatements.IN_FLIGHT_SCAN);
-        deadCount = """
-                SELECT count(*) FROM (
-                  SELECT 1 FROM %s WHERE dead_at IS NOT NULL AND published_at IS NULL LIMIT %d) x"""
-                .formatted(t, PostgresStatements.EXACT_COUNT_LIMIT + 1);
         deadEstimate = "EXPLAIN SELECT position FROM %s WHERE dead_at IS NOT NULL".formatted(t);
-        // The oldest pending event's age in milliseconds: a delayed event counts from when it is due.
-        oldestPending = """
-                SELECT TIMESTAMPDIFF(MICROSECOND,
-                         min(CASE WHEN attempts = 0 THEN GREATEST(created_at, next_attempt_at) ELSE created_at END),
-                         UTC_TIMESTAMP(6)) / 1000
-                FROM (SELECT created_at, next_attempt_at, attempts FROM %s
-                      WHERE published_at IS NULL AND dead_at IS NULL
-                      ORDER BY position LIMIT %d) x""".formatted(t, PostgresStatements.OLDEST_SCAN);
 
         listDead = """
                 SELECT %s, t.last_error, t.dead_at
@@ -213,6 +205,15 @@ final class MySqlStatements {
             query.append(i == 0 ? "" : " OR ").append(earlierTerm);
         }
         return query.append(')').toString();
+    }
+
+    /** @return the insert of {@code n} events, seven parameters each, in {@link #insert}'s order */
+    String insertMany(int n) {
+        StringBuilder sql = new StringBuilder(insertManyPrefix);
+        for (int i = 0; i < n; i++) {
+            sql.append(i == 0 ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)");
+        }
+        return sql.toString();
     }
 
     /** @return the locking read of {@code n} candidates, the first {@code LIMIT ?} of them still claimable */

@@ -8,7 +8,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -29,7 +28,7 @@ public final class OutboxOperations {
     private final OutboxTable table;
     private final PostgresStatements sql;
     private final MySqlStatements mysql;
-    private volatile Database database;
+    private final KnownDatabase database;
 
     /**
      * Operations on {@code table}, on the database found from the first connection borrowed.
@@ -54,16 +53,11 @@ public final class OutboxOperations {
         this.table = table;
         this.sql = new PostgresStatements(table);
         this.mysql = new MySqlStatements(table, Database.MYSQL);
-        this.database = database;
+        this.database = new KnownDatabase(database);
     }
 
     private boolean onMySql(Connection connection) throws SQLException {
-        Database known = database;
-        if (known == null) {
-            known = Database.of(connection);
-            database = known;
-        }
-        return known.mysqlFamily();
+        return database.of(connection).mysqlFamily();
     }
 
     /**
@@ -108,10 +102,17 @@ public final class OutboxOperations {
 
     /** The same snapshot on MySQL and MariaDB, whose estimates come from the optimizer's index dives. */
     private OutboxStats mysqlStats(Connection connection) throws SQLException {
-        long unpublished = single(connection, mysql.pendingCount);
-        long inFlight = single(connection, mysql.inFlight);
-        long dead = single(connection, mysql.deadCount);
-        long ageMillis = single(connection, mysql.oldestPending);
+        long unpublished;
+        long inFlight;
+        long dead;
+        long ageMillis;
+        try (PreparedStatement s = connection.prepareStatement(mysql.stats); ResultSet rs = s.executeQuery()) {
+            rs.next();
+            unpublished = rs.getLong(1);
+            inFlight = rs.getLong(2);
+            dead = rs.getLong(3);
+            ageMillis = rs.getLong(4);
+        }
         boolean exact = true;
         if (unpublished > EXACT_COUNT_LIMIT) {
             unpublished = Math.max(EXACT_COUNT_LIMIT + 1, explainedRows(connection, mysql.pendingEstimate));
@@ -123,14 +124,6 @@ public final class OutboxOperations {
         }
         return new OutboxStats(Math.max(0, unpublished - inFlight), inFlight, dead,
                 Duration.ofMillis(Math.max(0, ageMillis)), exact);
-    }
-
-    /** @return the first column of the only row, 0 for SQL NULL */
-    private static long single(Connection connection, String query) throws SQLException {
-        try (PreparedStatement s = connection.prepareStatement(query); ResultSet rs = s.executeQuery()) {
-            rs.next();
-            return rs.getLong(1);
-        }
     }
 
     /** @return the rows EXPLAIN expects {@code query} to read */
@@ -156,17 +149,14 @@ public final class OutboxOperations {
             throw new InvalidConfigurationException("limit must be from 1 to 10000, was " + limit);
         }
         return run("listing dead events", connection -> {
-            boolean my = onMySql(connection);
-            try (PreparedStatement s = connection.prepareStatement(my ? mysql.listDead : sql.listDead)) {
+            Database db = database.of(connection);
+            try (PreparedStatement s = connection.prepareStatement(db.mysqlFamily() ? mysql.listDead : sql.listDead)) {
                 s.setInt(1, limit);
                 List<DeadEvent> dead = new ArrayList<>();
                 try (ResultSet rs = s.executeQuery()) {
                     while (rs.next()) {
-                        java.time.Instant deadAt = my
-                                ? rs.getObject(11, java.time.LocalDateTime.class).toInstant(java.time.ZoneOffset.UTC)
-                                : rs.getObject(11, OffsetDateTime.class).toInstant();
-                        dead.add(new DeadEvent(ClaimedBatch.readEvent(rs, my ? Database.MYSQL : Database.POSTGRESQL),
-                                rs.getInt(9), rs.getString(10), deadAt));
+                        dead.add(new DeadEvent(ClaimedBatch.readEvent(rs, db), rs.getInt(9), rs.getString(10),
+                                ClaimedBatch.instant(rs, 11, db)));
                     }
                 }
                 return dead;

@@ -94,7 +94,7 @@ final class PostgresRelayStore implements RelayStore {
                 parkNext = batch.size() == 0 && !parking;
                 return batch;
             } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, autoCommit, e);
+                RelayStore.rollbackQuietly(connection, autoCommit, e);
                 throw e;
             }
         }
@@ -132,7 +132,7 @@ final class PostgresRelayStore implements RelayStore {
                     connection.commit();
                 }
             } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, autoCommit, e);
+                RelayStore.rollbackQuietly(connection, autoCommit, e);
                 throw e;
             }
         }
@@ -153,7 +153,7 @@ final class PostgresRelayStore implements RelayStore {
             execute(connection, statement, parameter);
             commitUnlessAuto(connection, autoCommit);
         } catch (SQLException | RuntimeException e) {
-            rollbackQuietly(connection, autoCommit, e);
+            RelayStore.rollbackQuietly(connection, autoCommit, e);
             throw e;
         }
     }
@@ -181,7 +181,7 @@ final class PostgresRelayStore implements RelayStore {
                 array.free();
                 return held;
             } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, autoCommit, e);
+                RelayStore.rollbackQuietly(connection, autoCommit, e);
                 throw e;
             }
         }
@@ -247,13 +247,10 @@ final class PostgresRelayStore implements RelayStore {
                 }
                 return recorded;
             } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, autoCommit, e);
+                RelayStore.rollbackQuietly(connection, autoCommit, e);
                 throw e;
             }
         }
     }
 
-    private static void rollbackQuietly(Connection connection, boolean autoCommit, Exception cause) {
-        RelayStore.rollbackQuietly(connection, autoCommit, cause);
-    }
 }

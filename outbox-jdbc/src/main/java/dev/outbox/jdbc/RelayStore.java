@@ -47,10 +47,12 @@ interface RelayStore {
                 : new PostgresRelayStore(dataSource, table, ordering, batchSize, maxBatchBytes, statementTimeout);
     }
 
-    /** A store that finds its database on first use, from the first connection it borrows. */
-    static RelayStore detecting(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize,
-                                long maxBatchBytes, Duration statementTimeout,
-                                java.util.function.Consumer<Database> found) {
+    /**
+     * A store that finds its database on first use, from the first connection it borrows, and keeps it in
+     * {@code database}.
+     */
+    static RelayStore detecting(KnownDatabase database, DataSource dataSource, OutboxTable table, Ordering ordering,
+                                int batchSize, long maxBatchBytes, Duration statementTimeout) {
         return new RelayStore() {
             private volatile RelayStore store;
 
@@ -59,13 +61,11 @@ interface RelayStore {
                 if (s == null) {
                     synchronized (this) {
                         if (store == null) {
-                            Database database;
+                            Database found;
                             try (Connection connection = dataSource.getConnection()) {
-                                database = Database.of(connection);
+                                found = database.of(connection);
                             }
-                            store = of(database, dataSource, table, ordering, batchSize, maxBatchBytes,
-                                    statementTimeout);
-                            found.accept(database);
+                            store = of(found, dataSource, table, ordering, batchSize, maxBatchBytes, statementTimeout);
                         }
                         s = store;
                     }

@@ -8,7 +8,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
-import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.MySQLContainer;
 
 /**
@@ -101,7 +100,7 @@ public final class TestDb {
                 String env = System.getenv("OUTBOX_TEST_MYSQL_URL");
                 if (env != null && !env.isBlank()) {
                     url = env;
-                } else if (dockerAnswers()) {
+                } else if (TestDatabase.dockerAvailable()) {
                     MySQLContainer<?> container = new MySQLContainer<>(MYSQL_IMAGE);
                     container.start();
                     Runtime.getRuntime().addShutdownHook(new Thread(container::stop, "mysql-stop"));
@@ -115,23 +114,6 @@ public final class TestDb {
         }
         if (url != null) {
             dataSource = TestDatabase.pool(url, 20);
-        }
-    }
-
-    private static boolean dockerAnswers() {
-        String os = System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT);
-        boolean mayRun = System.getenv("DOCKER_HOST") != null
-                || java.nio.file.Files.exists(java.nio.file.Path.of("/var/run/docker.sock"))
-                || java.nio.file.Files.exists(java.nio.file.Path.of(System.getProperty("user.home"), ".docker", "run",
-                        "docker.sock"))
-                || os.contains("mac") || os.contains("windows");
-        if (!mayRun) {
-            return false; // asking Testcontainers costs seconds of retries where no engine could exist
-        }
-        try {
-            return DockerClientFactory.instance().isDockerAvailable();
-        } catch (RuntimeException e) {
-            return false;
         }
     }
 

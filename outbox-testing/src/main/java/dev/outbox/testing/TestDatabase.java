@@ -136,7 +136,7 @@ public final class TestDatabase {
             source = "OUTBOX_TEST_JDBC_URL";
             return url;
         }
-        if (dockerMayRun() && DockerClientFactory.instance().isDockerAvailable()) {
+        if (dockerAvailable()) {
             PostgreSQLContainer<?> container = new PostgreSQLContainer<>(CONTAINER_IMAGE);
             container.start();
             source = "Testcontainers (" + container.getDockerImageName() + ")";
@@ -146,7 +146,21 @@ public final class TestDatabase {
         return embedded();
     }
 
-    /** Asking Testcontainers costs seconds of retries where no engine could exist; skip it there. */
+    /**
+     * @return true where Testcontainers can start containers; answered at once where no Docker engine could exist (no
+     *         {@code DOCKER_HOST}, no socket, not macOS or Windows), since asking Testcontainers there costs seconds
+     */
+    public static boolean dockerAvailable() {
+        if (!dockerMayRun()) {
+            return false;
+        }
+        try {
+            return DockerClientFactory.instance().isDockerAvailable();
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     private static boolean dockerMayRun() {
         String os = System.getProperty("os.name").toLowerCase(Locale.ROOT);
         return System.getenv("DOCKER_HOST") != null
