@@ -8,6 +8,7 @@ import dev.outbox.spi.CallTimeouts;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
 import dev.outbox.sqs.SqsPublisher;
+import dev.outbox.testing.SqsEndpoint;
 import java.net.URI;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -28,7 +29,7 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
- * Benchmark 7: one relay draining into SQS whose every call takes 20 ms ({@link SlowSqsEndpoint}, speaking SQS's
+ * Benchmark 7: one relay draining into SQS whose every call takes 20 ms ({@link SqsEndpoint}, speaking SQS's
  * JSON protocol to the real SDK client), on a standard queue, a FIFO queue, and a FIFO queue where one aggregate
  * carries 30 % of the events. The baseline is the previous release's batching, reproduced exactly by {@link PreviousBatching}:
  * the whole claimed batch in one publisher call, sent in waves of one event per aggregate, 4 calls at a time.
@@ -53,7 +54,8 @@ final class SlowBroker {
     }
 
     List<Row> run() throws Exception {
-        try (SlowSqsEndpoint sqs = new SlowSqsEndpoint(DELAY);
+        try (SqsEndpoint sqs = SqsEndpoint.start().keepMessages(false)
+                     .behaveByDefault(SqsEndpoint.Behaviour.NORMAL.after(DELAY));
              SqsClient client = client(sqs.endpoint())) {
             String standard = sqs.queueUrl("slow-bench");
             String fifo = sqs.queueUrl("slow-bench.fifo");

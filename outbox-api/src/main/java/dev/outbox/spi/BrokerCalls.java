@@ -2,6 +2,7 @@ package dev.outbox.spi;
 
 import dev.outbox.Event;
 import dev.outbox.InvalidConfigurationException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -26,8 +27,12 @@ import org.slf4j.LoggerFactory;
  * never carries two events of the same aggregate. Where it does ({@code keepsOrderWithinCall}, SQS FIFO), an
  * aggregate's consecutive events travel together in one call, as many as fit, and only what does not fit goes in
  * a later wave. Calls are packed in the order given, up to {@code maxEntries} entries and {@code maxBytes} bytes.
- * Once an event fails (retry or rejected), its aggregate's events of later waves are not sent and come back as
- * retry.
+ * Once an event fails (retry or rejected), its aggregate's events of later waves are not sent and come back
+ * {@linkplain PublishOutcome#notSent not sent}.
+ *
+ * <p>One {@link #publish} keeps to the publisher's call timeout as a whole, however many broker calls it makes: each
+ * call is handed the {@link Deadline} of the whole, to bound its SDK call by the time left, and a call that would
+ * start with less than a tenth of the timeout left is not made; its events come back not sent.
  *
  * @param <T> the broker's entry type
  */
@@ -69,9 +74,11 @@ public final class BrokerCalls<T> {
     public interface Call<T> {
         /**
          * @param entries 1 to {@code maxEntries} entries within {@code maxBytes}
+         * @param deadline when the whole {@link #publish} must be over: bound the broker call by its
+         *        {@link Deadline#remaining()}
          * @return one outcome per entry, in order; an exception makes every entry of the call a retry
          */
-        List<PublishOutcome> send(List<T> entries);
+        List<PublishOutcome> send(List<T> entries, Deadline deadline);
     }
 
     /** Most calls of one batch a publisher may send at once. */
@@ -81,6 +88,8 @@ public final class BrokerCalls<T> {
     private final long maxBytes;
     private final Executor executor;
     private final boolean keepsOrderWithinCall;
+    private final Duration callTimeout;
+    private final Duration leastToStart;
 
     /**
      * @param maxEntries most entries per call
@@ -88,15 +97,23 @@ public final class BrokerCalls<T> {
      * @param executor runs the calls of a wave concurrently; null runs them one after another on the caller's thread
      * @param keepsOrderWithinCall whether the broker delivers one call's entries of an aggregate in order and none
      *        after an earlier one of them failed, so that an aggregate's consecutive events may share a call
+     * @param callTimeout the longest one {@link #publish} may take, all its broker calls together (the call timeout
+     *        the publisher declares in its {@link CallLimits}); null when unbounded
      */
-    public BrokerCalls(int maxEntries, long maxBytes, Executor executor, boolean keepsOrderWithinCall) {
+    public BrokerCalls(int maxEntries, long maxBytes, Executor executor, boolean keepsOrderWithinCall,
+                       Duration callTimeout) {
         if (maxEntries < 1 || maxBytes < 1) {
             throw new IllegalArgumentException("maxEntries and maxBytes must be positive");
+        }
+        if (callTimeout != null && (callTimeout.isNegative() || callTimeout.isZero())) {
+            throw new IllegalArgumentException("callTimeout must be positive or null, was " + callTimeout);
         }
         this.maxEntries = maxEntries;
         this.maxBytes = maxBytes;
         this.executor = executor;
         this.keepsOrderWithinCall = keepsOrderWithinCall;
+        this.callTimeout = callTimeout;
+        this.leastToStart = callTimeout == null ? Duration.ZERO : callTimeout.dividedBy(10);
     }
 
     /**
@@ -108,6 +125,7 @@ public final class BrokerCalls<T> {
      * @param call sends one call
      */
     public List<PublishOutcome> publish(List<Event> events, Function<Event, Prepared<T>> prepare, Call<T> call) {
+        Deadline deadline = Deadline.in(callTimeout);
         int n = events.size();
         PublishOutcome[] outcomes = new PublishOutcome[n];
         List<Prepared<T>> prepared = new ArrayList<>(n);
@@ -147,7 +165,7 @@ public final class BrokerCalls<T> {
                 }
                 String aggregate = aggregates[i];
                 if (failed.contains(aggregate)) {
-                    outcomes[i] = PublishOutcome.retry("held back: an earlier event of its aggregate failed");
+                    outcomes[i] = PublishOutcome.notSent("held back: an earlier event of its aggregate failed");
                     continue;
                 }
                 Prepared<T> p = prepared.get(i);
@@ -178,7 +196,7 @@ public final class BrokerCalls<T> {
             if (!current.isEmpty()) {
                 calls.add(current);
             }
-            runWave(calls, events, prepared, call, outcomes);
+            runWave(calls, events, prepared, call, outcomes, deadline);
             for (List<Integer> c : calls) {
                 for (int i : c) {
                     if (!outcomes[i].isPublished()) {
@@ -191,30 +209,40 @@ public final class BrokerCalls<T> {
     }
 
     private void runWave(List<List<Integer>> calls, List<Event> events, List<Prepared<T>> prepared, Call<T> call,
-                         PublishOutcome[] outcomes) {
+                         PublishOutcome[] outcomes, Deadline deadline) {
         if (executor == null || calls.size() == 1) {
             for (List<Integer> c : calls) {
-                send(c, events, prepared, call, outcomes);
+                send(c, events, prepared, call, outcomes, deadline);
             }
             return;
         }
         List<CompletableFuture<Void>> running = new ArrayList<>(calls.size());
         for (List<Integer> c : calls) {
-            running.add(CompletableFuture.runAsync(() -> send(c, events, prepared, call, outcomes), executor));
+            running.add(CompletableFuture.runAsync(() -> send(c, events, prepared, call, outcomes, deadline),
+                    executor));
         }
         // send() never throws, and each call writes only its own indexes of outcomes; join() publishes them.
         CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).join();
     }
 
     private void send(List<Integer> indexes, List<Event> events, List<Prepared<T>> prepared, Call<T> call,
-                      PublishOutcome[] outcomes) {
+                      PublishOutcome[] outcomes, Deadline deadline) {
+        if (!mayStart(deadline)) {
+            // Too little of the call timeout is left to start another broker call: give these back unsent, so that
+            // the whole publish keeps to the timeout the publisher declared.
+            PublishOutcome notSent = outOfTime();
+            for (int i : indexes) {
+                outcomes[i] = notSent;
+            }
+            return;
+        }
         List<T> entries = new ArrayList<>(indexes.size());
         for (int i : indexes) {
             entries.add(prepared.get(i).entry());
         }
         List<PublishOutcome> result;
         try {
-            result = call.send(entries);
+            result = call.send(entries, deadline);
             if (result == null || result.size() != entries.size()) {
                 throw new IllegalStateException("call returned " + (result == null ? "null" : result.size())
                         + " outcomes for " + entries.size() + " entries");
@@ -231,6 +259,30 @@ public final class BrokerCalls<T> {
         for (int k = 0; k < indexes.size(); k++) {
             outcomes[indexes.get(k)] = result.get(k);
         }
+    }
+
+    /**
+     * @param deadline the deadline of the publish call under way
+     * @return true when enough of it is left to start another broker call: a tenth of the call timeout
+     */
+    public boolean mayStart(Deadline deadline) {
+        return deadline.allows(leastToStart);
+    }
+
+    /** @return the outcome of an event given back because its publish call's time was used up */
+    public PublishOutcome outOfTime() {
+        return PublishOutcome.notSent("not sent: the publish call's " + (callTimeout == null ? "time"
+                : callTimeout.toMillis() + " ms") + " were used up by its earlier broker calls");
+    }
+
+    /**
+     * @param deadline the deadline of the publish call under way
+     * @return true when a broker call started now is given clearly less than the whole call timeout (earlier calls
+     *         of the same publish used more than a tenth of it), so that its timing out says nothing about the broker:
+     *         its events are then {@linkplain PublishOutcome#notSent not sent}, not unavailable
+     */
+    public boolean cutShort(Deadline deadline) {
+        return callTimeout != null && deadline.remaining().compareTo(callTimeout.minus(leastToStart)) < 0;
     }
 
     /**

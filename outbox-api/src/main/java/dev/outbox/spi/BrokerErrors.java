@@ -112,6 +112,32 @@ public final class BrokerErrors {
     }
 
     /**
+     * @param broker names the broker in the reason
+     * @param error what the SDK or the network threw before any answer
+     * @param cutShort whether the call was given less than the whole call timeout, because earlier calls of the same
+     *        publish used the rest ({@link BrokerCalls#cutShort})
+     * @return {@link PublishOutcome#notSent not sent} for a call cut short that timed out (it says nothing about the
+     *         broker), else {@link #noAnswer(String, Throwable) unavailable}
+     */
+    public static PublishOutcome noAnswer(String broker, Throwable error, boolean cutShort) {
+        if (cutShort && isTimeout(error)) {
+            return PublishOutcome.notSent(broker + " did not answer in the time left of the publish call: "
+                    + error.getMessage());
+        }
+        return noAnswer(broker, error);
+    }
+
+    private static boolean isTimeout(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            String name = t.getClass().getSimpleName();
+            if (name.contains("Timeout") || name.contains("TimedOut")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * After a call the broker refused as a whole (naming no entry) was resent one entry at a time: an entry still
      * refused with an unknown error while others of the same call went through is refused for its own content, so it
      * is rejected; when none went through, nothing points at one entry and the outcomes stay as they are.

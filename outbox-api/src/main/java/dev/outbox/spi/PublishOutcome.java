@@ -3,7 +3,7 @@ package dev.outbox.spi;
 /**
  * What became of one event handed to a {@link Publisher}.
  *
- * @param status published, to retry later, or rejected for good
+ * @param status published, to retry later, rejected for good, the broker unavailable, or not sent
  * @param reason why it was not published; null exactly when {@code status} is {@link Status#PUBLISHED}
  */
 public record PublishOutcome(Status status, String reason) {
@@ -25,7 +25,15 @@ public record PublishOutcome(Status status, String reason) {
          * unknown queue or bus, KMS). Not the event's fault: no attempt is spent, the event is due again at once,
          * and the relay pauses publishing with growing delays until a call goes through again.
          */
-        UNAVAILABLE
+        UNAVAILABLE,
+        /**
+         * The publisher gave this event back without an answer from the broker: its call's time ran out before the
+         * event could be sent (or before the broker answered), or an earlier event of its aggregate in the same call
+         * failed. Nothing is known of it and nothing is charged: no attempt is spent, the relay does not pause, and
+         * the event is due again at once. Delivery is at least once, so an event given back after it may have
+         * reached the broker is simply sent again.
+         */
+        NOT_SENT
     }
 
     private static final PublishOutcome PUBLISHED = new PublishOutcome(Status.PUBLISHED, null);
@@ -75,6 +83,14 @@ public record PublishOutcome(Status status, String reason) {
      */
     public static PublishOutcome unavailable(String reason) {
         return new PublishOutcome(Status.UNAVAILABLE, reason);
+    }
+
+    /**
+     * @param reason why the event was not sent, such as the call's deadline
+     * @return the outcome of an event the publisher gives back unsent; it spends nothing and is due again at once
+     */
+    public static PublishOutcome notSent(String reason) {
+        return new PublishOutcome(Status.NOT_SENT, reason);
     }
 
     /** @return true when the broker accepted the event */

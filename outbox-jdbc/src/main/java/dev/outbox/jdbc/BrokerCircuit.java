@@ -10,8 +10,22 @@ import org.slf4j.LoggerFactory;
  * all; half-open once the pause is over, letting one batch through to probe. A probe that goes through closes it, one
  * that does not opens it again for longer. No event spends an attempt on any of this, so an outage of any length
  * makes no event dead. One line is logged per change of state.
+ *
+ * <p>A batch admitted as the probe must end the probe on every path: {@link #settle} when its calls answered, else
+ * {@link #probeEnded()} (in a {@code finally}, so that an {@link Error} cannot leave the circuit waiting for a probe
+ * that will never end).
  */
 final class BrokerCircuit {
+
+    /** Whether a batch may start now. */
+    enum Admission {
+        /** The broker is paused: claim nothing. */
+        REFUSED,
+        /** Calls go through. */
+        GRANTED,
+        /** The pause is over and this batch probes the broker: it must end the probe on every path. */
+        PROBE
+    }
 
     private static final Logger log = LoggerFactory.getLogger(BrokerCircuit.class);
 
@@ -31,10 +45,10 @@ final class BrokerCircuit {
         this.maxPauseNanos = maxPause.toNanos();
     }
 
-    /** @return true when a batch may be claimed now; the first caller after a pause becomes the probe */
-    synchronized boolean allowsClaim() {
+    /** @return whether a batch may be claimed now; the first caller after a pause becomes the probe */
+    synchronized Admission admit() {
         if (state == JdbcRelay.BrokerState.CLOSED) {
-            return true;
+            return Admission.GRANTED;
         }
         if (state == JdbcRelay.BrokerState.OPEN && System.nanoTime() >= openUntil) {
             state = JdbcRelay.BrokerState.HALF_OPEN;
@@ -42,9 +56,18 @@ final class BrokerCircuit {
         }
         if (state == JdbcRelay.BrokerState.HALF_OPEN && !probing) {
             probing = true;
-            return true;
+            return Admission.PROBE;
         }
-        return false;
+        return Admission.REFUSED;
+    }
+
+    /** @param unavailable why the broker could take nothing in the batch's calls, or null when they went through */
+    void settle(String unavailable) {
+        if (unavailable != null) {
+            unavailable(unavailable);
+        } else {
+            wentThrough();
+        }
     }
 
     /** The broker could take nothing: open, for longer than last time. */
@@ -77,7 +100,7 @@ final class BrokerCircuit {
         reason = null;
     }
 
-    /** A probe ended without a call (nothing was due): let the next claim probe. */
+    /** A probe ended without an answer (nothing was due, or the batch failed): let the next claim probe. */
     synchronized void probeEnded() {
         probing = false;
     }

@@ -1,6 +1,5 @@
 package dev.outbox.jdbc;
 
-import dev.outbox.Event;
 import dev.outbox.InvalidConfigurationException;
 import dev.outbox.OutboxException;
 import dev.outbox.Relay;
@@ -11,36 +10,31 @@ import dev.outbox.RetryPolicy;
 import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.Publisher;
 import java.lang.management.ManagementFactory;
-import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@link Relay} on PostgreSQL.
+ * The {@link Relay} on PostgreSQL, MySQL and MariaDB.
  *
- * <p>One {@link #runOnce()} is two short statements around the publisher call: a claim
- * ({@code FOR UPDATE SKIP LOCKED}, writing a lease: owner, token, expiry) and one statement recording every
- * outcome, guarded by the lease token. Between them no connection is held. A relay that dies leaves its
- * claims to expire after {@link Builder#leaseDuration}; another relay then claims and publishes them again.
+ * <p>One {@link #runOnce()} claims a batch ({@code FOR UPDATE SKIP LOCKED}, writing a lease: owner, token, expiry),
+ * hands it to the publisher with no connection held, and records each outcome, guarded by the lease token. A relay
+ * that dies leaves its claims to expire after {@link Builder#leaseDuration}; another relay then claims and publishes
+ * them again.
  *
  * <p>The relay, not the publisher, keeps each aggregate's order: one publisher call holds at most
  * {@link dev.outbox.spi.CallLimits#eventsPerAggregate()} events of an aggregate (usually one), an aggregate's next
- * events go only after the previous ones were published, and after a failure its later events are held back. A batch
- * never outlives its lease while being published: the lease of unrecorded events is renewed once half of it is gone,
- * and no call starts later than the publisher's call timeout before the lease ends.
+ * events go only after the previous ones were published, and after a failure its later events are held back. Nothing
+ * is handed to the publisher past the batch's lease: the lease's end is counted from before the claim was sent, it is
+ * renewed once half of it is gone, and a call starts only if the publisher's whole call bound fits before it ends. A
+ * renewal that finds an event taken by another relay drops that event's aggregate from the batch.
  *
  * <pre>{@code
  * JdbcRelay relay = JdbcRelay.builder(dataSource, publisher).build();
@@ -51,7 +45,6 @@ public final class JdbcRelay implements Relay {
 
     private static final Logger log = LoggerFactory.getLogger(JdbcRelay.class);
     private static final Set<String> OPEN_OWNERS = ConcurrentHashMap.newKeySet();
-    private static final int RECORD_TRIES = 3;
     private static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
     /** MDC key holding the relay's owner id while a publisher call runs, for the publisher's own log lines. */
@@ -64,13 +57,10 @@ public final class JdbcRelay implements Relay {
     public static final long DEFAULT_MAX_BATCH_BYTES = 32L * 1024 * 1024;
 
     private final OutboxTable table;
-    private final Publisher publisher;
-    private final RelayStore store;
+    private final Claims claims;
     private final BatchDelivery delivery;
+    private final BatchReport report;
     private final BrokerCircuit circuit;
-    private final int batchSize;
-    private final long maxBatchBytes;
-    private final Duration leaseDuration;
     private final Duration pollInterval;
     private final String ownerId;
     private final RelayListener listener;
@@ -82,35 +72,31 @@ public final class JdbcRelay implements Relay {
     private final List<RelayLoop> loops = new CopyOnWriteArrayList<>();
     private volatile ChannelListener channelListener;
     private volatile boolean closed;
-    private final ThreadLocal<Waiter> waiters = new ThreadLocal<>();
-    private final List<Waiter> registeredWaiters = new CopyOnWriteArrayList<>();
-    private final Duration listenTtl;
-    private static final AtomicLong WAITER_KEYS = new AtomicLong();
 
     private JdbcRelay(Builder b) {
         this.table = b.table;
-        this.publisher = b.publisher;
+        this.ownerId = b.ownerId;
+        this.pollInterval = b.pollInterval;
+        this.dataSource = b.dataSource;
+        this.wakeOnCommit = b.wakeOnCommit;
+        this.listener = RelayListener.all(b.listener); // one that throws is logged, never changes an outcome
         this.database = new KnownDatabase(b.database);
-        this.store = b.database != null
+        RelayStore store = b.database != null
                 ? RelayStore.of(b.database, b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes,
                         b.statementTimeout)
                 : RelayStore.detecting(database, b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes,
                         b.statementTimeout);
+        this.claims = new Claims(store, b.table, b.ownerId, b.leaseDuration, b.pollInterval, listener,
+                this::isListening, this::wakeUp);
         this.circuit = new BrokerCircuit(b.ownerId, b.brokerPause, b.maxBrokerPause);
-        this.delivery = new BatchDelivery(b.publisher, b.callLimits, b.ordering, b.retryPolicy, b.maxCallsPerAggregate,
-                b.leaseDuration, b.ownerId,
-                (events, nanos) -> notifyListener(() -> b.listener.publisherCalled(events, Duration.ofNanos(nanos))));
-        this.batchSize = b.batchSize;
-        this.maxBatchBytes = b.maxBatchBytes;
-        this.leaseDuration = b.leaseDuration;
-        this.pollInterval = b.pollInterval;
-        this.ownerId = b.ownerId;
-        this.listener = b.listener;
+        PublisherCall calls = new PublisherCall(b.publisher, b.ownerId,
+                BatchDelivery.callBound(b.callLimits, b.leaseDuration).toNanos(),
+                (events, nanos) -> listener.publisherCalled(events, Duration.ofNanos(nanos)));
+        this.delivery = new BatchDelivery(calls, b.callLimits, b.ordering,
+                new OutcomeRules(b.retryPolicy, b.ownerId, DeliveryPlan.keys(b.ordering)), b.maxCallsPerAggregate,
+                b.leaseDuration, store::renew, new OutcomeRecorder(store, b.table, b.ownerId, listener), b.ownerId);
+        this.report = new BatchReport(listener, b.ownerId, b.batchSize, b.maxBatchBytes);
         this.ownerKey = table + "|" + ownerId;
-        this.dataSource = b.dataSource;
-        this.wakeOnCommit = b.wakeOnCommit;
-        // Refreshed at every poll while idle; a relay that died stops counting as waiting after this.
-        this.listenTtl = b.pollInterval.multipliedBy(2).plusSeconds(10);
         if (!OPEN_OWNERS.add(ownerKey)) {
             throw new InvalidConfigurationException("ownerId '" + ownerId + "' is already used by an open relay on "
                     + table + "; give each relay its own ownerId, or close the other relay first");
@@ -169,212 +155,41 @@ public final class JdbcRelay implements Relay {
         if (closed) {
             throw new OutboxException("relay " + ownerId + " on " + table + " is closed");
         }
-        if (!circuit.allowsClaim()) {
+        BrokerCircuit.Admission admission = circuit.admit();
+        if (admission == BrokerCircuit.Admission.REFUSED) {
             return RelayResult.EMPTY;
         }
-        long started = System.nanoTime();
-        Waiter waiter = waiter();
-        boolean wasWaiting = waiter != null && waiter.listening;
-        boolean recheck = wasWaiting && waiter.takeRecheck();
-        if (wasWaiting && !recheck) {
-            waiter.holdOff();
-        }
-        // A loop that was waiting stops asking for notifications as it claims (a recheck keeps waiting): while it
-        // works, what is committed is found by the claims that follow, so those commits notify nobody.
-        ClaimedBatch first = claim(wasWaiting && !recheck ? waiter : null);
-        if (first.size() == 0 && waiter != null && !waiter.listening) {
-            if (wasWaiting) {
-                waiter.foundNothing();
-            } else if (waiter.lastFound >= Waiter.LINGER_AFTER) {
-                // Just out of a batch of several events: under a stream like that the next events are a moment away,
-                // and fetching them with one more claim is cheaper for everyone than having every writer notify.
-                Waiter.linger();
-                first = claim(null);
-            }
-        }
-        if (first.size() == 0 && waiter != null && !waiter.listening) {
-            // About to wait: say so first, then look once more, so that nothing committed in between waits for the
-            // poll. An append that ran before the row below was written by a transaction that commits after the
-            // claim below sends nothing and is not seen: the recheck a few milliseconds later finds it, or, if the
-            // transaction commits later still, the next poll.
-            try {
-                store.listen(waiter.key, listenTtl);
-                waiter.listening = true;
-            } catch (SQLException | RuntimeException e) {
-                throw claimFailed("registering for wake-ups", e);
-            }
-            first = claim(null);
-            if (first.size() == 0) {
-                waiter.scheduleRecheck(this::wakeUp);
-            }
-        }
-        if (waiter != null) {
-            waiter.lastFound = first.size();
-            if (first.size() > 0) {
-                waiter.foundSomething(); // only wake-ups that keep finding nothing in a row hold off
-            }
-        }
-        ClaimedBatch batch = first;
-        if (batch.size() == 0) {
-            circuit.probeEnded();
-            return RelayResult.EMPTY;
-        }
-        long claimedAt = System.nanoTime();
-        AtomicInteger releasedHeld = new AtomicInteger(); // events publishing released from behind published ones
-        BatchDelivery.Result delivered;
-        try {
-            delivered = delivery.deliver(batch, claimedAt,
-                    positions -> store.renew(batch.leaseToken(), positions, leaseDuration),
-                    settled -> record(batch, settled, releasedHeld));
-        } catch (OutboxException e) {
-            circuit.probeEnded();
-            throw e;
-        } catch (RuntimeException e) {
-            circuit.probeEnded();
-            notifyListener(() -> listener.claimFailed(e));
-            throw new OutboxException("publishing a batch of " + batch.size() + " events from " + table
-                    + " failed unexpectedly; their leases expire and they are published again: " + e, e);
-        }
-        if (delivered.unavailable() != null) {
-            circuit.unavailable(delivered.unavailable());
-        } else {
-            circuit.wentThrough();
-        }
-        // A loop that is not waiting for notifications hears of nothing committed meanwhile: it claims again at once
-        // until a claim finds nothing, and only then waits.
-        boolean notWaiting = waiter != null && !waiter.listening;
-        RelayResult result = report(batch, delivered, releasedHeld.get() > 0 || notWaiting);
-        notifyListener(() -> listener.batchCompleted(result, Duration.ofNanos(System.nanoTime() - started)));
-        return result;
-    }
-
-    private ClaimedBatch claim(Waiter stopsWaiting) {
+        boolean probeAnswered = false;
         try {
             long started = System.nanoTime();
-            ClaimedBatch batch = store.claim(ownerId, leaseDuration, stopsWaiting == null ? null : stopsWaiting.key);
-            if (stopsWaiting != null) {
-                stopsWaiting.listening = false;
+            ClaimedBatch batch = claims.next();
+            if (batch.size() == 0) {
+                return RelayResult.EMPTY;
             }
-            Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-            notifyListener(() -> listener.claimed(batch.size(), elapsed));
-            return batch;
-        } catch (SQLException | RuntimeException e) {
-            throw claimFailed("claiming events", e);
+            BatchDelivery.Result delivered = deliver(batch);
+            circuit.settle(delivered.unavailable());
+            probeAnswered = true;
+            // A loop that is not waiting for notifications hears of nothing committed meanwhile: it claims again at
+            // once until a claim finds nothing, and only then waits.
+            RelayResult result = report.report(batch, delivered, claims.callerNotWaiting());
+            listener.batchCompleted(result, Duration.ofNanos(System.nanoTime() - started));
+            return result;
+        } finally {
+            if (admission == BrokerCircuit.Admission.PROBE && !probeAnswered) {
+                circuit.probeEnded(); // on every path, an Error's included: the next batch probes
+            }
         }
     }
 
-    /** Ends a probe of the broker, tells the listener, and returns the exception {@link #runOnce()} throws. */
-    private OutboxException claimFailed(String what, Exception e) {
-        circuit.probeEnded();
-        notifyListener(() -> listener.claimFailed(e));
-        if (e instanceof SQLException sql) {
-            return RelayStore.failure(what, table, sql);
-        }
-        return new OutboxException(what + " on outbox table " + table + " failed: " + e, e);
-    }
-
-    /**
-     * The waiter of the calling loop thread while commits can wake it (the listener has its LISTEN in place), else
-     * null. A waiter left registered while the listener is down stops being counted when its row expires.
-     */
-    private Waiter waiter() {
-        ChannelListener listening = channelListener;
-        if (listening == null || !listening.isListening()) {
-            return null;
-        }
-        Waiter waiter = waiters.get();
-        if (waiter == null) {
-            waiter = new Waiter(ownerId + "#" + WAITER_KEYS.incrementAndGet(), pollInterval);
-            waiters.set(waiter);
-            registeredWaiters.add(waiter);
-        }
-        return waiter;
-    }
-
-    /**
-     * One loop's side of the wake-up: whether its row in the listeners table is live, so that appends notify, and
-     * how long it holds off after wake-ups that found nothing. A loop keeps its row only while it waits: a loop at
-     * work would find what is committed meanwhile anyway, so those commits send nothing.
-     */
-    private static final class Waiter {
-        /** Longest hold-off after wake-ups that found nothing. */
-        private static final long MAX_HOLD_OFF_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-        private static final long FIRST_HOLD_OFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-
-        final String key;
-        private final long maxHoldOffNanos;
-        /** How long after going to sleep a loop looks once more, for appends that raced its registration. */
-        static final long RECHECK_MILLIS = 10;
-
-        volatile boolean listening;
-        private volatile boolean recheck;
-        private long holdOffNanos;
-        private long quietUntil;
-
-        Waiter(String key, Duration pollInterval) {
-            this.key = key;
-            this.maxHoldOffNanos = Math.min(MAX_HOLD_OFF_NANOS, pollInterval.toNanos());
-        }
-
-        /**
-         * Waits out the hold-off: notifications that arrive meanwhile are coalesced by the loop into one claim.
-         * Commits of events that cannot move yet (behind a dead event, say) then cost one claim per hold-off, not
-         * one per commit.
-         */
-        void holdOff() {
-            long left = quietUntil - System.nanoTime();
-            if (left > 0) {
-                try {
-                    TimeUnit.NANOSECONDS.sleep(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-
-        /** How long a loop that ran out of work waits before its last claim and before asking for notifications. */
-        static final long LINGER_MICROS = 2_000;
-        /** Fewest events in the loop's last claim for it to linger: fewer is a trickle, where waking costs little. */
-        static final int LINGER_AFTER = 4;
-
-        /** Events the loop's last claim found; read by the loop's own thread only. */
-        int lastFound;
-
-        static void linger() {
-            try {
-                TimeUnit.MICROSECONDS.sleep(LINGER_MICROS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        /**
-         * A wake-up found nothing: hold off longer before the next one, from 1 ms doubling up to 100 ms while wake-ups
-         * keep finding nothing; any claim that finds something ends it.
-         */
-        void foundNothing() {
-            holdOffNanos = holdOffNanos == 0 ? FIRST_HOLD_OFF_NANOS : Math.min(maxHoldOffNanos, holdOffNanos * 2);
-            quietUntil = System.nanoTime() + holdOffNanos;
-        }
-
-        void foundSomething() {
-            holdOffNanos = 0;
-            quietUntil = 0;
-        }
-
-        /** Wakes the loops once, {@value #RECHECK_MILLIS} ms from now, for a claim that keeps this loop waiting. */
-        void scheduleRecheck(Runnable wakeUp) {
-            CompletableFuture.delayedExecutor(RECHECK_MILLIS, TimeUnit.MILLISECONDS).execute(() -> {
-                recheck = true;
-                wakeUp.run();
-            });
-        }
-
-        /** @return whether this claim is the recheck after going to sleep; clears it */
-        boolean takeRecheck() {
-            boolean due = recheck;
-            recheck = false;
-            return due;
+    private BatchDelivery.Result deliver(ClaimedBatch batch) {
+        try {
+            return delivery.deliver(batch);
+        } catch (OutboxException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            listener.claimFailed(e);
+            throw new OutboxException("publishing a batch of " + batch.size() + " events from " + table
+                    + " failed unexpectedly; their leases expire and they are published again: " + e, e);
         }
     }
 
@@ -486,125 +301,9 @@ public final class JdbcRelay implements Relay {
         if (listening != null) {
             listening.close();
         }
-        for (Waiter waiter : registeredWaiters) {
-            try {
-                store.unlisten(waiter.key);
-            } catch (SQLException e) {
-                log.debug("relay {}: could not remove wake-up registration {}; it expires by itself: {}", ownerId,
-                        waiter.key, e.getMessage());
-            }
-        }
+        claims.close();
         OPEN_OWNERS.remove(ownerKey);
         return allStopped;
-    }
-
-    private Set<Long> record(ClaimedBatch batch, List<Settlement> settlements, AtomicInteger releasedHeld) {
-        if (settlements.isEmpty()) {
-            return Set.of();
-        }
-        SQLException last = null;
-        long started = System.nanoTime();
-        for (int attempt = 1; attempt <= RECORD_TRIES; attempt++) {
-            try {
-                Set<Long> recorded = store.record(batch.leaseToken(), settlements, releasedHeld);
-                Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-                notifyListener(() -> listener.recorded(settlements.size(), elapsed));
-                if (recorded.size() < settlements.size()) {
-                    log.warn("relay {}: lease expired for {} of {} events before their outcome was recorded;"
-                            + " another relay owns them now", ownerId, settlements.size() - recorded.size(),
-                            settlements.size());
-                }
-                return recorded;
-            } catch (SQLException e) {
-                last = e;
-                log.warn("relay {}: recording outcomes failed (try {} of {}): {}", ownerId, attempt, RECORD_TRIES,
-                        e.getMessage());
-                sleep(Duration.ofMillis(100L << attempt));
-            }
-        }
-        SQLException error = last;
-        List<Event> events = settlements.stream().map(st -> st.row().event()).filter(java.util.Objects::nonNull)
-                .toList();
-        List<UUID> ids = events.stream().map(Event::id).toList();
-        log.error("relay {}: outcomes of {} events could not be recorded; they will be published again after their"
-                + " lease expires: {}", ownerId, ids.size(), ids, error);
-        notifyListener(() -> listener.recordFailed(events, error));
-        throw RelayStore.failure("recording outcomes of " + ids.size() + " events", table, error);
-    }
-
-    /** @param claimAgain whether the caller knows more may be claimable at once, whatever the batch looked like */
-    private RelayResult report(ClaimedBatch batch, BatchDelivery.Result delivered, boolean claimAgain) {
-        Set<Long> recorded = delivered.recorded();
-        List<Settlement> settlements = delivered.settlements();
-        List<Event> published = new ArrayList<>();
-        int retried = 0;
-        int dead = 0;
-        for (Settlement s : settlements) {
-            if (!recorded.contains(s.row().position())) {
-                continue;
-            }
-            Event event = s.row().event();
-            if (event == null) {
-                dead++;
-                notifyListener(() -> listener.unreadable(s.row().eventId(), s.error()));
-                continue;
-            }
-            switch (s.kind()) {
-                case PUBLISHED -> {
-                    published.add(event);
-                    Duration sinceAppend = Duration.ofNanos(s.row().ageAtClaimMicros() * 1000
-                            + Math.max(0, s.settledAtNanos() - batch.claimedAtNanos()));
-                    notifyListener(() -> listener.publishedAfter(event, sinceAppend));
-                }
-                case RETRY -> {
-                    retried++;
-                    log.debug("relay {}: event {} attempt {} failed, retry in {} ms: {}", ownerId, event.id(),
-                            s.row().attempts(), s.delayMillis(), s.error());
-                    notifyListener(() -> listener.retryScheduled(event, s.row().attempts(),
-                            Duration.ofMillis(s.delayMillis()), s.error()));
-                }
-                case RELEASED -> retried++;
-                case DEAD -> {
-                    dead++;
-                    log.warn("relay {}: event {} ({}/{} {}) is dead after {} attempts: {}", ownerId, event.id(),
-                            event.aggregateType(), event.aggregateId(), event.type(), s.row().attempts(), s.error());
-                    notifyListener(() -> listener.dead(event, s.row().attempts(), s.error()));
-                }
-                case REJECTED -> {
-                    dead++;
-                    log.warn("relay {}: event {} ({}/{} {}) is dead, {}", ownerId, event.id(), event.aggregateType(),
-                            event.aggregateId(), event.type(), s.error());
-                    notifyListener(() -> listener.rejected(event, s.row().attempts(), s.error()));
-                }
-            }
-        }
-        if (!published.isEmpty()) {
-            notifyListener(() -> listener.published(published));
-        }
-        long bytes = 0;
-        for (ClaimedBatch.Row row : batch.rows()) {
-            bytes += row.readable() ? row.event().payloadBytes() : 0;
-        }
-        // A batch that used half its byte budget may have been cut short by it: claim again at once.
-        boolean more = batch.size() >= batchSize || delivered.released() > 0 || bytes >= maxBatchBytes / 2
-                || claimAgain;
-        return new RelayResult(batch.size(), published.size(), retried, dead, more);
-    }
-
-    private void notifyListener(Runnable call) {
-        try {
-            call.run();
-        } catch (RuntimeException e) {
-            log.warn("relay {}: listener threw; ignored", ownerId, e);
-        }
-    }
-
-    private static void sleep(Duration duration) {
-        try {
-            Thread.sleep(duration.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /** Configures a {@link JdbcRelay}; every setting is checked in {@link #build()}. */
@@ -833,10 +532,10 @@ public final class JdbcRelay implements Relay {
                 throw new InvalidConfigurationException("publisher " + publisher.getClass().getName()
                         + " returned null from callLimits()");
             }
-            Duration margin = BatchDelivery.margin(callLimits, leaseDuration);
-            if (leaseDuration.compareTo(margin.multipliedBy(2)) < 0) {
+            Duration bound = BatchDelivery.callBound(callLimits, leaseDuration);
+            if (leaseDuration.compareTo(bound.multipliedBy(2)) < 0) {
                 throw new InvalidConfigurationException("leaseDuration must be at least twice the publisher's call"
-                        + " timeout (" + margin + "), so that a call started within the lease ends within it; was "
+                        + " timeout (" + bound + "), so that a call started within the lease ends within it; was "
                         + leaseDuration);
             }
             if (ownerId == null || ownerId.isBlank() || ownerId.length() > 200) {

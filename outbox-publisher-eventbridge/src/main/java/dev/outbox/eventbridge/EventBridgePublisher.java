@@ -8,6 +8,7 @@ import dev.outbox.spi.BrokerCalls;
 import dev.outbox.spi.BrokerErrors;
 import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.CallTimeouts;
+import dev.outbox.spi.Deadline;
 import dev.outbox.spi.JsonStrings;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
@@ -85,10 +86,10 @@ public final class EventBridgePublisher implements Publisher {
         this.client = b.client != null ? b.client : b.newClient();
         this.executor = b.maxConcurrentCalls > 1 ? BrokerCalls.callThreads("outbox-eventbridge-call", b.maxConcurrentCalls) : null;
         this.maxEntryBytes = b.maxEntryBytes;
-        this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxEntryBytes - 1, executor, false);
         this.callLimits = new CallLimits(MAX_ENTRIES * b.maxConcurrentCalls, 1,
                 CallTimeouts.ofClient("eventbridge", client.serviceClientConfiguration().overrideConfiguration()
                         .apiCallTimeout(), ownsClient));
+        this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxEntryBytes - 1, executor, false, callLimits.callTimeout());
     }
 
     /** @return a builder; {@code source} is required */
@@ -171,10 +172,16 @@ public final class EventBridgePublisher implements Publisher {
         return BrokerCalls.Prepared.entry(entry.build(), bytes);
     }
 
-    private List<PublishOutcome> send(List<PutEventsRequestEntry> entries) {
+    private List<PublishOutcome> send(List<PutEventsRequestEntry> entries, Deadline deadline) {
+        PutEventsRequest.Builder request = PutEventsRequest.builder().entries(entries);
+        boolean cutShort = calls.cutShort(deadline);
+        if (!deadline.isNone()) {
+            // The whole publish keeps to the call timeout: this call gets what is left of it.
+            request.overrideConfiguration(o -> o.apiCallTimeout(deadline.remaining()));
+        }
         PutEventsResponse response;
         try {
-            response = client.putEvents(PutEventsRequest.builder().entries(entries).build());
+            response = client.putEvents(request.build());
         } catch (AwsServiceException e) {
             String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
             BrokerErrors.Kind kind = BrokerErrors.classify(code, e.statusCode());
@@ -183,14 +190,14 @@ public final class EventBridgePublisher implements Publisher {
                         entries.size(), code);
                 List<PublishOutcome> outcomes = new ArrayList<>(entries.size());
                 for (PutEventsRequestEntry entry : entries) {
-                    outcomes.add(send(List.of(entry)).get(0));
+                    outcomes.add(calls.mayStart(deadline) ? send(List.of(entry), deadline).get(0) : calls.outOfTime());
                 }
                 return BrokerErrors.blameRefusedEntries(outcomes);
             }
             return Collections.nCopies(entries.size(), BrokerErrors.outcome("EventBridge", code, e.statusCode(),
                     e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage()));
         } catch (SdkException e) {
-            return Collections.nCopies(entries.size(), BrokerErrors.noAnswer("EventBridge", e));
+            return Collections.nCopies(entries.size(), BrokerErrors.noAnswer("EventBridge", e, cutShort));
         }
         List<PutEventsResultEntry> results = response.entries();
         if (results.size() != entries.size()) {

@@ -6,6 +6,7 @@ import dev.outbox.spi.BrokerCalls;
 import dev.outbox.spi.BrokerErrors;
 import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.CallTimeouts;
+import dev.outbox.spi.Deadline;
 import dev.outbox.spi.JsonStrings;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
@@ -89,10 +90,10 @@ public final class SqsPublisher implements Publisher {
         this.ownsClient = b.client == null;
         this.client = b.client != null ? b.client : b.newClient();
         this.executor = b.maxConcurrentCalls > 1 ? BrokerCalls.callThreads("outbox-sqs-call", b.maxConcurrentCalls) : null;
-        this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxMessageBytes, executor, fifo);
         this.callLimits = new CallLimits(MAX_ENTRIES * b.maxConcurrentCalls, fifo ? MAX_ENTRIES : 1,
                 CallTimeouts.ofClient("sqs", client.serviceClientConfiguration().overrideConfiguration()
                         .apiCallTimeout(), ownsClient));
+        this.calls = new BrokerCalls<>(MAX_ENTRIES, b.maxMessageBytes, executor, fifo, callLimits.callTimeout());
         this.maxMessageBytes = b.maxMessageBytes;
         String queueName = b.queueUrl.replaceAll("/+$", "");
         this.destination = new Destination("aws_sqs", queueName.substring(queueName.lastIndexOf('/') + 1));
@@ -188,15 +189,20 @@ public final class SqsPublisher implements Publisher {
         return BrokerCalls.Prepared.entry(entry.build(), bytes);
     }
 
-    private List<PublishOutcome> send(List<SendMessageBatchRequestEntry> entries) {
+    private List<PublishOutcome> send(List<SendMessageBatchRequestEntry> entries, Deadline deadline) {
         List<SendMessageBatchRequestEntry> numbered = new ArrayList<>(entries.size());
         for (int i = 0; i < entries.size(); i++) {
             numbered.add(entries.get(i).toBuilder().id(Integer.toString(i)).build());
         }
+        SendMessageBatchRequest.Builder request = SendMessageBatchRequest.builder().queueUrl(queueUrl).entries(numbered);
+        boolean cutShort = calls.cutShort(deadline);
+        if (!deadline.isNone()) {
+            // The whole publish keeps to the call timeout: this call gets what is left of it.
+            request.overrideConfiguration(o -> o.apiCallTimeout(deadline.remaining()));
+        }
         SendMessageBatchResponse response;
         try {
-            response = client.sendMessageBatch(SendMessageBatchRequest.builder()
-                    .queueUrl(queueUrl).entries(numbered).build());
+            response = client.sendMessageBatch(request.build());
         } catch (AwsServiceException e) {
             String code = errorCode(e);
             BrokerErrors.Kind kind = BrokerErrors.classify(code, e.statusCode());
@@ -205,14 +211,14 @@ public final class SqsPublisher implements Publisher {
                 log.info("SQS refused a call of {} entries ({}); resending them one at a time", entries.size(), code);
                 List<PublishOutcome> outcomes = new ArrayList<>(entries.size());
                 for (SendMessageBatchRequestEntry entry : entries) {
-                    outcomes.add(send(List.of(entry)).get(0));
+                    outcomes.add(calls.mayStart(deadline) ? send(List.of(entry), deadline).get(0) : calls.outOfTime());
                 }
                 return BrokerErrors.blameRefusedEntries(outcomes);
             }
             return Collections.nCopies(entries.size(), BrokerErrors.outcome("SQS", code, e.statusCode(),
                     e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage()));
         } catch (SdkException e) {
-            return Collections.nCopies(entries.size(), BrokerErrors.noAnswer("SQS", e));
+            return Collections.nCopies(entries.size(), BrokerErrors.noAnswer("SQS", e, cutShort));
         }
         PublishOutcome[] outcomes = new PublishOutcome[entries.size()];
         for (SendMessageBatchResultEntry ok : response.successful()) {

@@ -14,6 +14,7 @@ import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
 import dev.outbox.spi.Publishers;
+import dev.outbox.testing.SqsEndpoint;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -206,6 +207,40 @@ class SqsPublisherTest {
             assertTrue(outcomes.get(0).reason().contains("unreachable"), outcomes.get(0).reason());
             assertEquals(2, calls.get(), "12 events: two calls of at most 10");
             assertThrows(Exception.class, () -> client.listQueues()); // still open: it fails on the network, not closed
+        }
+    }
+
+    @Test
+    void onePublishOfManyBrokerCallsKeepsToTheDeclaredCallTimeout() {
+        // 40 events of 300 KB: three to a 1 MiB call, 14 SDK calls, four at a time, each answered after 300 ms (some
+        // 400 ms in all here). One publish used to make all 14 calls, four rounds of them, against a declared 1 s.
+        try (SqsEndpoint sqs = SqsEndpoint.start()) {
+            sqs.behaveByDefault(SqsEndpoint.Behaviour.NORMAL.after(java.time.Duration.ofMillis(300)));
+            Publisher publisher = Publishers.create("sqs", Map.of("queueUrl", sqs.queueUrl("big"),
+                    "endpoint", sqs.endpoint().toString(), "region", "eu-west-1", "maxConcurrentCalls", "4",
+                    "callTimeout", "PT1S", "attemptTimeout", "PT1S"));
+            try {
+                String payload = "\"" + "x".repeat(300_000) + "\"";
+                List<Event> events = new ArrayList<>();
+                for (int i = 0; i < 40; i++) {
+                    events.add(event("o" + i, payload));
+                }
+                for (int i = 0; i < 3; i++) {
+                    publisher.publish(events); // a warm client and JIT: a cold first call takes far longer
+                }
+                long started = System.nanoTime();
+                List<PublishOutcome> outcomes = publisher.publish(events);
+                long tookMillis = (System.nanoTime() - started) / 1_000_000;
+                long published = outcomes.stream().filter(PublishOutcome::isPublished).count();
+                long notSent = outcomes.stream().filter(o -> o.status() == PublishOutcome.Status.NOT_SENT).count();
+                assertTrue(tookMillis < 1_200, "one publish took " + tookMillis + " ms against its declared 1 s");
+                assertEquals(40, published + notSent, "each event published or given back unsent: " + outcomes);
+                assertTrue(published > 0 && notSent > 0, published + " published, " + notSent + " not sent: "
+                        + outcomes.stream().map(PublishOutcome::reason).distinct().toList());
+                assertTrue(sqs.received("big").size() >= published, "what was answered published arrived");
+            } finally {
+                publisher.close();
+            }
         }
     }
 

@@ -1,0 +1,89 @@
+package dev.outbox.jdbc;
+
+import dev.outbox.Event;
+import dev.outbox.RelayListener;
+import dev.outbox.RelayResult;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tells what became of a batch: the listener hears each written outcome, the log the retries and dead events, and
+ * the caller a {@link RelayResult} that says whether more is probably waiting.
+ */
+final class BatchReport {
+
+    private static final Logger log = LoggerFactory.getLogger(BatchReport.class);
+
+    private final RelayListener listener;
+    private final String ownerId;
+    private final int batchSize;
+    private final long maxBatchBytes;
+
+    BatchReport(RelayListener listener, String ownerId, int batchSize, long maxBatchBytes) {
+        this.listener = listener;
+        this.ownerId = ownerId;
+        this.batchSize = batchSize;
+        this.maxBatchBytes = maxBatchBytes;
+    }
+
+    /** @param claimAgain whether the caller knows more may be claimable at once, whatever the batch looked like */
+    RelayResult report(ClaimedBatch batch, BatchDelivery.Result delivered, boolean claimAgain) {
+        Set<Long> recorded = delivered.recorded();
+        List<Event> published = new ArrayList<>();
+        int retried = 0;
+        int dead = 0;
+        for (Settlement s : delivered.settlements()) {
+            if (!recorded.contains(s.row().position())) {
+                continue;
+            }
+            Event event = s.row().event();
+            if (event == null) {
+                dead++;
+                listener.unreadable(s.row().eventId(), s.error());
+                continue;
+            }
+            switch (s.kind()) {
+                case PUBLISHED -> {
+                    published.add(event);
+                    listener.publishedAfter(event, Duration.ofNanos(s.row().ageAtClaimMicros() * 1000
+                            + Math.max(0, s.settledAtNanos() - batch.claimedAtNanos())));
+                }
+                case RETRY -> {
+                    retried++;
+                    log.debug("relay {}: event {} attempt {} failed, retry in {} ms: {}", ownerId, event.id(),
+                            s.row().attempts(), s.delayMillis(), s.error());
+                    listener.retryScheduled(event, s.row().attempts(), Duration.ofMillis(s.delayMillis()), s.error());
+                }
+                case RELEASED -> retried++;
+                case DEAD -> {
+                    dead++;
+                    log.warn("relay {}: event {} ({}/{} {}) is dead after {} attempts: {}", ownerId, event.id(),
+                            event.aggregateType(), event.aggregateId(), event.type(), s.row().attempts(), s.error());
+                    listener.dead(event, s.row().attempts(), s.error());
+                }
+                case REJECTED -> {
+                    dead++;
+                    log.warn("relay {}: event {} ({}/{} {}) is dead, {}", ownerId, event.id(), event.aggregateType(),
+                            event.aggregateId(), event.type(), s.error());
+                    listener.rejected(event, s.row().attempts(), s.error());
+                }
+            }
+        }
+        if (!published.isEmpty()) {
+            listener.published(published);
+        }
+        long bytes = 0;
+        for (ClaimedBatch.Row row : batch.rows()) {
+            bytes += row.readable() ? row.event().payloadBytes() : 0;
+        }
+        // A batch that used half its byte budget may have been cut short by it: claim again at once. So may one that
+        // gave events back or released events held behind the published ones.
+        boolean more = batch.size() >= batchSize || delivered.released() > 0 || delivered.releasedHeld() > 0
+                || bytes >= maxBatchBytes / 2 || claimAgain;
+        return new RelayResult(batch.size(), published.size(), retried, dead, more);
+    }
+}

@@ -1,0 +1,102 @@
+package dev.outbox.jdbc;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One relay loop's side of the wake-up: whether its row in the listeners table is live, so that appends notify, and
+ * how long it holds off after wake-ups that found nothing. A loop keeps its row only while it waits: a loop at work
+ * finds what is committed meanwhile with its next claim anyway, so those commits send nothing. Used by its loop's
+ * thread only, but for {@link #scheduleRecheck}.
+ */
+final class WakeUpWaiter {
+
+    /** Longest hold-off after wake-ups that found nothing. */
+    private static final long MAX_HOLD_OFF_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long FIRST_HOLD_OFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** How long after going to sleep a loop looks once more, for appends that raced its registration. */
+    static final long RECHECK_MILLIS = 10;
+    /** How long a loop that ran out of work waits before its last claim and before asking for notifications. */
+    static final long LINGER_MICROS = 2_000;
+    /** Fewest events in the loop's last claim for it to linger: fewer is a trickle, where waking costs little. */
+    static final int LINGER_AFTER = 4;
+
+    /** The loop's key in the listeners table. */
+    final String key;
+    private final long maxHoldOffNanos;
+    /** Whether the loop's row is live: appends notify it. */
+    volatile boolean listening;
+    private volatile boolean recheck;
+    private long holdOffNanos;
+    private long quietUntil;
+    /** Events the loop's last claim found. */
+    int lastFound;
+
+    WakeUpWaiter(String key, Duration pollInterval) {
+        this.key = key;
+        this.maxHoldOffNanos = Math.min(MAX_HOLD_OFF_NANOS, pollInterval.toNanos());
+    }
+
+    /**
+     * Waits out the hold-off: notifications that arrive meanwhile are coalesced by the loop into one claim. Commits of
+     * events that cannot move yet (behind a dead event, say) then cost one claim per hold-off, not one per commit.
+     */
+    void holdOff() {
+        long left = quietUntil - System.nanoTime();
+        if (left > 0) {
+            sleepNanos(left);
+        }
+    }
+
+    /** Just out of a batch of several events: the next ones are a moment away. */
+    static void linger() {
+        sleepNanos(TimeUnit.MICROSECONDS.toNanos(LINGER_MICROS));
+    }
+
+    /** @return whether the loop's last claim found enough events to linger before waiting */
+    boolean lingers() {
+        return lastFound >= LINGER_AFTER;
+    }
+
+    /**
+     * A wake-up found nothing: hold off longer before the next one, from 1 ms doubling up to 100 ms while wake-ups
+     * keep finding nothing; any claim that finds something ends it.
+     */
+    void foundNothing() {
+        holdOffNanos = holdOffNanos == 0 ? FIRST_HOLD_OFF_NANOS : Math.min(maxHoldOffNanos, holdOffNanos * 2);
+        quietUntil = System.nanoTime() + holdOffNanos;
+    }
+
+    /** A claim found {@code events}; any at all ends the hold-off. */
+    void found(int events) {
+        lastFound = events;
+        if (events > 0) {
+            holdOffNanos = 0;
+            quietUntil = 0;
+        }
+    }
+
+    /** Wakes the loops once, {@value #RECHECK_MILLIS} ms from now, for a claim that keeps this loop waiting. */
+    void scheduleRecheck(Runnable wakeUp) {
+        CompletableFuture.delayedExecutor(RECHECK_MILLIS, TimeUnit.MILLISECONDS).execute(() -> {
+            recheck = true;
+            wakeUp.run();
+        });
+    }
+
+    /** @return whether this claim is the recheck after going to sleep; clears it */
+    boolean takeRecheck() {
+        boolean due = recheck;
+        recheck = false;
+        return due;
+    }
+
+    private static void sleepNanos(long nanos) {
+        try {
+            TimeUnit.NANOSECONDS.sleep(nanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
