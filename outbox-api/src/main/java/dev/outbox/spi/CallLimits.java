@@ -14,9 +14,10 @@ import java.time.Duration;
  *        order, or concurrently, still keeps each aggregate's order. Declare more only if one call delivers an
  *        aggregate's events in the order given and never delivers a later one after an earlier one of them
  *        failed, as SQS FIFO does within one {@code SendMessageBatch}.
- * @param callTimeout the longest one call can take, as the publisher bounds it (SDK call timeouts), or null when
- *        it is unbounded; the relay stops starting calls for a batch this long before the batch's lease ends, and
- *        a third of the lease before when null
+ * @param callTimeout the longest one {@link Publisher#publish} call can take, all its broker calls together, as the
+ *        publisher bounds it (for example each SDK call given what is left of it), or null when it declares none; the
+ *        relay starts a call, culprit searches' calls included, only while this much of the batch's lease is left,
+ *        and a third of the lease when null. The relay refuses a lease shorter than twice this.
  */
 public record CallLimits(int maxEvents, int eventsPerAggregate, Duration callTimeout) {
 

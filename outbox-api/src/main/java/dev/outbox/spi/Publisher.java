@@ -13,9 +13,20 @@ import java.util.List;
  *       once the broker confirmed the event, {@link PublishOutcome#retry retry} for a transient failure,
  *       {@link PublishOutcome#rejected rejected} when the broker will never accept this event.</li>
  *   <li>An exception thrown by {@link #publish} means nothing is known about the call: its events are retried.</li>
+ *   <li>One {@link #publish} call, however many broker calls it makes, returns within the
+ *       {@link CallLimits#callTimeout() call timeout} it declares, or within a third of the relay's lease when it
+ *       declares none: the relay starts a call only when that much of the batch's lease is left. Events it could not
+ *       send in that time come back {@link PublishOutcome#notSent not sent}, which spends nothing
+ *       ({@link BrokerCalls} does this for publishers built on it).</li>
  *   <li>It is thread-safe: several relay loops call it at once. It logs event ids, never payloads, at INFO and
  *       above.</li>
  * </ul>
+ * A call that takes longer than its bound is waited for (the relay never abandons a call), logged as a warning,
+ * and the relay renews its lease before any further call: events another relay took meanwhile, because their lease
+ * ran out during the call, leave the batch together with the rest of their aggregate, so no event is handed over
+ * while an earlier one of its aggregate is another relay's. The events of the late call itself may then be delivered
+ * twice, the second time possibly after later events of their aggregate; consumers that deduplicate by event id see
+ * each aggregate in order.
  * Order is the relay's job. Unless {@link #callLimits()} says otherwise, one call never holds two events of the same
  * aggregate, and the relay hands over an aggregate's next event only after the previous one was published; after a
  * failure it holds the aggregate's later events back. A publisher may therefore send a call's events in any order,

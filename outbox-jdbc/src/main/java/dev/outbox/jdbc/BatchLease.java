@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,12 +46,19 @@ final class BatchLease {
     private final long leaseNanos;
     private final Renewal renewal;
     private final String ownerId;
+    private final LongSupplier clock;
     /** Positions whose outcome is not recorded yet: the rows the lease must keep covering. */
     private final Set<Long> covered = new LinkedHashSet<>();
     private long deadline;
     private boolean ended;
 
     BatchLease(ClaimedBatch batch, Duration lease, Renewal renewal, String ownerId) {
+        this(batch, lease, renewal, ownerId, System::nanoTime);
+    }
+
+    /** @param clock the monotonic clock the batch's claim time was taken from, in nanoseconds */
+    BatchLease(ClaimedBatch batch, Duration lease, Renewal renewal, String ownerId, LongSupplier clock) {
+        this.clock = clock;
         this.token = batch.leaseToken();
         this.lease = lease;
         this.leaseNanos = lease.toNanos();
@@ -76,7 +84,7 @@ final class BatchLease {
 
     private Set<Long> renew() {
         List<Long> positions = new ArrayList<>(covered);
-        long asked = System.nanoTime();
+        long asked = clock.getAsLong();
         Set<Long> held;
         try {
             held = renewal.renew(token, positions, lease);
@@ -116,7 +124,7 @@ final class BatchLease {
 
     /** @return the time left before the deadline, negative once it has passed */
     long remainingNanos() {
-        return deadline - System.nanoTime();
+        return deadline - clock.getAsLong();
     }
 
     UUID token() {

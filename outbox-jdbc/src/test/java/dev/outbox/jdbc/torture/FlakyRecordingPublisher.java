@@ -18,21 +18,35 @@ import javax.sql.DataSource;
  * 30 % of calls are throttled before delivering; 5 % deliver and then time out (the caller sees the broker
  * unavailable, the broker has the events); while the outage file exists every call fails as unavailable; an event
  * whose payload says "poison" makes it throw a StackOverflowError every time; and with a small probability the
- * process SIGKILLs itself right after a delivery, before the relay can record the outcome.
+ * process SIGKILLs itself right after a delivery, before the relay can record the outcome. The other brokers
+ * ({@link Broker}) are slower and fail differently.
  */
 final class FlakyRecordingPublisher implements Publisher {
+
+    /** How the broker misbehaves. */
+    enum Broker {
+        /** Throttles 30 % of calls, times out 5 % after delivering. */
+        FLAKY,
+        /** 20 to 100 ms a call, 10 % of single events failed, a call's events delivered in random order. */
+        SLOW_UNORDERED,
+        /**
+         * 50 to 700 ms a call, against a 1 s lease of which the relay counts on a third; 5 % of calls throw (so that
+         * culprit searches outlast the lease), 5 % of single events fail, a call's events in random order.
+         */
+        LEASE_PRESSURE
+    }
 
     private final DataSource sink;
     private final DeliveryLog log;
     private final String incarnation;
     private final Path outageFile;
     private final double selfKillChance;
-    private final boolean slow;
+    private final Broker broker;
     private final AtomicLong calls = new AtomicLong();
 
     FlakyRecordingPublisher(DataSource sink, DeliveryLog log, String incarnation, Path outageFile, double selfKillChance,
-                            boolean slow) {
-        this.slow = slow;
+                            Broker broker) {
+        this.broker = broker;
         this.sink = sink;
         this.log = log;
         this.incarnation = incarnation;
@@ -47,24 +61,32 @@ final class FlakyRecordingPublisher implements Publisher {
                 throw new StackOverflowError("the broker's client chokes on event " + e.id());
             }
         }
-        return slow ? publishSlowly(events) : publishFlakily(events);
+        return switch (broker) {
+            case FLAKY -> publishFlakily(events);
+            case SLOW_UNORDERED -> publishSlowly(events, 20, 100, 0, 0.10);
+            case LEASE_PRESSURE -> publishSlowly(events, 50, 700, 0.05, 0.05);
+        };
     }
 
     /**
-     * A plain broker that takes 20 to 100 ms a call, delivers a call's events in whatever order it likes, and fails
-     * 10 % of single events: it keeps no order of its own.
+     * A plain broker that takes {@code fromMillis} to {@code toMillis} a call, throws for a share of calls, delivers a
+     * call's events in whatever order it likes, and fails a share of single events: it keeps no order of its own.
      */
-    private List<PublishOutcome> publishSlowly(List<Event> events) {
+    private List<PublishOutcome> publishSlowly(List<Event> events, int fromMillis, int toMillis, double throwing,
+                                               double failing) {
         long call = calls.incrementAndGet();
         ThreadLocalRandom random = ThreadLocalRandom.current();
-        sleep(random.nextInt(20, 101));
+        sleep(random.nextInt(fromMillis, toMillis + 1));
         if (Files.exists(outageFile)) {
             return all(events, PublishOutcome.unavailable("broker outage"));
+        }
+        if (random.nextDouble() < throwing) {
+            throw new IllegalStateException("connection reset while sending " + events.size() + " events");
         }
         List<Integer> order = new java.util.ArrayList<>();
         PublishOutcome[] outcomes = new PublishOutcome[events.size()];
         for (int i = 0; i < events.size(); i++) {
-            if (random.nextDouble() < 0.10) {
+            if (random.nextDouble() < failing) {
                 outcomes[i] = PublishOutcome.retry("broker refused the event");
             } else {
                 order.add(i);

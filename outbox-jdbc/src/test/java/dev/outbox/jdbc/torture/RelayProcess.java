@@ -7,19 +7,22 @@ import dev.outbox.RelayListener;
 import dev.outbox.RetryPolicy;
 import dev.outbox.jdbc.JdbcRelay;
 import dev.outbox.jdbc.OutboxTable;
+import dev.outbox.jdbc.SlowStatements;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import javax.sql.DataSource;
 
 /**
  * One relay process of the torture run: a relay with two loops on the database under test, publishing through
  * {@link FlakyRecordingPublisher}. It runs until it is killed.
  *
  * <p>Arguments: outbox JDBC URL, outbox table, sink JDBC URL, log prefix, incarnation, outage file,
- * self-kill chance, slow broker (true or false), lease in milliseconds.
+ * self-kill chance, broker ({@link FlakyRecordingPublisher.Broker}), lease in milliseconds. Under lease pressure one
+ * claim in ten answers 0.3 to 0.9 s after the database wrote its lease.
  */
 public final class RelayProcess {
 
@@ -34,13 +37,15 @@ public final class RelayProcess {
         String incarnation = args[4];
         Path outageFile = Path.of(args[5]);
         double selfKillChance = Double.parseDouble(args[6]);
-        boolean slowBroker = Boolean.parseBoolean(args[7]);
+        FlakyRecordingPublisher.Broker broker = FlakyRecordingPublisher.Broker.valueOf(args[7]);
         long leaseMillis = Long.parseLong(args[8]);
 
         HikariDataSource outbox = pool(outboxUrl, 4, "relay-" + incarnation);
         HikariDataSource sink = pool(sinkUrl, 2, "sink-" + incarnation);
-        JdbcRelay relay = JdbcRelay.builder(outbox,
-                        new FlakyRecordingPublisher(sink, log, incarnation, outageFile, selfKillChance, slowBroker))
+        DataSource claims = broker == FlakyRecordingPublisher.Broker.LEASE_PRESSURE
+                ? SlowStatements.delayingSome(outbox, "SET claimed_by = ?", 0.1, 300, 900) : outbox;
+        JdbcRelay relay = JdbcRelay.builder(claims,
+                        new FlakyRecordingPublisher(sink, log, incarnation, outageFile, selfKillChance, broker))
                 .table(table)
                 .listener(new RelayListener() {
                     @Override

@@ -1,0 +1,105 @@
+package dev.outbox.jdbc;
+
+import static dev.outbox.testing.Transactions.commit;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.outbox.Event;
+import dev.outbox.RetryPolicy;
+import dev.outbox.spi.CallLimits;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The relay's promises under lease pressure: three relays of two loops each, a 1 s lease, and a publisher whose calls
+ * take 0 to 1.5 s at random (often longer than the lease, far longer than the third of it the relay counts on) and
+ * throw for 5 % of calls, publishing 200 aggregates of 20 events. The publisher reads each event's row when it is
+ * called ({@link LeaseWitness}): no call on a row the calling relay does not hold under a live lease, none while an
+ * earlier event of the aggregate is another relay's or unconfirmed, every aggregate first delivered in order, every
+ * event delivered, none dead.
+ */
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class LeasePressureTest extends EachDatabase {
+
+    static final int AGGREGATES = 200;
+    static final int EVENTS_EACH = 20;
+
+    LeasePressureTest(TestDb tdb) {
+        super(tdb);
+    }
+
+    @Test
+    void slowThrowingCallsAgainstAShortLeaseNeverHandOverARowTheRelayDoesNotHold() throws Exception {
+        OutboxTable table = tdb.newTable();
+        JdbcOutbox outbox = JdbcOutbox.create(table);
+        for (int step = 0; step < EVENTS_EACH; step++) {
+            List<Event> tx = new ArrayList<>();
+            for (int a = 0; a < AGGREGATES; a++) {
+                tx.add(Event.of("order", "o" + a, "step", "{\"step\":" + step + "}"));
+            }
+            commit(db, c -> outbox.appendAll(c, tx));
+        }
+        int total = AGGREGATES * EVENTS_EACH;
+        LeaseWitness witness = new LeaseWitness(tdb, table, CallLimits.DEFAULT, (relay, events) -> {
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            LeaseWitness.sleep(random.nextInt(0, 1501));
+            if (random.nextDouble() < 0.05) {
+                throw new IllegalStateException("connection reset by the broker");
+            }
+            return LeaseWitness.allPublished(events);
+        });
+        ExecutorService threads = Executors.newFixedThreadPool(6);
+        List<JdbcRelay> relays = new ArrayList<>();
+        long started = System.nanoTime();
+        try {
+            for (int r = 0; r < 3; r++) {
+                JdbcRelay relay = JdbcRelay.builder(db, witness).table(table).ownerId("r" + r)
+                        .leaseDuration(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(50)).wakeOnCommit(false)
+                        .retryPolicy(RetryPolicy.builder().initialDelay(Duration.ofMillis(10))
+                                .maxDelay(Duration.ofMillis(200)).maxAttempts(20).build())
+                        .build();
+                relays.add(relay);
+                relay.start(threads);
+                relay.start(threads);
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
+            while (published(table) < total && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+        } finally {
+            relays.forEach(JdbcRelay::close);
+            threads.shutdownNow();
+        }
+        long seconds = (System.nanoTime() - started) / 1_000_000_000;
+        System.out.printf("lease pressure on %s: %d events in %d s, %d calls, %d deliveries (%d distinct),"
+                + " %d violations%n", tdb, total, seconds, witness.calls.size(), witness.deliveries.size(),
+                witness.distinctDelivered(), witness.violations.size());
+        assertEquals(List.of(), witness.violations.stream().limit(10).toList(),
+                witness.violations.size() + " broken promises");
+        Map<String, List<String>> expected = new HashMap<>();
+        for (int a = 0; a < AGGREGATES; a++) {
+            List<String> steps = new ArrayList<>();
+            for (int step = 0; step < EVENTS_EACH; step++) {
+                steps.add("{\"step\":" + step + "}");
+            }
+            expected.put("o" + a, steps);
+        }
+        assertEquals(expected, witness.firstDeliveries(), "every aggregate first delivered whole and in order");
+        assertEquals(total, published(table), "every event published");
+        assertEquals(0, tdb.queryLong("SELECT count(*) FROM " + tdb.q(table) + " WHERE dead_at IS NOT NULL"),
+                "none dead");
+    }
+
+    private long published(OutboxTable table) {
+        return tdb.queryLong("SELECT count(*) FROM " + tdb.q(table) + " WHERE published_at IS NOT NULL");
+    }
+}

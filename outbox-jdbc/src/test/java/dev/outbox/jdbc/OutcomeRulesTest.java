@@ -1,0 +1,63 @@
+package dev.outbox.jdbc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.outbox.Event;
+import dev.outbox.RetryPolicy;
+import dev.outbox.spi.PublishOutcome;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** What is recorded for each answer of the publisher. */
+class OutcomeRulesTest {
+
+    final OutcomeRules rules = new OutcomeRules(RetryPolicy.builder().maxAttempts(3).build(), "r1",
+            DeliveryPlan.keys(Ordering.PER_AGGREGATE));
+
+    static ClaimedBatch.Row row(long position, String aggregate, int attempts) {
+        return ClaimedBatch.Row.of(position, Event.of("order", aggregate, "placed", "{}"), attempts);
+    }
+
+    static List<Settlement.Kind> kinds(OutcomeRules.Settled settled) {
+        return settled.settlements().stream().map(Settlement::kind).toList();
+    }
+
+    @Test
+    void eachAnswerBecomesItsRecord() {
+        OutcomeRules.Settled settled = rules.settle(
+                List.of(row(1, "a", 1), row(2, "b", 1), row(3, "c", 1), row(4, "d", 1), row(5, "e", 1)),
+                List.of(PublishOutcome.published(), PublishOutcome.retry("5xx"), PublishOutcome.rejected("too big"),
+                        PublishOutcome.notSent("deadline"), PublishOutcome.unavailable("403")));
+        assertEquals(List.of(Settlement.Kind.PUBLISHED, Settlement.Kind.RETRY, Settlement.Kind.REJECTED,
+                Settlement.Kind.RELEASED, Settlement.Kind.RELEASED), kinds(settled));
+        assertEquals(Set.of("order\0b", "order\0c", "order\0d", "order\0e"), settled.failed(),
+                "every aggregate whose event was not published waits");
+        assertEquals("403", settled.unavailable());
+    }
+
+    @Test
+    void theLastAttemptEndsDead() {
+        OutcomeRules.Settled settled = rules.settle(List.of(row(1, "a", 3)), List.of(PublishOutcome.retry("5xx")));
+        assertEquals(List.of(Settlement.Kind.DEAD), kinds(settled));
+        assertTrue(settled.settlements().get(0).error().contains("gave up after 3 attempts"));
+    }
+
+    @Test
+    void aRetryAfterAnEarlierFailureOfItsAggregateInTheSameCallIsGivenBackUncharged() {
+        OutcomeRules.Settled settled = rules.settle(List.of(row(1, "a", 1), row(2, "a", 1)),
+                List.of(PublishOutcome.retry("throttled"), PublishOutcome.retry("held back")));
+        assertEquals(List.of(Settlement.Kind.RETRY, Settlement.Kind.RELEASED), kinds(settled));
+        assertNull(settled.unavailable());
+    }
+
+    @Test
+    void rowsThatCannotBeReadOrWereClaimedTooOftenAreDeadBeforeAnyCall() {
+        ClaimedBatch.Row unreadable = new ClaimedBatch.Row(1, null, 1, "order", "a", "id", "bad headers", 0);
+        assertTrue(rules.deadOnArrival(unreadable).startsWith("unreadable row"));
+        assertTrue(rules.deadOnArrival(row(2, "b", 4)).contains("claimed 4 times without an outcome"));
+        assertNull(rules.deadOnArrival(row(3, "c", 3)));
+    }
+}
