@@ -43,6 +43,11 @@ final class AllListeners implements RelayListener {
     }
 
     @Override
+    public void throttled(Event event, Duration delay, String reason) {
+        each(l -> l.throttled(event, delay, reason));
+    }
+
+    @Override
     public void dead(Event event, int attempts, String reason) {
         each(l -> l.dead(event, attempts, reason));
     }

@@ -36,6 +36,17 @@ public interface RelayListener {
     }
 
     /**
+     * The broker throttled this event: it spends no attempt and is due again after {@code delay}, and the relay sends
+     * fewer of its destination's events at a time for a while.
+     *
+     * @param event the throttled event
+     * @param delay how long until it is due again
+     * @param reason the broker's answer
+     */
+    default void throttled(Event event, Duration delay, String reason) {
+    }
+
+    /**
      * These events reached the broker and are marked published.
      *
      * @param events the published events, in batch order

@@ -85,7 +85,8 @@ final class SlowBroker {
         }
     }
 
-    private SqsClient client(URI endpoint) {
+    /** @return an SDK client on {@code endpoint}, bounded as the SQS publisher bounds the clients it builds */
+    static SqsClient client(URI endpoint) {
         CallTimeouts t = CallTimeouts.DEFAULT;
         return SqsClient.builder().endpointOverride(endpoint).region(Region.EU_WEST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))

@@ -9,9 +9,12 @@ import java.util.Set;
  * <ul>
  *   <li><b>content</b> (the broker will never accept this event: too large, invalid characters, malformed) becomes
  *       {@link PublishOutcome#rejected}: the event goes dead at once, keeping the reason;</li>
- *   <li><b>unavailable</b> (the broker takes nothing now: throttling, 5xx, network failures and timeouts, and
- *       permission, credential and configuration errors such as access denied, an expired token, an unknown queue or
- *       bus, KMS trouble) becomes {@link PublishOutcome#unavailable}: no attempt is spent and the relay pauses;</li>
+ *   <li><b>throttled</b> (a quota reached, too many requests, HTTP 429) becomes {@link PublishOutcome#throttled}: no
+ *       attempt is spent, the event waits a moment and the relay sends less to that destination for a while;</li>
+ *   <li><b>unavailable</b> (the destination takes nothing now: 5xx, network failures and timeouts, and permission,
+ *       credential and configuration errors such as access denied, an expired token, an unknown queue or bus, KMS
+ *       trouble) becomes {@link PublishOutcome#unavailable}: no attempt is spent and the relay pauses that
+ *       destination;</li>
  *   <li>anything else, an error this list does not know, becomes {@link PublishOutcome#retry}: it spends attempts
  *       with backoff, so an unknown error ends dead only after the retry policy's attempts, never at once.</li>
  * </ul>
@@ -23,6 +26,8 @@ public final class BrokerErrors {
     public enum Kind {
         /** The event's content: retrying cannot help. */
         CONTENT,
+        /** The broker's quota or rate: backpressure, not this event's fault. */
+        THROTTLED,
         /** The broker, its configuration or our permissions: not this event's fault. */
         UNAVAILABLE,
         /** Not known: retried with backoff, spending attempts. */
@@ -38,10 +43,14 @@ public final class BrokerErrors {
             "MalformedDetail", "InvalidArgument", "ValidationException", "InvalidEventPatternException",
             "InvalidParameterCombination");
 
-    private static final Set<String> UNAVAILABLE = lower(
-            // throttling and the service's own trouble
+    private static final Set<String> THROTTLED = lower(
             "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled", "TooManyRequestsException",
-            "RequestLimitExceeded", "LimitExceededException", "ServiceUnavailable", "InternalFailure", "InternalError",
+            "RequestLimitExceeded", "LimitExceededException", "ProvisionedThroughputExceededException", "SlowDown",
+            "KmsThrottled", "KMSThrottlingException");
+
+    private static final Set<String> UNAVAILABLE = lower(
+            // the service's own trouble
+            "ServiceUnavailable", "InternalFailure", "InternalError",
             "InternalException", "RequestTimeout", "RequestTimeoutException", "ServiceUnavailableException",
             // credentials and permissions
             "AccessDenied", "AccessDeniedException", "NotAuthorized", "UnauthorizedOperation",
@@ -52,8 +61,7 @@ public final class BrokerErrors {
             "NonExistentQueue", "QueueDoesNotExist", "QueueDeletedRecently", "ResourceNotFoundException",
             // KMS behind an encrypted queue or bus
             "KmsAccessDenied", "KmsDisabled", "KmsInvalidState", "KmsInvalidKeyUsage", "KmsNotFound", "KmsOptInRequired",
-            "KmsThrottled", "KMSAccessDeniedException", "KMSDisabledException", "KMSInvalidStateException",
-            "KMSNotFoundException", "KMSThrottlingException");
+            "KMSAccessDeniedException", "KMSDisabledException", "KMSInvalidStateException", "KMSNotFoundException");
 
     private BrokerErrors() {
     }
@@ -61,24 +69,32 @@ public final class BrokerErrors {
     /**
      * @param errorCode the broker's error code, or null when there is none
      * @param httpStatus the HTTP status of the call, or 0 when unknown
-     * @return the kind of failure: a 5xx or 429 status is unavailable whatever the code; a known code decides; else
-     *         unknown
+     * @return the kind of failure: a throttling code or status 429 is throttled; a 5xx status is unavailable whatever
+     *         the code; a known code decides; else unknown
      */
     public static Kind classify(String errorCode, int httpStatus) {
-        if (httpStatus >= 500 || httpStatus == 429) {
-            return Kind.UNAVAILABLE;
-        }
-        if (errorCode != null) {
-            String code = errorCode.toLowerCase(Locale.ROOT);
+        String code = errorCode == null ? null : errorCode.toLowerCase(Locale.ROOT);
+        if (code != null) {
             for (String prefix : new String[] {"aws.simplequeueservice.", "kms."}) {
                 if (code.startsWith(prefix)) {
                     code = code.substring(prefix.length());
                 }
             }
+            if (THROTTLED.contains(code) || code.contains("throttl")) {
+                return Kind.THROTTLED;
+            }
+        }
+        if (httpStatus == 429) {
+            return Kind.THROTTLED;
+        }
+        if (httpStatus >= 500) {
+            return Kind.UNAVAILABLE;
+        }
+        if (code != null) {
             if (CONTENT.contains(code)) {
                 return Kind.CONTENT;
             }
-            if (UNAVAILABLE.contains(code) || code.startsWith("kms") || code.contains("throttl")) {
+            if (UNAVAILABLE.contains(code) || code.startsWith("kms")) {
                 return Kind.UNAVAILABLE;
             }
         }
@@ -97,6 +113,7 @@ public final class BrokerErrors {
                 + (message == null || message.isBlank() ? "" : ": " + message);
         return switch (classify(errorCode, httpStatus)) {
             case CONTENT -> PublishOutcome.rejected(reason);
+            case THROTTLED -> PublishOutcome.throttled(reason);
             case UNAVAILABLE -> PublishOutcome.unavailable(reason);
             case UNKNOWN -> PublishOutcome.retry(reason);
         };

@@ -10,7 +10,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One outbox, several destinations: each event goes to the publisher of the first route that matches it (by event
@@ -20,8 +26,11 @@ import java.util.function.Predicate;
  * <p>Order per aggregate holds within every destination: the relay keeps it for every event it hands over, whatever
  * publisher takes it. One call of the router is split into one call per route; when several routes are involved,
  * their calls run at once, on daemon threads {@code outbox-route-<n>} the router starts and stops on
- * {@link #close()}, so a router call takes as long as its slowest route. If a route's publisher throws, the router
- * call throws once every route has answered, and the relay looks for the event responsible as for any publisher.
+ * {@link #close()}. Each route answers for its own events: if a route's publisher throws, its events come back
+ * {@linkplain PublishOutcome#unknown unknown} (the relay looks for the event responsible among them alone, and finds
+ * the route unavailable when none of them goes through) while the other routes' answers stand; a route that does not
+ * answer within its publisher's declared call timeout and a second more is unavailable for its own events, and the
+ * router answers without it.
  *
  * <p>From settings, as every publisher is configured:
  * <pre>
@@ -43,6 +52,8 @@ public final class RoutingPublisher implements Publisher {
     private record Route(String name, Predicate<Event> match, Publisher publisher, boolean owned) {
     }
 
+    private static final Logger log = LoggerFactory.getLogger(RoutingPublisher.class);
+
     private final List<Route> routes;
     private final CallLimits limits;
     private final java.util.concurrent.ExecutorService threads;
@@ -60,7 +71,14 @@ public final class RoutingPublisher implements Publisher {
                     : (l.callTimeout().compareTo(timeout) > 0 ? l.callTimeout() : timeout);
         }
         this.limits = new CallLimits(maxEvents, perAggregate, timeout);
-        this.threads = routes.size() > 1 ? BrokerCalls.callThreads("outbox-route", routes.size()) : null;
+        // As many threads as calls under way: several relay loops call one router at once, and a route left behind
+        // after its timeout keeps its thread until it ends. Idle threads end after a minute.
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        this.threads = routes.size() > 1 ? java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "outbox-route-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        }) : null;
     }
 
     /** @return a builder for routes to publishers you built */
@@ -148,40 +166,72 @@ public final class RoutingPublisher implements Publisher {
             }
         }
         List<Map.Entry<Integer, List<Integer>>> groups = new ArrayList<>(byRoute.entrySet());
-        List<java.util.concurrent.CompletableFuture<List<PublishOutcome>>> sent = new ArrayList<>();
+        List<CompletableFuture<List<PublishOutcome>>> sent = new ArrayList<>();
         for (Map.Entry<Integer, List<Integer>> group : groups) {
             List<Event> sub = group.getValue().stream().map(events::get).toList();
-            Publisher target = routes.get(group.getKey()).publisher();
-            sent.add(groups.size() == 1
-                    ? java.util.concurrent.CompletableFuture.completedFuture(target.publish(sub))
-                    : java.util.concurrent.CompletableFuture.supplyAsync(() -> target.publish(sub), threads));
+            Route route = routes.get(group.getKey());
+            sent.add(groups.size() == 1 ? CompletableFuture.completedFuture(answer(route, sub))
+                    : CompletableFuture.supplyAsync(() -> answer(route, sub), threads));
         }
-        Throwable failure = null;
         for (int g = 0; g < groups.size(); g++) {
             List<Integer> indexes = groups.get(g).getValue();
-            String route = routes.get(groups.get(g).getKey()).name();
-            try {
-                List<PublishOutcome> result = sent.get(g).join();
-                if (result == null || result.size() != indexes.size()) {
-                    throw new IllegalStateException("the publisher of route '" + route + "' returned "
-                            + (result == null ? "null" : result.size()) + " outcomes for " + indexes.size());
-                }
-                for (int k = 0; k < indexes.size(); k++) {
-                    outcomes[indexes.get(k)] = result.get(k);
-                }
-            } catch (java.util.concurrent.CompletionException e) {
-                failure = failure == null ? e.getCause() : failure;
-            } catch (RuntimeException e) {
-                failure = failure == null ? e : failure;
+            List<PublishOutcome> result = await(routes.get(groups.get(g).getKey()), sent.get(g), indexes.size());
+            for (int k = 0; k < indexes.size(); k++) {
+                outcomes[indexes.get(k)] = result.get(k);
             }
         }
-        if (failure instanceof RuntimeException r) {
-            throw r;
-        }
-        if (failure instanceof Error err) {
-            throw err;
-        }
         return Arrays.asList(outcomes);
+    }
+
+    /**
+     * One route's answer for its events: what its publisher said; if it threw, {@linkplain PublishOutcome#unknown
+     * unknown} for these events only, so that the relay looks for the event responsible among them and never sends
+     * another route's events again; if it answered wrongly, a retry of these events.
+     */
+    private static List<PublishOutcome> answer(Route route, List<Event> events) {
+        List<PublishOutcome> result;
+        try {
+            result = route.publisher().publish(events);
+        } catch (Throwable t) { // an Error from one route's publisher is that route's, as it would be alone
+            log.warn("router: the publisher of route '{}' threw for {} events, first {}: {}", route.name(),
+                    events.size(), events.get(0).id(), t.toString());
+            return nCopies(events.size(), PublishOutcome.unknown("route '" + route.name() + "': publisher threw " + t));
+        }
+        boolean hasNull = result != null && result.stream().anyMatch(Objects::isNull); // List.of refuses contains(null)
+        if (result == null || result.size() != events.size() || hasNull) {
+            String broken = "route '" + route.name() + "': publisher returned " + (result == null ? "null"
+                    : result.size() + " outcomes" + (hasNull ? " with a null" : "")) + " for " + events.size()
+                    + " events";
+            log.error("router: {} (a publisher bug); retrying them", broken);
+            return nCopies(events.size(), PublishOutcome.retry(broken));
+        }
+        return result;
+    }
+
+    /**
+     * Waits for a route's answer, at most its publisher's declared call timeout and a second more: a route that does
+     * not answer in that time is unavailable for its own events, and the others' answers are not held up by it.
+     */
+    private static List<PublishOutcome> await(Route route, CompletableFuture<List<PublishOutcome>> answer, int events) {
+        Duration bound = route.publisher().callLimits().callTimeout();
+        try {
+            return bound == null ? answer.get()
+                    : answer.get(bound.plusSeconds(1).toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            log.warn("router: route '{}' did not answer within its {} ms call timeout; its {} events are given back",
+                    route.name(), bound.toMillis(), events);
+            return nCopies(events, PublishOutcome.unavailable("route '" + route.name() + "' did not answer within its "
+                    + bound.toMillis() + " ms call timeout"));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return nCopies(events, PublishOutcome.notSent("route '" + route.name() + "': interrupted while waiting"));
+        } catch (ExecutionException e) {
+            return nCopies(events, PublishOutcome.unknown("route '" + route.name() + "': " + e.getCause()));
+        }
+    }
+
+    private static List<PublishOutcome> nCopies(int n, PublishOutcome outcome) {
+        return java.util.Collections.nCopies(n, outcome);
     }
 
     /** The strictest limits of the routes' publishers, and the longest call timeout: routes are called at once. */

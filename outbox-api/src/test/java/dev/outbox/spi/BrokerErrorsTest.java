@@ -16,6 +16,13 @@ class BrokerErrorsTest {
         "AWS.SimpleQueueService.BatchRequestTooLong, 400, CONTENT",
         "MalformedDetail, 0, CONTENT",
         "ValidationException, 400, CONTENT",
+        // throttled: backpressure, whatever the status
+        "ThrottlingException, 400, THROTTLED",
+        "RequestThrottled, 403, THROTTLED",
+        "KMS.ThrottlingException, 400, THROTTLED",
+        "KmsThrottled, 0, THROTTLED",
+        "SomethingNew, 429, THROTTLED",
+        "ThrottlingException, 503, THROTTLED",
         // unavailable: permissions, credentials, configuration, KMS, outages
         "AccessDenied, 403, UNAVAILABLE",
         "AccessDeniedException, 400, UNAVAILABLE",
@@ -25,14 +32,9 @@ class BrokerErrorsTest {
         "AWS.SimpleQueueService.NonExistentQueue, 400, UNAVAILABLE",
         "QueueDoesNotExist, 400, UNAVAILABLE",
         "ResourceNotFoundException, 400, UNAVAILABLE",
-        "KMS.ThrottlingException, 400, UNAVAILABLE",
-        "KmsThrottled, 0, UNAVAILABLE",
         "KMSDisabledException, 400, UNAVAILABLE",
-        "ThrottlingException, 400, UNAVAILABLE",
-        "RequestThrottled, 403, UNAVAILABLE",
         "InternalFailure, 500, UNAVAILABLE",
         "SomethingNew, 503, UNAVAILABLE",
-        "SomethingNew, 429, UNAVAILABLE",
         // unknown: retried with backoff, never dead at once
         "SomethingNew, 400, UNKNOWN",
         "SomethingNew, 0, UNKNOWN",
@@ -42,7 +44,8 @@ class BrokerErrorsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"MessageTooLong, REJECTED", "AccessDenied, UNAVAILABLE", "SomethingNew, RETRY"})
+    @CsvSource({"MessageTooLong, REJECTED", "AccessDenied, UNAVAILABLE", "ThrottlingException, THROTTLED",
+        "SomethingNew, RETRY"})
     void outcomesCarryTheBrokerAndItsCode(String code, PublishOutcome.Status status) {
         PublishOutcome outcome = BrokerErrors.outcome("SQS", code, 400, "the message");
         assertEquals(status, outcome.status());

@@ -70,4 +70,69 @@ class RoutingPublisherTest {
                 Map.of("routes", "a", "routes.a.match", "type=x", "routes.a.publisher", "sqs")))
                 .getMessage().contains("'type=x'"));
     }
+
+    @Test
+    void aRouteThatThrowsAnswersUnknownForItsOwnEventsAndTheOthersStand() {
+        Recorder orders = new Recorder(CallLimits.DEFAULT);
+        Publisher broken = events -> {
+            throw new StackOverflowError("the audit client choked");
+        };
+        try (RoutingPublisher router = RoutingPublisher.builder()
+                .route("orders", e -> e.aggregateType().equals("order"), orders)
+                .route("audit", e -> true, broken).build()) {
+            Event placed = Event.of("order", "1", "placed", "{}");
+            Event login = Event.of("user", "u", "login", "{}");
+            List<PublishOutcome> outcomes = router.publish(List.of(placed, login));
+            assertEquals(PublishOutcome.Status.PUBLISHED, outcomes.get(0).status());
+            assertEquals(PublishOutcome.Status.UNKNOWN, outcomes.get(1).status());
+            assertTrue(outcomes.get(1).reason().contains("route 'audit'"), outcomes.get(1).reason());
+            assertEquals(List.of(placed), orders.got, "the healthy route's event went once");
+        }
+    }
+
+    @Test
+    void aRouteThatDoesNotAnswerWithinItsCallTimeoutIsUnavailableForItsOwnEvents() {
+        Recorder orders = new Recorder(CallLimits.DEFAULT);
+        Publisher hanging = new Publisher() {
+            @Override
+            public List<PublishOutcome> publish(List<Event> events) {
+                try {
+                    Thread.sleep(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return Collections.nCopies(events.size(), PublishOutcome.published());
+            }
+
+            @Override
+            public CallLimits callLimits() {
+                return new CallLimits(10, 1, Duration.ofMillis(200));
+            }
+        };
+        try (RoutingPublisher router = RoutingPublisher.builder()
+                .route("orders", e -> e.aggregateType().equals("order"), orders)
+                .route("audit", e -> true, hanging).build()) {
+            long started = System.nanoTime();
+            List<PublishOutcome> outcomes = router.publish(List.of(Event.of("order", "1", "placed", "{}"),
+                    Event.of("user", "u", "login", "{}")));
+            long millis = (System.nanoTime() - started) / 1_000_000;
+            assertTrue(millis < 2_500, "the router answered without the hanging route, in " + millis + " ms");
+            assertEquals(PublishOutcome.Status.PUBLISHED, outcomes.get(0).status());
+            assertEquals(PublishOutcome.Status.UNAVAILABLE, outcomes.get(1).status(), outcomes.get(1).reason());
+        }
+    }
+
+    @Test
+    void aRouteThatMiscountsItsOutcomesRetriesItsOwnEvents() {
+        Recorder orders = new Recorder(CallLimits.DEFAULT);
+        Publisher miscounting = events -> List.of();
+        try (RoutingPublisher router = RoutingPublisher.builder()
+                .route("orders", e -> e.aggregateType().equals("order"), orders)
+                .route("audit", e -> true, miscounting).build()) {
+            List<PublishOutcome> outcomes = router.publish(List.of(Event.of("order", "1", "placed", "{}"),
+                    Event.of("user", "u", "login", "{}")));
+            assertEquals(PublishOutcome.Status.PUBLISHED, outcomes.get(0).status());
+            assertEquals(PublishOutcome.Status.RETRY, outcomes.get(1).status());
+        }
+    }
 }

@@ -1,28 +1,34 @@
 package dev.outbox.jdbc;
 
 import dev.outbox.spi.CallLimits;
+import dev.outbox.spi.Destination;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.Publisher;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.ArrayList;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Publishes one claimed batch: rounds of calls as the {@link DeliveryPlan} lays them out, each call let through by the
- * batch's {@link BatchLease} (renewed when due, and only if the call's whole bound fits before the lease ends), a call
- * that throws searched for its culprits ({@link CulpritSearch}), outcomes decided by {@link OutcomeRules} and written
- * by {@link BatchOutcomes}.
+ * batch's {@link BatchLease} (renewed when due, and only if the call's whole bound fits before the lease ends) and by
+ * each event's destination ({@link Destinations}: its circuit, and its send window while the broker throttles), a call
+ * that fails without an answer searched for its culprits ({@link CulpritSearch}), outcomes decided by
+ * {@link OutcomeRules} and written by {@link BatchOutcomes}.
  *
  * <p>An aggregate whose event failed, or whose event another relay took over (found by a renewal or a write), leaves
- * the batch: its remaining events go back unattempted. When a round ends, another follows, and the batch has run
- * 50 ms since its claim or its last write (a slow broker, a hot aggregate), the outcomes so far are written at once,
- * so a hot aggregate's later rounds never hold back what the batch already published; fast rounds are written
- * together at the end. The batch stops early when the broker is unavailable or its lease has no time left for a call;
- * what it did not send goes back unattempted.
+ * the batch: its remaining events go back unattempted. A destination that takes none of a call's events is paused, and
+ * its remaining events go back to wait out the pause, while the other destinations' events go on. When a round ends,
+ * another follows, and the batch has run 50 ms since its claim or its last write (a slow broker, a hot aggregate), the
+ * outcomes so far are written at once, so a hot aggregate's later rounds never hold back what the batch already
+ * published; fast rounds are written together at the end. The batch stops early when its lease has no time left for a
+ * call; what it did not send goes back unattempted.
  */
 final class BatchDelivery {
 
@@ -31,38 +37,41 @@ final class BatchDelivery {
      *
      * @param settlements every outcome decided, in the order decided
      * @param recorded the positions whose outcome is written
-     * @param released how many events went back unattempted (held back, capped, out of time or broker unavailable)
+     * @param released how many events went back unattempted (held back, capped, out of time, paused or throttled)
      * @param releasedHeld how many events publishing released from behind the published ones
-     * @param unavailable why the broker could take nothing, when it said so; null otherwise
      */
-    record Result(List<Settlement> settlements, Set<Long> recorded, int released, int releasedHeld,
-                  String unavailable) {
+    record Result(List<Settlement> settlements, Set<Long> recorded, int released, int releasedHeld) {
     }
 
     private static final Logger log = LoggerFactory.getLogger(BatchDelivery.class);
     /** A batch writes settled rounds early once it has run this long since its claim or its last write. */
     private static final long EARLY_RECORD_AFTER_NANOS = 50_000_000L;
+    private static final Destination NO_DESTINATION = new Destination("unknown", "destination() threw");
 
-    private final PublisherCall publisher;
+    private final Publisher publisher;
+    private final PublisherCall calls;
     private final CulpritSearch search;
     private final OutcomeRules rules;
     private final OutcomeRecorder recorder;
+    private final Destinations destinations;
     private final BatchLease.Renewal renewal;
     private final Duration leaseDuration;
     private final int perCall;
     private final int perBatch;
     private final int maxEvents;
-    private final java.util.function.Function<ClaimedBatch.Row, String> key;
+    private final Function<ClaimedBatch.Row, String> key;
     private final String ownerId;
 
-    BatchDelivery(PublisherCall publisher, CallLimits limits, Ordering ordering, OutcomeRules rules,
+    BatchDelivery(Publisher publisher, PublisherCall calls, CallLimits limits, Ordering ordering, OutcomeRules rules,
                   int maxCallsPerAggregate, Duration leaseDuration, BatchLease.Renewal renewal,
-                  OutcomeRecorder recorder, String ownerId) {
+                  OutcomeRecorder recorder, Destinations destinations, String ownerId) {
         this.publisher = publisher;
+        this.calls = calls;
         this.key = DeliveryPlan.keys(ordering);
-        this.search = new CulpritSearch(publisher, key, ownerId);
+        this.search = new CulpritSearch(calls, key, ownerId);
         this.rules = rules;
         this.recorder = recorder;
+        this.destinations = destinations;
         this.renewal = renewal;
         this.leaseDuration = leaseDuration;
         this.perCall = ordering == Ordering.PER_AGGREGATE ? limits.eventsPerAggregate() : limits.maxEvents();
@@ -93,19 +102,55 @@ final class BatchDelivery {
         private final BatchLease lease;
         private final BatchOutcomes outcomes;
         private final Map<Long, ClaimedBatch.Row> byPosition = new HashMap<>();
+        private final Map<Long, Destination> destinationOf = new HashMap<>();
+        /** Destinations whose probe this batch holds: it ends each on every path. */
+        private final Set<Destination> probing = new HashSet<>();
         private DeliveryPlan plan;
         private boolean stopped;
         private boolean outOfTime;
-        private String unavailable;
 
         Run(ClaimedBatch batch) {
             this.batch = batch;
             this.lease = new BatchLease(batch, leaseDuration, renewal, ownerId);
             this.outcomes = new BatchOutcomes(batch, lease, recorder);
-            batch.rows().forEach(r -> byPosition.put(r.position(), r));
+            for (ClaimedBatch.Row row : batch.rows()) {
+                byPosition.put(row.position(), row);
+                destinationOf.put(row.position(), row.readable() ? destinationOf(row) : NO_DESTINATION);
+            }
+        }
+
+        private Destination destinationOf(ClaimedBatch.Row row) {
+            try {
+                Destination d = publisher.destination(row.event());
+                return d == null ? NO_DESTINATION : d;
+            } catch (RuntimeException e) {
+                log.warn("relay {}: publisher.destination threw for event {}: {}", ownerId, row.eventId(), e.toString());
+                return NO_DESTINATION;
+            }
+        }
+
+        private Destination destination(ClaimedBatch.Row row) {
+            return destinationOf.get(row.position());
         }
 
         Result run() {
+            try {
+                deliverRounds();
+            } finally {
+                for (Destination d : probing) {
+                    destinations.circuit(d).probeEnded(); // a probe no call answered: the next batch probes
+                }
+            }
+            outcomes.releaseRest();
+            if (outOfTime) {
+                log.warn("relay {}: stopped publishing a batch of {} events before its lease could run out; {} events"
+                        + " released unsent for the next claim", ownerId, batch.size(), outcomes.released());
+            }
+            outcomes.record();
+            return new Result(outcomes.all(), outcomes.recorded(), outcomes.released(), outcomes.releasedHeld());
+        }
+
+        private void deliverRounds() {
             List<ClaimedBatch.Row> sendable = new ArrayList<>(batch.size());
             Set<String> deadAhead = new HashSet<>();
             for (ClaimedBatch.Row row : batch.rows()) {
@@ -119,13 +164,14 @@ final class BatchDelivery {
                     sendable.add(row);
                 }
             }
-            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key);
+            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, this::destination,
+                    destinations::roundLimit);
             long lastRecord = batch.claimedAtNanos();
             while (!stopped && plan.hasNextRound()) {
                 for (List<ClaimedBatch.Row> planned : plan.nextRound()) {
                     List<ClaimedBatch.Row> call = admit(planned);
                     if (!call.isEmpty()) {
-                        settle(call);
+                        settle(call, search.publish(call, this::admit, this::destination));
                     }
                 }
                 if (!stopped && plan.hasNextRound() && System.nanoTime() - lastRecord >= EARLY_RECORD_AFTER_NANOS) {
@@ -135,42 +181,84 @@ final class BatchDelivery {
                     dropAggregatesOf(outcomes.record());
                 }
             }
-            outcomes.releaseRest();
-            if (outOfTime) {
-                log.warn("relay {}: stopped publishing a batch of {} events before its lease could run out; {} events"
-                        + " released unsent for the next claim", ownerId, batch.size(), outcomes.released());
-            }
-            outcomes.record();
-            return new Result(outcomes.all(), outcomes.recorded(), outcomes.released(), outcomes.releasedHeld(),
-                    unavailable);
         }
 
-        private void settle(List<ClaimedBatch.Row> call) {
-            OutcomeRules.Settled settled = rules.settle(call, search.publish(call, this::admit));
+        /** Tells each destination of the call how it answered, then decides each event's outcome. */
+        private void settle(List<ClaimedBatch.Row> call, List<PublishOutcome> answers) {
+            Map<Destination, DestinationAnswer> byDestination = new HashMap<>();
+            for (int i = 0; i < call.size(); i++) {
+                byDestination.computeIfAbsent(destination(call.get(i)), d -> new DestinationAnswer())
+                        .add(answers.get(i));
+            }
+            byDestination.forEach((d, answer) -> {
+                BrokerCircuit circuit = destinations.circuit(d);
+                if (answer.tookNothing()) {
+                    circuit.unavailable(answer.unavailableReason);
+                    probing.remove(d);
+                } else if (answer.answered > 0) {
+                    circuit.wentThrough();
+                    probing.remove(d);
+                }
+                // Some unavailable while others went through is the destination straining, as throttling is.
+                int strained = answer.throttled + (answer.tookNothing() ? 0 : answer.unavailable);
+                destinations.window(d).answered(answer.answered + strained - answer.throttled, strained);
+            });
+            OutcomeRules.Settled settled = rules.settle(call, answers, this::deferral);
             outcomes.addAll(settled.settlements());
             settled.failed().forEach(plan::drop);
-            if (settled.unavailable() != null) {
-                unavailable = settled.unavailable(); // the broker takes nothing now: give the rest back
-                stopped = true;
-            }
         }
 
         /**
-         * The rows of {@code call} that may go to the publisher now: the lease renewed if due, aggregates that lost
-         * an event to another relay dropped, and nothing at all once the lease has no room for the call's bound.
+         * How long an event its destination gave back waits: the rest of the destination's pause when it is paused,
+         * else the destination's throttling pause.
+         */
+        private long deferral(ClaimedBatch.Row row, PublishOutcome outcome) {
+            BrokerCircuit circuit = destinations.circuit(destination(row));
+            long paused = circuit.pauseLeftMillis();
+            return paused > 0 ? paused : destinations.window(destination(row)).pauseMillis();
+        }
+
+        /**
+         * The rows of {@code call} that may go to the publisher now: the lease renewed if due, aggregates that lost an
+         * event to another relay dropped, rows of paused destinations given back to wait out the pause, and nothing
+         * at all once the lease has no room for the call's bound.
          */
         private List<ClaimedBatch.Row> admit(List<ClaimedBatch.Row> call) {
             if (stopped) {
                 return List.of();
             }
-            BatchLease.Check check = lease.beforeCall(publisher.boundNanos());
+            BatchLease.Check check = lease.beforeCall(calls.boundNanos());
             dropAggregatesOf(check.lost());
             if (!check.mayCall()) {
                 stopped = true;
                 outOfTime = !lease.ended();
                 return List.of();
             }
-            return plan.without(call);
+            List<ClaimedBatch.Row> admitted = new ArrayList<>(call.size());
+            Map<Destination, Boolean> open = new HashMap<>();
+            for (ClaimedBatch.Row row : plan.without(call)) {
+                Destination d = destination(row);
+                if (open.computeIfAbsent(d, this::mayCall)) {
+                    admitted.add(row);
+                } else {
+                    BrokerCircuit circuit = destinations.circuit(d);
+                    outcomes.add(new Settlement(row, Settlement.Kind.RELEASED, Math.max(circuit.pauseLeftMillis(), 100),
+                            null));
+                    plan.drop(key.apply(row));
+                }
+            }
+            return admitted;
+        }
+
+        private boolean mayCall(Destination d) {
+            if (probing.contains(d)) {
+                return true;
+            }
+            return switch (destinations.circuit(d).admit()) {
+                case GRANTED -> true;
+                case PROBE -> probing.add(d);
+                case REFUSED -> false;
+            };
         }
 
         /** Another relay holds these rows now: publishing their aggregates' later events could reorder them. */
@@ -178,6 +266,37 @@ final class BatchDelivery {
             for (long position : lost) {
                 plan.drop(key.apply(byPosition.get(position)));
             }
+        }
+    }
+
+    /** How one destination answered one call. */
+    private static final class DestinationAnswer {
+        int sent;
+        /** Events the broker answered for: published, retried, rejected or throttled. */
+        int answered;
+        int throttled;
+        int unavailable;
+        String unavailableReason;
+
+        void add(PublishOutcome outcome) {
+            sent++;
+            switch (outcome.status()) {
+                case PUBLISHED, RETRY, REJECTED -> answered++;
+                case THROTTLED -> {
+                    answered++;
+                    throttled++;
+                }
+                case UNAVAILABLE -> {
+                    unavailable++;
+                    unavailableReason = unavailableReason == null ? outcome.reason() : unavailableReason;
+                }
+                case NOT_SENT, UNKNOWN -> { }
+            }
+        }
+
+        /** An outage: every event of the call for this destination came back unavailable. */
+        boolean tookNothing() {
+            return sent > 0 && unavailable == sent;
         }
     }
 }

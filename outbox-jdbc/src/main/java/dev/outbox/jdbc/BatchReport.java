@@ -59,6 +59,10 @@ final class BatchReport {
                     listener.retryScheduled(event, s.row().attempts(), Duration.ofMillis(s.delayMillis()), s.error());
                 }
                 case RELEASED -> retried++;
+                case THROTTLED -> {
+                    retried++;
+                    listener.throttled(event, Duration.ofMillis(s.delayMillis()), s.error());
+                }
                 case DEAD -> {
                     dead++;
                     log.warn("relay {}: event {} ({}/{} {}) is dead after {} attempts: {}", ownerId, event.id(),

@@ -4,6 +4,7 @@ import dev.outbox.spi.PublishOutcome;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -12,14 +13,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds the events that make a publisher call throw. When a call of several aggregates' events throws, nothing is
- * known about them: the call is split in two (never splitting one aggregate's events) and each half sent again,
- * until the events that make it throw stand alone; only they are charged an attempt. Every further call passes the
- * {@link Gate} first, which renews the lease when due and lets through only what may be sent now; what it holds back
- * comes back {@linkplain PublishOutcome#notSent not sent}.
+ * Finds the events that make a publisher call fail without an answer: a call that throws, or events it answers
+ * {@linkplain PublishOutcome#unknown unknown} (a router whose route threw). Events that were answered keep their
+ * answer and are never sent again; the rest are sent again alone, split first by destination and then in halves by
+ * aggregate (never splitting one aggregate's events), until the events that fail stand alone; only they are charged
+ * an attempt. Every further call passes the {@link Gate} first, which renews the lease when due and lets through only
+ * what may be sent now; what it holds back comes back {@linkplain PublishOutcome#notSent not sent}.
  *
- * <p>When the call spanned several aggregates and no call of the search was answered, every event throwing, the
- * publisher is failing as a whole (an outage, a bug of its own): nothing is charged, the events that threw come back
+ * <p>When no event of a destination was ever answered, and its events that failed alone span several aggregates,
+ * that destination is failing as a whole (an outage, a bug of its own): nothing is charged, its events come back
  * unavailable.
  */
 final class CulpritSearch {
@@ -30,6 +32,8 @@ final class CulpritSearch {
     }
 
     private static final Logger log = LoggerFactory.getLogger(CulpritSearch.class);
+    private static final PublishOutcome NOT_SENT = PublishOutcome.notSent("not sent: its lease had no time left for"
+            + " another call, its destination was paused, or its aggregate left the batch");
 
     private final PublisherCall publisher;
     private final Function<ClaimedBatch.Row, String> key;
@@ -42,98 +46,125 @@ final class CulpritSearch {
     }
 
     /**
-     * Calls the publisher with {@code call}, which the gate already let through, and searches for the culprits if the
-     * call throws.
+     * Calls the publisher with {@code call}, which the gate already let through, and searches for the culprits if
+     * the call fails without an answer for some of its events.
      *
+     * @param destination where each event goes
      * @return one outcome per event of {@code call}, in its order
      */
-    List<PublishOutcome> publish(List<ClaimedBatch.Row> call, Gate gate) {
-        Search search = new Search(gate);
-        List<PublishOutcome> outcomes = search.publishOrSplit(call, true);
-        if (!search.answered && !search.threw.isEmpty() && aggregates(call) > 1) {
-            List<PublishOutcome> unavailable = new ArrayList<>(outcomes.size());
-            for (int i = 0; i < call.size(); i++) {
-                PublishOutcome o = outcomes.get(i);
-                unavailable.add(search.threw.contains(call.get(i).position())
-                        ? PublishOutcome.unavailable("every event threw alone: " + o.reason()) : o);
+    List<PublishOutcome> publish(List<ClaimedBatch.Row> call, Gate gate,
+                                 Function<ClaimedBatch.Row, ?> destination) {
+        Search search = new Search(gate, destination);
+        search.send(call, true);
+        Map<Object, List<ClaimedBatch.Row>> threwBy = new LinkedHashMap<>();
+        for (ClaimedBatch.Row row : call) {
+            if (search.threw.contains(row.position()) && !search.answered.contains(destination.apply(row))) {
+                threwBy.computeIfAbsent(destination.apply(row), d -> new ArrayList<>()).add(row);
             }
-            return unavailable;
+        }
+        for (List<ClaimedBatch.Row> rows : threwBy.values()) {
+            if (aggregates(rows) > 1) {
+                for (ClaimedBatch.Row row : rows) {
+                    search.outcomes.put(row.position(), PublishOutcome.unavailable("every event threw alone: "
+                            + search.outcomes.get(row.position()).reason()));
+                }
+            }
+        }
+        List<PublishOutcome> outcomes = new ArrayList<>(call.size());
+        for (ClaimedBatch.Row row : call) {
+            outcomes.add(search.outcomes.get(row.position()));
         }
         return outcomes;
     }
 
     private final class Search {
         private final Gate gate;
-        /** Positions of events whose call threw with nothing left to split. */
+        private final Function<ClaimedBatch.Row, ?> destination;
+        final Map<Long, PublishOutcome> outcomes = new HashMap<>();
+        /** Positions of events that failed with nothing left to split. */
         final Set<Long> threw = new HashSet<>();
-        /** Whether any call of the search was answered. */
-        boolean answered;
+        /** Destinations with an event that was answered. */
+        final Set<Object> answered = new HashSet<>();
 
-        Search(Gate gate) {
+        Search(Gate gate, Function<ClaimedBatch.Row, ?> destination) {
             this.gate = gate;
+            this.destination = destination;
         }
 
-        List<PublishOutcome> publishOrSplit(List<ClaimedBatch.Row> call, boolean admitted) {
+        void send(List<ClaimedBatch.Row> call, boolean admitted) {
             List<ClaimedBatch.Row> sent = admitted ? call : gate.admit(call);
             if (sent.size() < call.size()) {
-                Map<Long, PublishOutcome> byPosition = new HashMap<>();
-                if (!sent.isEmpty()) {
-                    List<PublishOutcome> outcomes = publishOrSplit(sent, true);
-                    for (int i = 0; i < sent.size(); i++) {
-                        byPosition.put(sent.get(i).position(), outcomes.get(i));
+                Set<Long> going = new HashSet<>();
+                sent.forEach(r -> going.add(r.position()));
+                call.stream().filter(r -> !going.contains(r.position())).forEach(r -> outcomes.put(r.position(),
+                        NOT_SENT));
+            }
+            if (sent.isEmpty()) {
+                return;
+            }
+            PublisherCall.Answer answer = publisher.call(sent);
+            List<ClaimedBatch.Row> unknown = new ArrayList<>();
+            String cause;
+            if (answer.outcomes() == null) {
+                unknown.addAll(sent);
+                cause = "publisher threw " + answer.thrown();
+            } else {
+                cause = null;
+                for (int i = 0; i < sent.size(); i++) {
+                    PublishOutcome o = answer.outcomes().get(i);
+                    if (o.status() == PublishOutcome.Status.UNKNOWN) {
+                        unknown.add(sent.get(i));
+                        cause = cause == null ? o.reason() : cause;
+                    } else {
+                        outcomes.put(sent.get(i).position(), o);
+                        answered.add(destination.apply(sent.get(i)));
                     }
                 }
-                PublishOutcome notSent = PublishOutcome.notSent("not sent: its lease had no time left for another"
-                        + " call, or its aggregate left the batch");
-                List<PublishOutcome> merged = new ArrayList<>(call.size());
-                for (ClaimedBatch.Row row : call) {
-                    merged.add(byPosition.getOrDefault(row.position(), notSent));
+                if (unknown.isEmpty()) {
+                    return;
                 }
-                return merged;
-            }
-            PublisherCall.Answer answer = publisher.call(call);
-            if (answer.outcomes() != null) {
-                answered = true;
-                return answer.outcomes();
-            }
-            Throwable thrown = answer.thrown();
-            ClaimedBatch.Row first = call.get(0);
-            if (aggregates(call) == 1) {
-                call.forEach(r -> threw.add(r.position()));
-                log.warn("relay {}: publisher threw for event {} ({}/{}): {}", ownerId, first.eventId(),
-                        first.aggregateType(), first.aggregateId(), thrown.toString(), thrown);
-                PublishOutcome retry = PublishOutcome.retry("publisher threw " + thrown);
-                List<PublishOutcome> outcomes = new ArrayList<>(call.size());
-                call.forEach(r -> outcomes.add(retry));
-                return outcomes;
-            }
-            log.info("relay {}: publisher threw for a call of {} events ({}); sending them again in halves to find the"
-                    + " event responsible", ownerId, call.size(), thrown.toString());
-            Map<Long, PublishOutcome> byPosition = new HashMap<>();
-            for (List<ClaimedBatch.Row> half : halves(call)) {
-                List<PublishOutcome> outcomes = publishOrSplit(half, false);
-                for (int i = 0; i < half.size(); i++) {
-                    byPosition.put(half.get(i).position(), outcomes.get(i));
+                if (unknown.size() < sent.size()) {
+                    // The rest of the call was answered: only these are sent again, alone.
+                    log.info("relay {}: {} of {} events of a call came back unknown ({}); sending them again alone",
+                            ownerId, unknown.size(), sent.size(), cause);
+                    send(unknown, false);
+                    return;
                 }
             }
-            List<PublishOutcome> merged = new ArrayList<>(call.size());
-            for (ClaimedBatch.Row row : call) {
-                merged.add(byPosition.get(row.position())); // back in the call's order
+            ClaimedBatch.Row first = unknown.get(0);
+            if (aggregates(unknown) == 1) {
+                unknown.forEach(r -> threw.add(r.position()));
+                log.warn("relay {}: publisher failed for event {} ({}/{}): {}", ownerId, first.eventId(),
+                        first.aggregateType(), first.aggregateId(), cause, answer.thrown());
+                PublishOutcome retry = PublishOutcome.retry(cause);
+                unknown.forEach(r -> outcomes.put(r.position(), retry));
+                return;
             }
-            return merged;
+            log.info("relay {}: publisher failed for a call of {} events ({}); sending them again in parts to find the"
+                    + " event responsible", ownerId, unknown.size(), cause);
+            for (List<ClaimedBatch.Row> part : parts(unknown)) {
+                send(part, false);
+            }
         }
-    }
 
-    /** Splits a call in two by aggregate, so that one aggregate's events stay together and in order. */
-    private List<List<ClaimedBatch.Row>> halves(List<ClaimedBatch.Row> call) {
-        List<String> aggregates = call.stream().map(key).distinct().toList();
-        Set<String> firstHalf = new HashSet<>(aggregates.subList(0, aggregates.size() / 2));
-        List<ClaimedBatch.Row> first = new ArrayList<>();
-        List<ClaimedBatch.Row> second = new ArrayList<>();
-        for (ClaimedBatch.Row row : call) {
-            (firstHalf.contains(key.apply(row)) ? first : second).add(row);
+        /** One part per destination when the call spans several; else two halves by aggregate. */
+        private List<List<ClaimedBatch.Row>> parts(List<ClaimedBatch.Row> call) {
+            Map<Object, List<ClaimedBatch.Row>> byDestination = new LinkedHashMap<>();
+            for (ClaimedBatch.Row row : call) {
+                byDestination.computeIfAbsent(destination.apply(row), d -> new ArrayList<>()).add(row);
+            }
+            if (byDestination.size() > 1) {
+                return new ArrayList<>(byDestination.values());
+            }
+            List<String> aggregates = call.stream().map(key).distinct().toList();
+            Set<String> firstHalf = new HashSet<>(aggregates.subList(0, aggregates.size() / 2));
+            List<ClaimedBatch.Row> first = new ArrayList<>();
+            List<ClaimedBatch.Row> second = new ArrayList<>();
+            for (ClaimedBatch.Row row : call) {
+                (firstHalf.contains(key.apply(row)) ? first : second).add(row);
+            }
+            return List.of(first, second);
         }
-        return List.of(first, second);
     }
 
     private long aggregates(List<ClaimedBatch.Row> call) {

@@ -3,12 +3,14 @@ package dev.outbox.jdbc;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.ToIntFunction;
 
 /**
  * Which events of a batch go to the publisher in which round and call, so that each aggregate's order is kept by the
@@ -19,6 +21,10 @@ import java.util.function.Function;
  * {@code maxEvents} events, never splitting a group. An aggregate takes at most {@code perBatch} events of the batch;
  * the rest are {@link #capped()}. An aggregate whose event failed, or whose lease was lost, is {@link #drop dropped}:
  * none of its remaining events is handed out again.
+ *
+ * <p>A destination the broker throttles has a window: a round takes at most that many of its events (whole groups,
+ * one group at the least), and its aggregates take turns from round to round; the rest wait for later rounds. A
+ * destination without a window (the usual case) takes one group of every aggregate each round.
  */
 final class DeliveryPlan {
 
@@ -28,13 +34,31 @@ final class DeliveryPlan {
     private final int perCall;
     private final int maxEvents;
     private final Function<ClaimedBatch.Row, String> key;
+    private final Function<ClaimedBatch.Row, ?> destination;
+    private final ToIntFunction<Object> window;
 
     /**
+     * A plan for events that all go to one destination, sent without a window.
+     *
      * @param rows the events to send, in position order
      * @param key the aggregate of a row, or the row itself when order is not kept
      */
     DeliveryPlan(List<ClaimedBatch.Row> rows, int perCall, int perBatch, int maxEvents,
                  Function<ClaimedBatch.Row, String> key) {
+        this(rows, perCall, perBatch, maxEvents, key, row -> "", d -> Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param destination where a row goes
+     * @param window how many of a destination's events a round may take now; {@link Integer#MAX_VALUE} for no limit
+     */
+    <D> DeliveryPlan(List<ClaimedBatch.Row> rows, int perCall, int perBatch, int maxEvents,
+                     Function<ClaimedBatch.Row, String> key, Function<ClaimedBatch.Row, D> destination,
+                     ToIntFunction<D> window) {
+        this.destination = destination;
+        @SuppressWarnings("unchecked")
+        ToIntFunction<Object> any = d -> window.applyAsInt((D) d);
+        this.window = any;
         this.perCall = perCall;
         this.maxEvents = maxEvents;
         this.key = key;
@@ -68,10 +92,27 @@ final class DeliveryPlan {
     /** @return the next round's calls, in position order; the round's events leave the plan */
     List<List<ClaimedBatch.Row>> nextRound() {
         List<ClaimedBatch.Row> round = new ArrayList<>();
-        for (ArrayDeque<ClaimedBatch.Row> queue : waiting.values()) {
-            for (int i = 0; i < perCall && !queue.isEmpty(); i++) {
+        Map<Object, Integer> taken = new HashMap<>();
+        List<String> turnTaken = new ArrayList<>();
+        for (Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> entry : waiting.entrySet()) {
+            ArrayDeque<ClaimedBatch.Row> queue = entry.getValue();
+            Object to = destination.apply(queue.peek());
+            int limit = window.applyAsInt(to);
+            int already = taken.getOrDefault(to, 0);
+            if (already >= limit) {
+                continue; // the destination's window is full this round: a later round takes this aggregate
+            }
+            int n = 0;
+            for (; n < perCall && !queue.isEmpty(); n++) {
                 round.add(queue.poll());
             }
+            taken.put(to, already + n);
+            if (limit != Integer.MAX_VALUE) {
+                turnTaken.add(entry.getKey());
+            }
+        }
+        for (String aggregate : turnTaken) {
+            waiting.put(aggregate, waiting.remove(aggregate)); // to the back: the others' turn comes first
         }
         waiting.values().removeIf(ArrayDeque::isEmpty);
         round.sort(Comparator.comparingLong(ClaimedBatch.Row::position));

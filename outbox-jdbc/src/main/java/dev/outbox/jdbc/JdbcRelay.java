@@ -36,6 +36,10 @@ import org.slf4j.LoggerFactory;
  * renewed once half of it is gone, and a call starts only if the publisher's whole call bound fits before it ends. A
  * renewal that finds an event taken by another relay drops that event's aggregate from the batch.
  *
+ * <p>Each destination ({@link Publisher#destination}) has its own circuit and send window: one that takes nothing is
+ * paused while the others' events flow, and one whose broker throttles is sent fewer events at a time
+ * ({@link #destinations()}).
+ *
  * <pre>{@code
  * JdbcRelay relay = JdbcRelay.builder(dataSource, publisher).build();
  * RelayLoop loop = relay.start(executor);   // or call relay.runOnce() from your scheduler
@@ -60,7 +64,7 @@ public final class JdbcRelay implements Relay {
     private final Claims claims;
     private final BatchDelivery delivery;
     private final BatchReport report;
-    private final BrokerCircuit circuit;
+    private final Destinations destinations;
     private final Duration pollInterval;
     private final String ownerId;
     private final RelayListener listener;
@@ -88,13 +92,15 @@ public final class JdbcRelay implements Relay {
                         b.statementTimeout);
         this.claims = new Claims(store, b.table, b.ownerId, b.leaseDuration, b.pollInterval, listener,
                 this::isListening, this::wakeUp);
-        this.circuit = new BrokerCircuit(b.ownerId, b.brokerPause, b.maxBrokerPause);
+        this.destinations = new Destinations(b.ownerId, b.brokerPause, b.maxBrokerPause,
+                Math.min(b.callLimits.maxEvents(), b.batchSize));
         PublisherCall calls = new PublisherCall(b.publisher, b.ownerId,
                 BatchDelivery.callBound(b.callLimits, b.leaseDuration).toNanos(),
                 (events, nanos) -> listener.publisherCalled(events, Duration.ofNanos(nanos)));
-        this.delivery = new BatchDelivery(calls, b.callLimits, b.ordering,
+        this.delivery = new BatchDelivery(b.publisher, calls, b.callLimits, b.ordering,
                 new OutcomeRules(b.retryPolicy, b.ownerId, DeliveryPlan.keys(b.ordering)), b.maxCallsPerAggregate,
-                b.leaseDuration, store::renew, new OutcomeRecorder(store, b.table, b.ownerId, listener), b.ownerId);
+                b.leaseDuration, store::renew, new OutcomeRecorder(store, b.table, b.ownerId, listener), destinations,
+                b.ownerId);
         this.report = new BatchReport(listener, b.ownerId, b.batchSize, b.maxBatchBytes);
         this.ownerKey = table + "|" + ownerId;
         if (!OPEN_OWNERS.add(ownerKey)) {
@@ -113,27 +119,37 @@ public final class JdbcRelay implements Relay {
         return new Builder(dataSource, publisher);
     }
 
-    /** Whether the relay hands events to the broker now; see {@link #brokerState()}. */
+    /** Whether the relay hands a destination's events to the broker now; see {@link #brokerState()}. */
     public enum BrokerState {
         /** Calls go through; the relay publishes as usual. */
         CLOSED,
-        /** The broker could take nothing; the relay claims nothing until the pause is over. */
+        /** The destination took nothing of a call; its events wait until the pause is over, the others' go on. */
         OPEN,
-        /** The pause is over; one batch probes whether the broker takes events again. */
+        /** The pause is over; one batch probes whether the destination takes events again. */
         HALF_OPEN
     }
 
     /**
-     * @return whether the relay publishes now, or pauses because the broker answered that it cannot take events
-     *         (outage, throttling, permissions, configuration); for health checks and metrics
+     * @return the state of the destination that fares worst: {@link BrokerState#OPEN} while any destination is paused
+     *         because it could take nothing (an outage, permissions, configuration), else half-open while one is being
+     *         probed, else closed; with a single destination, simply whether the relay publishes now. See
+     *         {@link #destinations()} for each destination on its own.
      */
     public BrokerState brokerState() {
-        return circuit.state();
+        return destinations.worst();
     }
 
-    /** @return why the broker is unavailable while {@link #brokerState()} is not closed, else null */
+    /** @return why the worst-faring destination is unavailable, naming it, while {@link #brokerState()} is not closed */
     public String brokerUnavailableReason() {
-        return circuit.reason();
+        return destinations.worstReason();
+    }
+
+    /**
+     * @return each destination this relay has published to, in name order: whether its events go through, and how
+     *         many of them the relay hands over per round while its broker throttles
+     */
+    public List<DestinationStatus> destinations() {
+        return destinations.statuses();
     }
 
     /** @return the id written into each claim's {@code claimed_by} */
@@ -144,8 +160,8 @@ public final class JdbcRelay implements Relay {
     /**
      * {@inheritDoc}
      *
-     * <p>While the broker is unavailable ({@link #brokerState()} open) this claims nothing and returns
-     * {@link RelayResult#EMPTY}.
+     * <p>While every destination the relay knows is paused (a single destination that is unavailable, say) this claims
+     * nothing and returns {@link RelayResult#EMPTY}. While only some are, it claims as usual and their events wait.
      *
      * @throws OutboxException for every failure: the outbox unreachable, a statement timing out, the relay closed, or
      *         anything unexpected; the listener hears each
@@ -155,30 +171,20 @@ public final class JdbcRelay implements Relay {
         if (closed) {
             throw new OutboxException("relay " + ownerId + " on " + table + " is closed");
         }
-        BrokerCircuit.Admission admission = circuit.admit();
-        if (admission == BrokerCircuit.Admission.REFUSED) {
+        if (destinations.allPaused()) {
+            return RelayResult.EMPTY; // a claim would only give its events back
+        }
+        long started = System.nanoTime();
+        ClaimedBatch batch = claims.next();
+        if (batch.size() == 0) {
             return RelayResult.EMPTY;
         }
-        boolean probeAnswered = false;
-        try {
-            long started = System.nanoTime();
-            ClaimedBatch batch = claims.next();
-            if (batch.size() == 0) {
-                return RelayResult.EMPTY;
-            }
-            BatchDelivery.Result delivered = deliver(batch);
-            circuit.settle(delivered.unavailable());
-            probeAnswered = true;
-            // A loop that is not waiting for notifications hears of nothing committed meanwhile: it claims again at
-            // once until a claim finds nothing, and only then waits.
-            RelayResult result = report.report(batch, delivered, claims.callerNotWaiting());
-            listener.batchCompleted(result, Duration.ofNanos(System.nanoTime() - started));
-            return result;
-        } finally {
-            if (admission == BrokerCircuit.Admission.PROBE && !probeAnswered) {
-                circuit.probeEnded(); // on every path, an Error's included: the next batch probes
-            }
-        }
+        BatchDelivery.Result delivered = deliver(batch);
+        // A loop that is not waiting for notifications hears of nothing committed meanwhile: it claims again at once
+        // until a claim finds nothing, and only then waits.
+        RelayResult result = report.report(batch, delivered, claims.callerNotWaiting());
+        listener.batchCompleted(result, Duration.ofNanos(System.nanoTime() - started));
+        return result;
     }
 
     private BatchDelivery.Result deliver(ClaimedBatch batch) {
@@ -484,10 +490,10 @@ public final class JdbcRelay implements Relay {
         }
 
         /**
-         * How long publishing pauses when the broker answers that it can take nothing (an outage, throttling of whole
-         * calls, a timeout, access denied, an unknown queue): {@code initial} after the first such answer, doubling
-         * after each one that follows, up to {@code max}. Defaults 1 s and 1 min. No event spends an attempt while
-         * the broker is unavailable, however long that lasts.
+         * How long a destination's events wait when it takes none of a call's events (an outage, a timeout, access
+         * denied, an unknown queue): {@code initial} after the first such answer, doubling after each one that
+         * follows, up to {@code max}; every other destination's events go on meanwhile. Defaults 1 s and 1 min. No
+         * event spends an attempt while its destination is unavailable, however long that lasts.
          *
          * @param initial the first pause, 10 ms to 1 h
          * @param max the longest pause, from {@code initial} to 1 h

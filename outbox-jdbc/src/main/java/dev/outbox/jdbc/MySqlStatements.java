@@ -124,16 +124,15 @@ final class MySqlStatements {
                 WHERE lease_token = ? AND position IN (""".formatted(t);
 
         // One outcome: published | retry (after a delay in microseconds) | dead | released (not attempted: the
-        // claim's attempt is given back and the event is due again at once). Parameters: outcome four times, the
-        // delay, the error, the position, the token. MySQL assigns left to right; every right-hand side here reads
-        // a column before its own assignment.
+        // claim's attempt is given back and the event is due again after the delay, at once when it is 0).
+        // Parameters: outcome four times, the delay, the error, the position, the token. MySQL assigns left to right;
+        // every right-hand side here reads a column before its own assignment.
         recordOne = """
                 UPDATE %s
                 SET published_at    = CASE WHEN ? = 'published' THEN UTC_TIMESTAMP(6) END,
                     dead_at         = CASE WHEN ? = 'dead' THEN UTC_TIMESTAMP(6) END,
-                    next_attempt_at = CASE ? WHEN 'retry' THEN UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
-                                             WHEN 'released' THEN UTC_TIMESTAMP(6)
-                                             ELSE next_attempt_at END,
+                    next_attempt_at = CASE WHEN ? IN ('retry', 'released') THEN UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
+                                           ELSE next_attempt_at END,
                     attempts        = CASE WHEN ? = 'released' THEN attempts - 1 ELSE attempts END,
                     last_error      = COALESCE(?, last_error),
                     claimed_by = NULL, lease_token = NULL, lease_until = NULL

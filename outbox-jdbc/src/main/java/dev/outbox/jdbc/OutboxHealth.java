@@ -19,7 +19,8 @@ import java.util.List;
  * }</pre>
  *
  * <p>Signals: the relay's started loops (none running, or none with a successful batch within
- * {@link Builder#maxSinceLastSuccess}: DOWN), its broker circuit (open: DEGRADED), its listener (a relay that should
+ * {@link Builder#maxSinceLastSuccess}: DOWN), each destination's circuit (open, naming the destination: DEGRADED) and
+ * throttling (a quarter of its events per round or less: DEGRADED), its listener (a relay that should
  * wake on commit but polls: DEGRADED), and {@link OutboxOperations#stats()} (oldest pending event older than
  * {@link Builder#maxOldestPendingAge}, or more dead events than {@link Builder#maxDead}: DEGRADED; stats unreadable:
  * DOWN). Stats are read at most once per {@link Builder#statsInterval}: a check between two reads answers from the
@@ -98,8 +99,14 @@ public final class OutboxHealth {
             down.add("no relay loop has completed a batch for " + loop.sinceLastSuccess().toSeconds() + " s ("
                     + loop.consecutiveFailures() + " failures in a row, last: " + loop.lastFailure() + ")");
         }
-        if (relay.brokerState() != JdbcRelay.BrokerState.CLOSED) {
-            degraded.add("broker unavailable, publishing paused: " + relay.brokerUnavailableReason());
+        for (DestinationStatus d : relay.destinations()) {
+            String name = "destination " + d.destination().system() + " " + d.destination().name();
+            if (d.state() != JdbcRelay.BrokerState.CLOSED) {
+                degraded.add(name + " unavailable, its events wait (the others' go on): " + d.unavailableReason());
+            } else if (d.throttled()) {
+                degraded.add(name + " throttled: the relay sends " + d.eventsPerRound() + " of its events per round,"
+                        + " of " + d.maxEventsPerRound());
+            }
         }
         if (running > 0 && relay.wakesOnCommit() && !relay.isListening()) {
             degraded.add("not listening for commits: relays find new events only by polling");

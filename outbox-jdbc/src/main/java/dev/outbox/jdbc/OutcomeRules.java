@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
 /**
  * What the relay records for each event, from what the publisher answered: published; a retry after the policy's
  * backoff, or dead once the attempts are spent; dead at once when the broker rejects it; given back unattempted when
- * the broker was unavailable, when it was not sent, or when an earlier event of its aggregate failed in the same call.
- * Also which rows go dead before any call: unreadable ones, and ones claimed more often than the policy allows.
+ * its destination was unavailable or throttled it (due again after the delay its destination's state gives), when it
+ * was not sent, or when an earlier event of its aggregate failed in the same call. Also which rows go dead before any
+ * call: unreadable ones, and ones claimed more often than the policy allows.
  */
 final class OutcomeRules {
 
@@ -25,9 +26,13 @@ final class OutcomeRules {
      *
      * @param settlements one per event of the call, in its order
      * @param failed the aggregates of the call with an event that was not published: their later events wait
-     * @param unavailable why the broker could take nothing, when it said so; null otherwise
      */
-    record Settled(List<Settlement> settlements, Set<String> failed, String unavailable) {
+    record Settled(List<Settlement> settlements, Set<String> failed) {
+    }
+
+    /** How long an event given back by its destination (unavailable, throttled) waits before it is due again. */
+    interface Deferral {
+        long millis(ClaimedBatch.Row row, PublishOutcome outcome);
     }
 
     private static final Logger log = LoggerFactory.getLogger(OutcomeRules.class);
@@ -59,10 +64,9 @@ final class OutcomeRules {
     }
 
     /** Turns one call's outcomes into settlements. */
-    Settled settle(List<ClaimedBatch.Row> call, List<PublishOutcome> outcomes) {
+    Settled settle(List<ClaimedBatch.Row> call, List<PublishOutcome> outcomes, Deferral deferral) {
         List<Settlement> settlements = new ArrayList<>(call.size());
         Set<String> failed = new HashSet<>();
-        String unavailable = null;
         for (int i = 0; i < call.size(); i++) {
             ClaimedBatch.Row row = call.get(i);
             PublishOutcome outcome = outcomes.get(i);
@@ -83,14 +87,18 @@ final class OutcomeRules {
                 }
                 case UNAVAILABLE -> {
                     failed.add(aggregate);
-                    unavailable = outcome.reason();
-                    settlements.add(new Settlement(row, Settlement.Kind.RELEASED, 0, null));
+                    settlements.add(new Settlement(row, Settlement.Kind.RELEASED, deferral.millis(row, outcome), null));
+                }
+                case THROTTLED -> {
+                    failed.add(aggregate);
+                    settlements.add(new Settlement(row, Settlement.Kind.THROTTLED, deferral.millis(row, outcome),
+                            outcome.reason()));
                 }
                 case NOT_SENT -> {
                     failed.add(aggregate);
                     settlements.add(new Settlement(row, Settlement.Kind.RELEASED, 0, null));
                 }
-                case RETRY -> {
+                case RETRY, UNKNOWN -> { // an unknown outcome left after the culprit search is its event's own
                     if (heldBack) {
                         settlements.add(new Settlement(row, Settlement.Kind.RELEASED, 0, null));
                         continue;
@@ -100,7 +108,7 @@ final class OutcomeRules {
                 }
             }
         }
-        return new Settled(settlements, failed, unavailable);
+        return new Settled(settlements, failed);
     }
 
     private Settlement retry(ClaimedBatch.Row row, String reason) {

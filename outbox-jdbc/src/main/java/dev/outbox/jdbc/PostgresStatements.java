@@ -372,16 +372,17 @@ final class PostgresStatements {
                 RETURNING t.position""".formatted(t);
 
         // o.outcome: published | retry (after o.delay_ms) | dead | released (not attempted: the claim's
-        // attempt is given back and the event is due again at once).
+        // attempt is given back and the event is due again after o.delay_ms, at once when it is 0). A delay parks
+        // the event until it is due.
         recordOutcomes = """
                 WITH done AS (
                 UPDATE %1$s t
                 SET published_at    = CASE WHEN o.outcome = 'published' THEN now() END,
                     dead_at         = CASE WHEN o.outcome = 'dead' THEN now() END,
-                    next_attempt_at = CASE WHEN o.outcome = 'retry' THEN now() + o.delay_ms * interval '1 millisecond'
-                                           WHEN o.outcome = 'released' THEN now()
+                    next_attempt_at = CASE WHEN o.outcome IN ('retry', 'released')
+                                           THEN now() + o.delay_ms * interval '1 millisecond'
                                            ELSE t.next_attempt_at END,
-                    parked_until    = CASE WHEN o.outcome = 'retry' AND o.delay_ms > 0
+                    parked_until    = CASE WHEN o.outcome IN ('retry', 'released') AND o.delay_ms > 0
                                            THEN now() + o.delay_ms * interval '1 millisecond' END,
                     attempts        = CASE WHEN o.outcome = 'released' THEN t.attempts - 1 ELSE t.attempts END,
                     last_error      = COALESCE(o.error, t.last_error),

@@ -5,7 +5,8 @@ package dev.outbox.jdbc;
  *
  * @param row the claimed event
  * @param kind what to record
- * @param delayMillis for {@link Kind#RETRY}, how long until the next attempt
+ * @param delayMillis for {@link Kind#RETRY}, {@link Kind#RELEASED} and {@link Kind#THROTTLED}, how long until the event
+ *        is due again
  * @param error the reason the event was not published, or null
  * @param settledAtNanos {@link System#nanoTime()} when the outcome was decided: for a published event, the broker's
  *        confirmation
@@ -22,8 +23,13 @@ record Settlement(ClaimedBatch.Row row, Kind kind, long delayMillis, String erro
         DEAD("dead"),
         /** Dead because the broker refused it for good; recorded as {@link #DEAD}. */
         REJECTED("dead"),
-        /** Not attempted, because an earlier event of its aggregate failed: the attempt is given back. */
-        RELEASED("released");
+        /**
+         * Not attempted, or not answered: the attempt is given back, and the event is due again after the delay (at
+         * once when it is 0; the rest of its destination's pause when the destination is unavailable).
+         */
+        RELEASED("released"),
+        /** Throttled by the broker: as {@link #RELEASED}, due again after a short pause. */
+        THROTTLED("released");
 
         final String sql;
 

@@ -18,13 +18,13 @@ class BrokerCircuitTest {
     @Test
     void anUnavailableBrokerPausesClaimsAndOneProbeFollowsThePause() throws Exception {
         assertEquals(BrokerCircuit.Admission.GRANTED, circuit.admit());
-        circuit.settle("503");
+        circuit.unavailable("503");
         assertEquals(JdbcRelay.BrokerState.OPEN, circuit.state());
         assertEquals(BrokerCircuit.Admission.REFUSED, circuit.admit());
         sleep(30);
         assertEquals(BrokerCircuit.Admission.PROBE, circuit.admit());
         assertEquals(BrokerCircuit.Admission.REFUSED, circuit.admit(), "one probe at a time");
-        circuit.settle(null);
+        circuit.wentThrough();
         assertEquals(JdbcRelay.BrokerState.CLOSED, circuit.state());
         assertNull(circuit.reason());
         assertEquals(BrokerCircuit.Admission.GRANTED, circuit.admit());
@@ -32,7 +32,7 @@ class BrokerCircuitTest {
 
     @Test
     void aProbeThatEndsWithoutAnAnswerLetsTheNextBatchProbe() throws Exception {
-        circuit.settle("503");
+        circuit.unavailable("503");
         sleep(30);
         assertEquals(BrokerCircuit.Admission.PROBE, circuit.admit());
         circuit.probeEnded(); // the batch failed, or found nothing: no word on the broker
@@ -41,10 +41,10 @@ class BrokerCircuitTest {
 
     @Test
     void aProbeTheBrokerStillRefusesPausesLongerUpToTheMaximum() throws Exception {
-        circuit.settle("503");
+        circuit.unavailable("503");
         sleep(30);
         assertEquals(BrokerCircuit.Admission.PROBE, circuit.admit());
-        circuit.settle("503");
+        circuit.unavailable("503");
         sleep(30);
         assertEquals(BrokerCircuit.Admission.REFUSED, circuit.admit(), "the pause doubled to 40 ms");
         sleep(20);

@@ -67,4 +67,15 @@ class DeliveryPlanTest {
                 DeliveryPlan.keys(Ordering.NONE));
         assertEquals(List.of(List.of("a1", "a2", "a3")), names(plan.nextRound()));
     }
+
+    @Test
+    void aThrottledDestinationTakesItsWindowPerRoundAndItsAggregatesTakeTurns() {
+        // a, b, c go to a destination with a window of 2 events a round; x to another, without a window.
+        DeliveryPlan plan = new DeliveryPlan(rows("a1", "b1", "c1", "x1", "a2", "x2"), 1, 100, 100,
+                DeliveryPlan.keys(Ordering.PER_AGGREGATE), r -> r.aggregateId().equals("x") ? "other" : "throttled",
+                d -> d.equals("throttled") ? 2 : Integer.MAX_VALUE);
+        assertEquals(List.of(List.of("a1", "b1", "x1")), names(plan.nextRound()));
+        assertEquals(List.of(List.of("c1", "a2", "x2")), names(plan.nextRound()), "c's turn before a's second");
+        assertFalse(plan.hasNextRound());
+    }
 }

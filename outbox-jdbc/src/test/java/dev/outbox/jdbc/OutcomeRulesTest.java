@@ -28,19 +28,24 @@ class OutcomeRulesTest {
     @Test
     void eachAnswerBecomesItsRecord() {
         OutcomeRules.Settled settled = rules.settle(
-                List.of(row(1, "a", 1), row(2, "b", 1), row(3, "c", 1), row(4, "d", 1), row(5, "e", 1)),
+                List.of(row(1, "a", 1), row(2, "b", 1), row(3, "c", 1), row(4, "d", 1), row(5, "e", 1),
+                        row(6, "f", 1)),
                 List.of(PublishOutcome.published(), PublishOutcome.retry("5xx"), PublishOutcome.rejected("too big"),
-                        PublishOutcome.notSent("deadline"), PublishOutcome.unavailable("403")));
+                        PublishOutcome.notSent("deadline"), PublishOutcome.unavailable("403"),
+                        PublishOutcome.throttled("ThrottlingException")),
+                (row, outcome) -> outcome.status() == PublishOutcome.Status.UNAVAILABLE ? 1000 : 150);
         assertEquals(List.of(Settlement.Kind.PUBLISHED, Settlement.Kind.RETRY, Settlement.Kind.REJECTED,
-                Settlement.Kind.RELEASED, Settlement.Kind.RELEASED), kinds(settled));
-        assertEquals(Set.of("order\0b", "order\0c", "order\0d", "order\0e"), settled.failed(),
+                Settlement.Kind.RELEASED, Settlement.Kind.RELEASED, Settlement.Kind.THROTTLED), kinds(settled));
+        assertEquals(Set.of("order\0b", "order\0c", "order\0d", "order\0e", "order\0f"), settled.failed(),
                 "every aggregate whose event was not published waits");
-        assertEquals("403", settled.unavailable());
+        assertEquals(List.of(0L, 1000L, 150L), settled.settlements().subList(3, 6).stream()
+                .map(Settlement::delayMillis).toList(), "not sent: at once; given back by the destination: later");
     }
 
     @Test
     void theLastAttemptEndsDead() {
-        OutcomeRules.Settled settled = rules.settle(List.of(row(1, "a", 3)), List.of(PublishOutcome.retry("5xx")));
+        OutcomeRules.Settled settled = rules.settle(List.of(row(1, "a", 3)), List.of(PublishOutcome.retry("5xx")),
+                (row, outcome) -> 0);
         assertEquals(List.of(Settlement.Kind.DEAD), kinds(settled));
         assertTrue(settled.settlements().get(0).error().contains("gave up after 3 attempts"));
     }
@@ -48,9 +53,8 @@ class OutcomeRulesTest {
     @Test
     void aRetryAfterAnEarlierFailureOfItsAggregateInTheSameCallIsGivenBackUncharged() {
         OutcomeRules.Settled settled = rules.settle(List.of(row(1, "a", 1), row(2, "a", 1)),
-                List.of(PublishOutcome.retry("throttled"), PublishOutcome.retry("held back")));
+                List.of(PublishOutcome.retry("5xx"), PublishOutcome.retry("held back")), (row, outcome) -> 0);
         assertEquals(List.of(Settlement.Kind.RETRY, Settlement.Kind.RELEASED), kinds(settled));
-        assertNull(settled.unavailable());
     }
 
     @Test

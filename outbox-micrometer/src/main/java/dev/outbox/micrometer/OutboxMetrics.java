@@ -5,7 +5,9 @@ import dev.outbox.InvalidConfigurationException;
 import dev.outbox.RelayListener;
 import dev.outbox.RelayLoop;
 import dev.outbox.RelayResult;
+import dev.outbox.jdbc.DestinationStatus;
 import dev.outbox.jdbc.JdbcRelay;
+import dev.outbox.spi.Destination;
 import dev.outbox.jdbc.OutboxOperations;
 import dev.outbox.jdbc.OutboxStats;
 import dev.outbox.jdbc.OutboxTable;
@@ -37,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * <p>Meters (all tagged {@code table}):
  * <ul>
  * <li>{@code outbox.events} counter, tagged {@code event_type} and {@code outcome} ({@code published},
- *     {@code retried}, {@code dead} (out of attempts), {@code rejected} (refused by the broker for good, also dead),
- *     {@code unreadable}): alert on the rate of {@code outcome=~"dead|rejected|unreadable"}.</li>
+ *     {@code retried}, {@code throttled} (given back by a throttling broker, no attempt spent), {@code dead} (out of
+ *     attempts), {@code rejected} (refused by the broker for good, also dead), {@code unreadable}): alert on the rate
+ *     of {@code outcome=~"dead|rejected|unreadable"}.</li>
  * <li>{@code outbox.publish.lag} timer (with a histogram): from the row's creation (the appending transaction, by
  *     the database's clock) to the broker's confirmation, tagged {@code event_type}: the commit-to-publish
  *     latency.</li>
@@ -49,8 +52,11 @@ import org.slf4j.LoggerFactory;
  * <li>Gauges from a snapshot refreshed every {@link Builder#refreshInterval} on a daemon thread, never a query per
  *     scrape: {@code outbox.events.pending}, {@code outbox.events.in_flight}, {@code outbox.events.dead},
  *     {@code outbox.events.oldest_pending_age} (seconds), {@code outbox.relay.loops} (running loops),
- *     {@code outbox.relay.listening} (1 while commits wake the relay), {@code outbox.relay.broker_open} (1 while the
- *     broker circuit is open).</li>
+ *     {@code outbox.relay.listening} (1 while commits wake the relay), {@code outbox.relay.broker_open} (1 while any
+ *     destination is paused as unavailable); per destination, tagged {@code destination_system} and
+ *     {@code destination}: {@code outbox.destination.open} (1 while its events wait for an outage to end) and
+ *     {@code outbox.destination.send_window} (the share of its events per round the relay sends while the broker
+ *     throttles it, 1 when it does not).</li>
  * </ul>
  * Event types beyond {@link Builder#maxEventTypes} distinct ones are tagged {@code other}, so that a service with
  * generated type names cannot grow the registry without bound. Thread-safe; {@link #close()} stops the refresh thread.
@@ -77,9 +83,13 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
     private ScheduledExecutorService refresher;
 
     /** What the gauges read, refreshed on an interval. */
-    private record Snapshot(OutboxStats stats, int loops, boolean listening, boolean brokerOpen) {
-        static final Snapshot EMPTY = new Snapshot(null, 0, false, false);
+    private record Snapshot(OutboxStats stats, int loops, boolean listening, boolean brokerOpen,
+                            Map<Destination, DestinationStatus> destinations) {
+        static final Snapshot EMPTY = new Snapshot(null, 0, false, false, Map.of());
     }
+
+    /** Destinations whose gauges are registered. */
+    private final java.util.Set<Destination> destinationGauges = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private OutboxMetrics(Builder b) {
         this.registry = b.registry;
@@ -134,7 +144,7 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
                 s -> s.stats == null ? Double.NaN : s.stats.oldestPendingAge().toMillis() / 1000.0);
         gauge("outbox.relay.loops", "Running relay loops", s -> s.loops);
         gauge("outbox.relay.listening", "1 while commits wake the relay", s -> s.listening ? 1 : 0);
-        gauge("outbox.relay.broker_open", "1 while publishing pauses for an unavailable broker",
+        gauge("outbox.relay.broker_open", "1 while any destination is paused as unavailable",
                 s -> s.brokerOpen ? 1 : 0);
         refresher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "outbox-metrics-" + relay.ownerId());
@@ -155,8 +165,30 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
             stats = null;
         }
         List<RelayLoop> loops = relay.loops();
+        Map<Destination, DestinationStatus> destinations = new java.util.HashMap<>();
+        for (DestinationStatus d : relay.destinations()) {
+            destinations.put(d.destination(), d);
+        }
         snapshot = new Snapshot(stats, (int) loops.stream().filter(RelayLoop::isRunning).count(), relay.isListening(),
-                relay.brokerState() == JdbcRelay.BrokerState.OPEN);
+                relay.brokerState() == JdbcRelay.BrokerState.OPEN, destinations);
+        destinations.keySet().forEach(this::destinationGauges);
+    }
+
+    /** Registers a destination's gauges the first time it is seen. */
+    private void destinationGauges(Destination d) {
+        if (!destinationGauges.add(d)) {
+            return;
+        }
+        Tags of = tags.and("destination_system", d.system(), "destination", d.name());
+        Gauge.builder("outbox.destination.open", this, m -> {
+            DestinationStatus s = m.snapshot.destinations().get(d);
+            return s == null ? Double.NaN : s.state() == JdbcRelay.BrokerState.CLOSED ? 0 : 1;
+        }).description("1 while the destination's events wait for an outage to end").tags(of).register(registry);
+        Gauge.builder("outbox.destination.send_window", this, m -> {
+            DestinationStatus s = m.snapshot.destinations().get(d);
+            return s == null ? Double.NaN : s.eventsPerRound() / (double) s.maxEventsPerRound();
+        }).description("Share of its events per round the relay sends while the broker throttles it").tags(of)
+                .register(registry);
     }
 
     private interface Reading {
@@ -213,6 +245,11 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
     @Override
     public void recorded(int outcomes, Duration elapsed) {
         record.record(elapsed);
+    }
+
+    @Override
+    public void throttled(Event event, Duration delay, String reason) {
+        events(type(event), "throttled").increment();
     }
 
     @Override

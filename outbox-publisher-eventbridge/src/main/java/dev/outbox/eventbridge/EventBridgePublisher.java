@@ -48,9 +48,11 @@ import software.amazon.awssdk.services.eventbridge.model.PutEventsResultEntry;
  * (any JSON) under {@code payload}. {@code TraceHeader} is the event's W3C {@code traceparent} header in X-Ray's
  * format ({@link TraceHeaders#xray}), when it has one, so that the trace continues into the bus's targets.
  *
- * <p>Per-entry failures become per-event outcomes: {@code MalformedDetail}, {@code InvalidArgument} and
- * validation errors are rejected for good; throttling, internal failures and anything unknown are retried.
- * The SDK's own retries for throttled calls apply first.
+ * <p>Per-entry failures become per-event outcomes, classified by {@link BrokerErrors} as for every publisher:
+ * {@code MalformedDetail}, {@code InvalidArgument} and validation errors are rejected for good; a throttled entry
+ * ({@code ThrottlingException}, routine at a PutEvents quota) is throttled, which spends nothing and slows the relay's
+ * calls to the bus; internal failures make the bus unavailable; anything unknown is retried. The SDK's own retries for
+ * throttled calls apply first.
  */
 public final class EventBridgePublisher implements Publisher {
 
@@ -185,7 +187,7 @@ public final class EventBridgePublisher implements Publisher {
         } catch (AwsServiceException e) {
             String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
             BrokerErrors.Kind kind = BrokerErrors.classify(code, e.statusCode());
-            if (kind != BrokerErrors.Kind.UNAVAILABLE && entries.size() > 1) {
+            if ((kind == BrokerErrors.Kind.CONTENT || kind == BrokerErrors.Kind.UNKNOWN) && entries.size() > 1) {
                 log.info("EventBridge refused a call of {} entries ({}); resending them one at a time",
                         entries.size(), code);
                 List<PublishOutcome> outcomes = new ArrayList<>(entries.size());

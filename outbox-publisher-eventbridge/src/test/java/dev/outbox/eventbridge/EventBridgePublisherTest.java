@@ -102,8 +102,9 @@ class EventBridgePublisherTest {
         try (Publisher publisher = Publishers.create("eventbridge", settings())) {
             outcomes = publisher.publish(events);
         }
-        // Throttling and internal failures are the broker's trouble, not the event's: unavailable, no attempt spent.
-        assertEquals(List.of(Status.PUBLISHED, Status.UNAVAILABLE, Status.REJECTED, Status.UNAVAILABLE),
+        // Throttling and internal failures are the broker's trouble, not the event's: throttled and unavailable, no
+        // attempt spent either way.
+        assertEquals(List.of(Status.PUBLISHED, Status.THROTTLED, Status.REJECTED, Status.UNAVAILABLE),
                 statuses(outcomes));
         assertTrue(outcomes.get(2).reason().contains("MalformedDetail for entry 2"), outcomes.get(2).reason());
         assertEquals(1, endpoint.requests.size(), "four entries, one call");
@@ -121,11 +122,11 @@ class EventBridgePublisherTest {
     }
 
     @Test
-    void persistentThrottlingMakesTheBrokerUnavailableWithoutBlamingTheEvents() {
+    void persistentThrottlingIsThrottlingWithoutBlamingTheEvents() {
         endpoint.respond((entries, n) -> error(400, "ThrottlingException", "Rate exceeded"));
         try (Publisher publisher = Publishers.create("eventbridge", settings())) {
             List<PublishOutcome> outcomes = publisher.publish(List.of(event("a", "{}")));
-            assertEquals(Status.UNAVAILABLE, outcomes.get(0).status());
+            assertEquals(Status.THROTTLED, outcomes.get(0).status());
             assertTrue(outcomes.get(0).reason().contains("ThrottlingException"), outcomes.get(0).reason());
         }
     }
@@ -223,8 +224,8 @@ class EventBridgePublisherTest {
         "400, ExpiredTokenException, UNAVAILABLE",
         "400, UnrecognizedClientException, UNAVAILABLE",
         "400, ResourceNotFoundException, UNAVAILABLE",
-        "400, KMSThrottlingException, UNAVAILABLE",
-        "400, ThrottlingException, UNAVAILABLE",
+        "400, KMSThrottlingException, THROTTLED",
+        "400, ThrottlingException, THROTTLED",
         "400, ValidationException, REJECTED",
         "400, SomethingNew, RETRY",
     })
@@ -244,7 +245,7 @@ class EventBridgePublisherTest {
 
     @org.junit.jupiter.params.ParameterizedTest(name = "entry {0} is {1}")
     @org.junit.jupiter.params.provider.CsvSource({
-        "ThrottlingException, UNAVAILABLE",
+        "ThrottlingException, THROTTLED",
         "InternalFailure, UNAVAILABLE",
         "MalformedDetail, REJECTED",
         "SomethingNew, RETRY",

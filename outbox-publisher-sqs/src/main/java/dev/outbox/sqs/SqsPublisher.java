@@ -58,9 +58,10 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchResultEntry;
  * dropped by SQS within its 5-minute deduplication window.
  *
  * <p>Errors are classified by {@link BrokerErrors}, as for every publisher: entries SQS refuses for their content are
- * rejected with SQS's code and message; throttling, server errors, network failures and permission or configuration
- * errors (access denied, expired token, unknown queue, KMS) make the broker unavailable, which spends no attempt
- * and pauses the relay; other codes are retried.
+ * rejected with SQS's code and message; throttling spends no attempt and slows the relay's calls to the queue; server
+ * errors, network failures and permission or configuration errors (access denied, expired token, unknown queue, KMS)
+ * make the queue unavailable, which spends no attempt and pauses the relay's calls to this queue only; other codes are
+ * retried.
  */
 public final class SqsPublisher implements Publisher {
 
@@ -206,7 +207,7 @@ public final class SqsPublisher implements Publisher {
         } catch (AwsServiceException e) {
             String code = errorCode(e);
             BrokerErrors.Kind kind = BrokerErrors.classify(code, e.statusCode());
-            if (kind != BrokerErrors.Kind.UNAVAILABLE && entries.size() > 1) {
+            if ((kind == BrokerErrors.Kind.CONTENT || kind == BrokerErrors.Kind.UNKNOWN) && entries.size() > 1) {
                 // A whole-call refusal names no entry: send them one by one to find the one SQS refuses.
                 log.info("SQS refused a call of {} entries ({}); resending them one at a time", entries.size(), code);
                 List<PublishOutcome> outcomes = new ArrayList<>(entries.size());

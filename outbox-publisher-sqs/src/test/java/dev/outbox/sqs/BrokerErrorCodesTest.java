@@ -27,7 +27,8 @@ import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
  * SQS's error codes, whole-call and per entry, reach the relay as the same outcomes as every publisher's
- * ({@link dev.outbox.spi.BrokerErrors}): content rejected, permissions, configuration, KMS and outages unavailable.
+ * ({@link dev.outbox.spi.BrokerErrors}): content rejected, throttling throttled, permissions, configuration, KMS and
+ * outages unavailable.
  * Answered by an endpoint speaking SQS's JSON protocol to the real SDK client.
  */
 class BrokerErrorCodesTest {
@@ -90,10 +91,10 @@ class BrokerErrorCodesTest {
         "400, ExpiredToken, UNAVAILABLE",
         "403, InvalidClientTokenId, UNAVAILABLE",
         "400, AWS.SimpleQueueService.NonExistentQueue, UNAVAILABLE",
-        "400, KMS.ThrottlingException, UNAVAILABLE",
+        "400, KMS.ThrottlingException, THROTTLED",
         "400, KmsAccessDenied, UNAVAILABLE",
         "500, InternalError, UNAVAILABLE",
-        "400, RequestThrottled, UNAVAILABLE",
+        "400, RequestThrottled, THROTTLED",
         "400, InvalidMessageContents, REJECTED",
         "400, SomethingNew, RETRY",
     })
@@ -110,7 +111,7 @@ class BrokerErrorCodesTest {
 
     @ParameterizedTest(name = "entry {0} is {1}")
     @CsvSource({
-        "KmsThrottled, UNAVAILABLE",
+        "KmsThrottled, THROTTLED",
         "AccessDenied, UNAVAILABLE",
         "InvalidMessageContents, REJECTED",
         "SomethingNew, RETRY",

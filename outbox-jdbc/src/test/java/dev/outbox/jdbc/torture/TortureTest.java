@@ -58,7 +58,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>It runs on every database available ({@link TestDb}); the delivery log lives on the test PostgreSQL.
  *
  * <p>The committed events are read from the database afterwards, never from the writers' memory. The run lasts
- * {@code OUTBOX_TORTURE_SECONDS} (or {@code -Doutbox.torture.seconds}) of writing, 40 s by default.
+ * {@code OUTBOX_TORTURE_SECONDS} (or {@code -Doutbox.torture.seconds}) of writing, 30 s by default for the first
+ * profile and 15 s for the others.
  */
 @ParameterizedClass(name = "{0}")
 @MethodSource("dev.outbox.jdbc.TestDb#all")
@@ -115,16 +116,16 @@ class TortureTest extends EachDatabase {
         }
     }
 
-    static final Profile CLASSIC = new Profile("classic", 40, FlakyRecordingPublisher.Broker.FLAKY, 0,
+    static final Profile CLASSIC = new Profile("classic", 30, FlakyRecordingPublisher.Broker.FLAKY, 0,
             new int[] {40, 100}, 3000);
     /** The hot aggregate's events go one call at a time: writers slow down so the relays can clear it. */
-    static final Profile SLOW_BROKER_HOT_AGGREGATE = new Profile("slow broker, hot aggregate", 25,
+    static final Profile SLOW_BROKER_HOT_AGGREGATE = new Profile("slow broker, hot aggregate", 15,
             FlakyRecordingPublisher.Broker.SLOW_UNORDERED, 0.3, new int[] {700, 1300}, 1000);
     /**
      * Calls of 50 to 700 ms against a 1 s lease (the relay counts on a third of it), 5 % of calls throwing, so that
      * culprit searches outlast the lease, and one claim in ten answering 0.3 to 0.9 s after the database wrote it.
      */
-    static final Profile LEASE_PRESSURE = new Profile("lease pressure", 25, FlakyRecordingPublisher.Broker.LEASE_PRESSURE,
+    static final Profile LEASE_PRESSURE = new Profile("lease pressure", 15, FlakyRecordingPublisher.Broker.LEASE_PRESSURE,
             0, new int[] {300, 700}, 1000);
 
     Profile profile = CLASSIC;
