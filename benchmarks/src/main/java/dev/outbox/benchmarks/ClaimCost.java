@@ -105,10 +105,12 @@ final class ClaimCost {
 
     /** stats() and listDead(100) against the statement stats() ran before (a scan of every unpublished row). */
     private List<Row> operatorQueries() {
+        // Events delayed by a day, appended before the measurement: the oldest pending age must see past them.
+        appendDelayed(10_000, Duration.ofDays(1));
         OutboxOperations ops = new OutboxOperations(db.pool(), table);
         long total = queryLong("SELECT count(*) FROM " + table.qualifiedName());
         long unpublished = queryLong("SELECT count(*) FROM " + table.qualifiedName() + " WHERE published_at IS NULL");
-        String shape = count(total) + " rows, " + count(unpublished) + " unpublished";
+        String shape = count(total) + " rows, " + count(unpublished) + " unpublished, 10k of them delayed a day";
         String oldStats = """
                 SELECT count(*) FILTER (WHERE dead_at IS NULL AND (lease_until IS NULL OR lease_until < now())),
                        count(*) FILTER (WHERE dead_at IS NULL AND lease_until >= now()),
@@ -200,6 +202,25 @@ final class ClaimCost {
 
     private void append(int count, IntFunction<Event> event) {
         db.fill(table, count, event);
+    }
+
+    /** Appends {@code count} events due only after {@code delay}, 1,000 per transaction. */
+    private void appendDelayed(int count, Duration delay) {
+        dev.outbox.jdbc.JdbcOutbox outbox = dev.outbox.jdbc.JdbcOutbox.builder().table(table).notifyOnCommit(false)
+                .build();
+        try (Connection c = db.pool().getConnection()) {
+            c.setAutoCommit(false);
+            for (int i = 0; i < count; i++) {
+                outbox.append(c, BenchDatabase.event(900_000 + i), delay);
+                if (i % 1_000 == 999) {
+                    c.commit();
+                }
+            }
+            c.commit();
+            c.setAutoCommit(true);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Removes the shape's unpublished events, keeping the published ones. */

@@ -21,6 +21,8 @@ final class Claims {
 
     private static final Logger log = LoggerFactory.getLogger(Claims.class);
     private static final AtomicLong KEYS = new AtomicLong();
+    /** Set on the threads of the relay's own loops, which alone wait for commits. */
+    private static final ThreadLocal<Boolean> LOOP_THREAD = ThreadLocal.withInitial(() -> false);
 
     private final RelayStore store;
     private final OutboxTable table;
@@ -86,7 +88,7 @@ final class Claims {
             // claim below sends nothing and is not seen: the recheck a few milliseconds later finds it, or, if the
             // transaction commits later still, the next poll.
             try {
-                store.listen(waiter.key, listenTtl);
+                store.listen(waiter.nextKey(), listenTtl);
                 waiter.listening = true;
             } catch (SQLException | RuntimeException e) {
                 throw failed("registering for wake-ups", e);
@@ -110,7 +112,7 @@ final class Claims {
     private ClaimedBatch claim(WakeUpWaiter stopsWaiting) {
         long started = System.nanoTime();
         try {
-            ClaimedBatch batch = store.claim(ownerId, leaseDuration, stopsWaiting == null ? null : stopsWaiting.key);
+            ClaimedBatch batch = store.claim(ownerId, leaseDuration, stopsWaiting == null ? null : stopsWaiting.key());
             listener.claimed(batch.size(), Duration.ofNanos(System.nanoTime() - started));
             return batch;
         } catch (SQLException | RuntimeException e) {
@@ -134,10 +136,11 @@ final class Claims {
 
     /**
      * The waiter of the calling loop thread while commits can wake it (the listener has its LISTEN in place), else
-     * null. A waiter left registered while the listener is down stops being counted when its row expires.
+     * null; a thread that is not one of the relay's loops (a scheduler's, a function's) never waits for commits and
+     * has none. A waiter left registered while the listener is down stops being counted when its row expires.
      */
     private WakeUpWaiter waiter() {
-        if (!commitsWake.getAsBoolean()) {
+        if (!commitsWake.getAsBoolean() || !LOOP_THREAD.get()) {
             return null;
         }
         WakeUpWaiter waiter = waiters.get();
@@ -149,14 +152,19 @@ final class Claims {
         return waiter;
     }
 
+    /** Marks the calling thread as one of a relay's loops, which may wait for commits. */
+    static void onLoopThread() {
+        LOOP_THREAD.set(true);
+    }
+
     /** Removes every loop's row from the listeners table; a row that cannot be removed expires by itself. */
     void close() {
         for (WakeUpWaiter waiter : registered) {
             try {
-                store.unlisten(waiter.key);
+                store.unlisten(waiter.key());
             } catch (SQLException | RuntimeException e) {
                 log.debug("relay {}: could not remove wake-up registration {}; it expires by itself: {}", ownerId,
-                        waiter.key, e.getMessage());
+                        waiter.key(), e.getMessage());
             }
         }
     }

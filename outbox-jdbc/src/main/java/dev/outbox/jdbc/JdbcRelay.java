@@ -76,6 +76,12 @@ public final class JdbcRelay implements Relay {
     private final List<RelayLoop> loops = new CopyOnWriteArrayList<>();
     private volatile ChannelListener channelListener;
     private volatile boolean closed;
+    private final long builtNanos = System.nanoTime();
+    private volatile long runs;
+    private volatile long lastSuccessNanos;
+    private volatile long lastRunNanos;
+    private volatile int consecutiveFailures;
+    private volatile Throwable lastFailure;
 
     private JdbcRelay(Builder b) {
         this.table = b.table;
@@ -171,6 +177,43 @@ public final class JdbcRelay implements Relay {
         if (closed) {
             throw new OutboxException("relay " + ownerId + " on " + table + " is closed");
         }
+        try {
+            RelayResult result = pass();
+            ran(null);
+            return result;
+        } catch (RuntimeException | Error e) {
+            ran(e);
+            throw e;
+        }
+    }
+
+    /** Notes how a pass ended, for {@link #runs()}. */
+    private synchronized void ran(Throwable failure) {
+        long now = System.nanoTime();
+        runs++;
+        lastRunNanos = now;
+        if (failure == null) {
+            lastSuccessNanos = now;
+            consecutiveFailures = 0;
+        } else {
+            consecutiveFailures++;
+        }
+        lastFailure = failure;
+    }
+
+    /**
+     * @return how this relay's passes have fared, whoever called them: its loops, {@link #drain}, or your own
+     *         scheduler; {@link OutboxHealth} judges a relay without started loops by it
+     */
+    public RelayRuns runs() {
+        long now = System.nanoTime();
+        long success = lastSuccessNanos;
+        long run = lastRunNanos;
+        return new RelayRuns(runs, Duration.ofNanos(now - (success == 0 ? builtNanos : success)),
+                Duration.ofNanos(now - (run == 0 ? builtNanos : run)), consecutiveFailures, lastFailure);
+    }
+
+    private RelayResult pass() {
         if (destinations.allPaused()) {
             return RelayResult.EMPTY; // a claim would only give its events back
         }
@@ -209,7 +252,7 @@ public final class JdbcRelay implements Relay {
         if (closed) {
             throw new OutboxException("relay " + ownerId + " on " + table + " is closed");
         }
-        RelayLoop loop = RelayLoop.start(this, ownerId, pollInterval, executor);
+        RelayLoop loop = RelayLoop.start(new LoopPass(), ownerId, pollInterval, executor);
         loops.add(loop);
         Database known = database.orNull();
         if (wakeOnCommit && channelListener == null && (known == null || known == Database.POSTGRESQL)) {
@@ -217,6 +260,24 @@ public final class JdbcRelay implements Relay {
             channelListener.start();
         }
         return loop;
+    }
+
+    /** What a started loop runs: the relay's pass, on a thread marked as a loop's, which may wait for commits. */
+    private final class LoopPass implements Relay {
+        @Override
+        public RelayResult runOnce() {
+            Claims.onLoopThread();
+            return JdbcRelay.this.runOnce();
+        }
+
+        @Override
+        public RelayLoop start(Executor executor) {
+            throw new UnsupportedOperationException("a loop's pass starts no loop");
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     /**

@@ -41,7 +41,8 @@ final class MySqlStatements {
     final String renewLease;
     final String heldBy;
     final String stats;
-    final String pendingEstimate;
+    final String pendingRange;
+    final String pendingProbe;
     final String deadEstimate;
     final String listDead;
     final String requeueDeadById;
@@ -59,11 +60,14 @@ final class MySqlStatements {
 
         // Due no earlier than an instant (parameter 8, UTC) or a delay in microseconds after now (parameter 9),
         // whichever is given, and never before now.
+        // Its created_at is when it is due: it waits, and its publish lag counts, from then on. MySQL assigns left to
+        // right, so created_at copies the next_attempt_at just set.
         insertDelayed = """
                 INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at,
-                                next_attempt_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?,
-                        GREATEST(UTC_TIMESTAMP(6), COALESCE(?, UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)))"""
+                                next_attempt_at, created_at)
+                SELECT e.*, e.due FROM (SELECT ? AS id, ? AS aggregate_type, ? AS aggregate_id, ? AS event_type,
+                        ? AS payload, ? AS headers, ? AS occurred_at,
+                        GREATEST(UTC_TIMESTAMP(6), COALESCE(?, UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)) AS due) e"""
                 .formatted(t);
 
         // Auto-increment values grow row by row within one statement, so positions keep the caller's order.
@@ -163,14 +167,21 @@ final class MySqlStatements {
                    WHERE lease_until >= UTC_TIMESTAMP(6)),
                   (SELECT count(*) FROM (
                      SELECT 1 FROM %1$s WHERE dead_at IS NOT NULL AND published_at IS NULL LIMIT %2$d) d),
-                  (SELECT TIMESTAMPDIFF(MICROSECOND,
-                            min(CASE WHEN attempts = 0 THEN GREATEST(created_at, next_attempt_at) ELSE created_at END),
-                            UTC_TIMESTAMP(6)) DIV 1000
+                  (SELECT TIMESTAMPDIFF(MICROSECOND, min(created_at), UTC_TIMESTAMP(6)) DIV 1000
                    FROM (SELECT created_at, next_attempt_at, attempts FROM %1$s
                          WHERE published_at IS NULL AND dead_at IS NULL
-                         ORDER BY position LIMIT %4$d) o)""".formatted(t, PostgresStatements.EXACT_COUNT_LIMIT + 1,
+                         ORDER BY created_at LIMIT %4$d) o
+                   WHERE created_at <= UTC_TIMESTAMP(6) AND (attempts > 0 OR next_attempt_at <= UTC_TIMESTAMP(6)))"""
+                .formatted(t, PostgresStatements.EXACT_COUNT_LIMIT + 1,
                 PostgresStatements.IN_FLIGHT_SCAN, PostgresStatements.OLDEST_SCAN);
-        pendingEstimate = "EXPLAIN SELECT position FROM %s WHERE published_at IS NULL AND dead_at IS NULL".formatted(t);
+        // For PendingEstimate: the position of the EXACT_COUNT_LIMIT-th pending event and the highest position; then
+        // how many of the positions given are pending.
+        pendingRange = """
+                SELECT (SELECT max(position) FROM (SELECT position FROM %1$s WHERE published_at IS NULL AND dead_at IS NULL
+                                                   ORDER BY position LIMIT %2$d) f),
+                       (SELECT max(position) FROM %1$s)""".formatted(t, PostgresStatements.EXACT_COUNT_LIMIT);
+        pendingProbe = "SELECT count(*) FROM %s WHERE published_at IS NULL AND dead_at IS NULL AND position IN ("
+                .formatted(t);
         deadEstimate = "EXPLAIN SELECT position FROM %s WHERE dead_at IS NOT NULL".formatted(t);
 
         listDead = """

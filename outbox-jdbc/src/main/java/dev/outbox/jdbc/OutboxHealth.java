@@ -19,7 +19,9 @@ import java.util.List;
  * }</pre>
  *
  * <p>Signals: the relay's started loops (none running, or none with a successful batch within
- * {@link Builder#maxSinceLastSuccess}: DOWN), each destination's circuit (open, naming the destination: DEGRADED) and
+ * {@link Builder#maxSinceLastSuccess}: DOWN), or for a relay without started loops, driven by {@code runOnce} or
+ * {@code drain} from a scheduler or a function, its passes ({@link JdbcRelay#runs()}: none succeeded within
+ * {@link Builder#maxSinceLastSuccess}: DOWN; the last one failed: DEGRADED), each destination's circuit (open, naming the destination: DEGRADED) and
  * throttling (a quarter of its events per round or less: DEGRADED), its listener (a relay that should
  * wake on commit but polls: DEGRADED), and {@link OutboxOperations#stats()} (oldest pending event older than
  * {@link Builder#maxOldestPendingAge}, or more dead events than {@link Builder#maxDead}: DEGRADED; stats unreadable:
@@ -99,6 +101,9 @@ public final class OutboxHealth {
             down.add("no relay loop has completed a batch for " + loop.sinceLastSuccess().toSeconds() + " s ("
                     + loop.consecutiveFailures() + " failures in a row, last: " + loop.lastFailure() + ")");
         }
+        if (loops.isEmpty()) {
+            judgePasses(relay.runs(), down, degraded);
+        }
         for (DestinationStatus d : relay.destinations()) {
             String name = "destination " + d.destination().system() + " " + d.destination().name();
             if (d.state() != JdbcRelay.BrokerState.CLOSED) {
@@ -128,6 +133,24 @@ public final class OutboxHealth {
         reasons.addAll(degraded);
         Status status = !down.isEmpty() ? Status.DOWN : !degraded.isEmpty() ? Status.DEGRADED : Status.UP;
         return new Report(status, reasons, stats);
+    }
+
+    /**
+     * A relay without started loops, driven by {@code runOnce} or {@code drain} from a scheduler or a function: down
+     * when no pass has succeeded within {@link Builder#maxSinceLastSuccess} (none having run counts from the relay's
+     * creation), degraded when the last pass failed.
+     */
+    private void judgePasses(RelayRuns passes, List<String> down, List<String> degraded) {
+        if (passes.sinceLastSuccess().compareTo(maxSinceLastSuccess) > 0) {
+            down.add(passes.runs() == 0
+                    ? "no runOnce or drain has run in the " + passes.sinceLastSuccess().toSeconds() + " s since the"
+                            + " relay was built, and no loop is started"
+                    : "no runOnce or drain has succeeded for " + passes.sinceLastSuccess().toSeconds() + " s ("
+                            + passes.consecutiveFailures() + " failures in a row, last: " + passes.lastFailure() + ")");
+        } else if (passes.consecutiveFailures() > 0) {
+            degraded.add("the last " + passes.consecutiveFailures() + " runOnce or drain passes failed, last: "
+                    + passes.lastFailure());
+        }
     }
 
     private synchronized OutboxStats stats() {

@@ -44,6 +44,9 @@ public final class OutboxSchema {
      */
     public static final String POSTGRES_PARKING_MIGRATION = "dev/outbox/jdbc/postgresql-parking.sql";
 
+    /** The resource adding the pending-since index to MySQL and MariaDB tables created by an earlier version. */
+    public static final String MYSQL_PENDING_SINCE_MIGRATION = "dev/outbox/jdbc/mysql-pending-since.sql";
+
     private OutboxSchema() {
     }
 
@@ -88,7 +91,12 @@ public final class OutboxSchema {
      *         to be run on its own outside a transaction block
      */
     public static List<String> postgresParkingMigration(OutboxTable table) {
-        String script = render(POSTGRES_PARKING_MIGRATION, table).lines()
+        return statements(render(POSTGRES_PARKING_MIGRATION, table));
+    }
+
+    /** @return the statements of a script, without its comment lines, split at semicolons */
+    private static List<String> statements(String rendered) {
+        String script = rendered.lines()
                 .filter(line -> !line.startsWith("--"))
                 .collect(Collectors.joining("\n"));
         List<String> statements = new ArrayList<>();
@@ -102,9 +110,20 @@ public final class OutboxSchema {
     }
 
     /**
-     * Brings a PostgreSQL table created by an earlier version up to date, statement by statement, each in its own
-     * transaction: safe to run on a live table, and again. On MySQL and MariaDB there is nothing to migrate yet, and
-     * this does nothing.
+     * @param table the outbox table
+     * @return the statement adding the pending-since index to a MySQL or MariaDB table created by an earlier version,
+     *         from the resource {@value #MYSQL_PENDING_SINCE_MIGRATION}
+     */
+    public static String mysqlPendingSinceMigration(OutboxTable table) {
+        return statements(template(MYSQL_PENDING_SINCE_MIGRATION)
+                .replace("${outbox_table}", table.qualifiedName(Database.MYSQL))
+                .replace("${outbox_name}", table.name())).get(0);
+    }
+
+    /**
+     * Brings a table created by an earlier version up to date, statement by statement, each in its own transaction:
+     * safe to run on a live table, and again. On PostgreSQL it runs {@value #POSTGRES_PARKING_MIGRATION}; on MySQL and
+     * MariaDB it adds the index {@value #MYSQL_PENDING_SINCE_MIGRATION} adds, unless the table has it.
      *
      * @param dataSource where the table lives
      * @param table the outbox table
@@ -113,6 +132,7 @@ public final class OutboxSchema {
     public static void migrate(DataSource dataSource, OutboxTable table) {
         try (Connection connection = dataSource.getConnection()) {
             if (Database.of(connection).mysqlFamily()) {
+                migrateMySql(connection, table);
                 return;
             }
             boolean autoCommit = connection.getAutoCommit();
@@ -126,6 +146,25 @@ public final class OutboxSchema {
             }
         } catch (SQLException e) {
             throw new OutboxException("could not migrate outbox table " + table + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void migrateMySql(Connection connection, OutboxTable table) throws SQLException {
+        String schema = table.schema() != null ? table.schema() : connection.getCatalog();
+        try (java.sql.PreparedStatement has = connection.prepareStatement("SELECT count(*) FROM"
+                + " information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = ?")) {
+            has.setString(1, schema);
+            has.setString(2, table.name());
+            has.setString(3, table.name() + "_pending_since");
+            try (java.sql.ResultSet rs = has.executeQuery()) {
+                rs.next();
+                if (rs.getLong(1) > 0) {
+                    return;
+                }
+            }
+        }
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(mysqlPendingSinceMigration(table));
         }
     }
 

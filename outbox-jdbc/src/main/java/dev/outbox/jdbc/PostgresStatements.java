@@ -169,14 +169,24 @@ final class PostgresStatements {
     final String renewLease;
     final String recordOutcomes;
     final String stats;
-    final String pendingIndex;
-    final String deadIndex;
+    final String parkedIndex;
+    final String readyRange;
+    final String readyProbe;
+    final String deadRange;
+    final String deadProbe;
     final String listDead;
     final String requeueDeadById;
     final String requeueDeadByType;
     final String requeueAllDead;
     final String discardDeadById;
     final String purgePublished;
+
+    /** Deletes the listeners row of key ?, unless an appender is taking it right now. */
+    private String unlistenSkipping() {
+        return """
+                DELETE FROM %1$s WHERE relay IN (SELECT relay FROM %1$s WHERE relay = ? FOR UPDATE SKIP LOCKED)"""
+                .formatted(table.listenersQualifiedName());
+    }
 
     /** Writes the lease on the rows of {@code claimed} (a CTE of positions) and returns the events. */
     private static String lease(String table, String claimed) {
@@ -233,11 +243,12 @@ final class PostgresStatements {
 
         // Due no earlier than an instant (parameter 8) or a delay in milliseconds after now() (parameter 9), whichever
         // is given, and never before now().
-        // Parked until then when that is ahead, so that the claim does not walk it meanwhile.
+        // Parked until then when that is ahead, so that the claim does not walk it meanwhile. Its created_at is when
+        // it is due: it waits, and its publish lag counts, from then on.
         insertDelayed = """
                 INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at, next_attempt_at,
-                                parked_until)
-                SELECT e.*, CASE WHEN e.due > now() THEN e.due END
+                                parked_until, created_at)
+                SELECT e.*, CASE WHEN e.due > now() THEN e.due END, e.due
                 FROM (VALUES (?::uuid, ?, ?, ?, ?::json, ?::jsonb, ?::timestamptz,
                               GREATEST(now(), COALESCE(?::timestamptz, now() + ? * interval '1 millisecond'))))
                      AS e(id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at, due)""".formatted(t);
@@ -253,14 +264,23 @@ final class PostgresStatements {
 
         // The same inserts, sending a notification that PostgreSQL delivers to listening relays when the caller's
         // transaction commits, and drops when it rolls back. Identical notifications of one transaction are
-        // delivered once, so a transaction appending many events wakes each relay once. The notification is sent
-        // only while a relay is waiting for one (a live row in the listeners table, read in the same statement):
-        // PostgreSQL commits notifying transactions one at a time, so a notification nobody waits for would cost
-        // every writer for nothing.
+        // delivered once, so a transaction appending many events wakes each relay once. PostgreSQL commits notifying
+        // transactions one at a time, so a notification nobody waits for would cost every writer for nothing: it is
+        // sent only while a relay loop waits for one (a live row in the listeners table), and one notification wakes
+        // every waiting loop, so the appender takes the rows (deletes them, in its own transaction): once it commits,
+        // later appends notify nobody until a loop waits again; if it rolls back, the rows are back. Appends running
+        // while it has not committed still see the rows and notify too. A writer at REPEATABLE READ or SERIALIZABLE
+        // reads the listeners table with its transaction's snapshot, which may predate a loop's row, and must not
+        // lock a row changed since: it notifies at every commit instead.
+        String rc = "current_setting('transaction_isolation') = 'read committed'";
         String notify = """
-
-                SELECT pg_notify('%s', '') FROM %s WHERE listening_until > now() LIMIT 1""".formatted(
-                table.channel(), table.listenersQualifiedName());
+                , taken AS (
+                  DELETE FROM %2$s WHERE relay IN (
+                    SELECT relay FROM %2$s WHERE listening_until > now() AND %3$s FOR UPDATE SKIP LOCKED)
+                )
+                SELECT pg_notify('%1$s', '')
+                WHERE NOT %3$s OR EXISTS (SELECT 1 FROM %2$s WHERE listening_until > now())""".formatted(
+                table.channel(), table.listenersQualifiedName(), rc);
         insertNotifying = "WITH appended AS (\n" + insert + "\n)" + notify;
         insertManyNotifying = "WITH appended AS (\n" + insertMany + "\n)" + notify;
         insertDelayedNotifying = "WITH appended AS (\n" + insertDelayed + "\n)" + notify;
@@ -324,9 +344,9 @@ final class PostgresStatements {
                   LIMIT %2$d
                   FOR UPDATE SKIP LOCKED)""".formatted(t, UNPARK_PER_CLAIM);
 
-        // The same, for a loop that was waiting for a notification and is now awake: it stops asking for them.
-        unparkDueUnlisten = "WITH unlistened AS (DELETE FROM %s WHERE relay = ?)\n".formatted(
-                table.listenersQualifiedName()) + unparkDue;
+        // The same, for a loop that was waiting for a notification and is now awake: it stops asking for them. A row
+        // an appender is taking meanwhile is left to it, rather than waited for.
+        unparkDueUnlisten = "WITH unlistened AS (%s)\n".formatted(unlistenSkipping()) + unparkDue;
 
         // Rows parked behind an earlier event that no longer holds them back: publishing, requeueing and discarding
         // release them at once, but a claim that parked one while its blocker was being published or requeued by
@@ -339,16 +359,22 @@ final class PostgresStatements {
                   LIMIT %2$d
                   FOR UPDATE SKIP LOCKED)""".formatted(t, UNPARK_PER_CLAIM, blockedBy(t, "h"));
 
-        // A relay loop about to wait for a notification says so; appends notify only while such a row is live. The
-        // write is not worth a disk flush: lost in a crash, it only costs notifications until the loop writes it
-        // again. Parameters: the loop's key and how long the row stays live, in milliseconds.
+        // A relay loop about to wait for a notification says so, with a key of this wait's own (so that it never
+        // waits for a row an appender is taking); appends notify only while such a row is live. Rows that expired
+        // (their relay died, or its loop stopped) are deleted on the way, so the table holds about one row per
+        // waiting loop. The write is not worth a disk flush: lost in a crash, it only costs a wake-up until the loop
+        // polls. Parameters: the wait's key and how long the row stays live, in milliseconds.
         listen = """
-                INSERT INTO %s (relay, listening_until)
+                WITH expired AS (
+                  DELETE FROM %1$s WHERE relay IN (
+                    SELECT relay FROM %1$s WHERE listening_until < now() FOR UPDATE SKIP LOCKED)
+                )
+                INSERT INTO %1$s (relay, listening_until)
                 SELECT ?, now() + ? * interval '1 millisecond'
                 FROM (SELECT set_config('synchronous_commit', 'off', true)) s
                 ON CONFLICT (relay) DO UPDATE SET listening_until = EXCLUDED.listening_until""".formatted(
                 table.listenersQualifiedName());
-        unlisten = "DELETE FROM %s WHERE relay = ?".formatted(table.listenersQualifiedName());
+        unlisten = unlistenSkipping();
 
         // Outcomes are written only where this claim's lease token is still in place: a relay whose lease
         // expired and was taken over cannot overwrite the new owner's result.
@@ -395,30 +421,43 @@ final class PostgresStatements {
                 release(t, "(SELECT * FROM done WHERE published) p"));
 
         // Each part reads at most a bounded stretch of one partial index, so the cost does not grow with the backlog:
-        // counts are exact up to EXACT_COUNT_LIMIT, above which they come from PostgreSQL's statistics of the index
-        // (kept fresh by the table's autovacuum settings); in-flight events are counted among the oldest ready
-        // events, where relays claim; the oldest pending age is read from the oldest pending events.
-        // Parameters: the pending and dead indexes' names, for their statistics.
+        // counts are exact up to EXACT_COUNT_LIMIT (all pending, the ready and the parked among them, dead); above it
+        // OutboxOperations estimates ready and dead events by sampling their range (PendingEstimate) and takes parked
+        // ones from the parked index's statistics; in-flight events are counted among the oldest ready events, where
+        // relays claim; the oldest pending age is the oldest created_at that is due: a delayed event's created_at is
+        // when it is due, so events delayed into the future sort after every due one. (A table written by an earlier
+        // version has delayed rows whose created_at is their append: the first 100 are looked at, and those not yet
+        // due left out.) Parameter: the parked index's name, for its statistics.
+        String ready = "published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL";
+        String parked = "parked_until IS NOT NULL AND published_at IS NULL AND dead_at IS NULL";
+        String dead = "dead_at IS NOT NULL AND published_at IS NULL";
         stats = """
-                SELECT p.n, f.n, d.n, o.age_ms, pe.estimate, de.estimate
+                SELECT p.n, f.n, d.n, o.age_ms, r.n, k.n, ke.estimate
                 FROM (SELECT count(*) AS n FROM (
                         SELECT 1 FROM %1$s WHERE published_at IS NULL AND dead_at IS NULL LIMIT %2$d) x) p,
                      (SELECT count(*) FILTER (WHERE lease_until >= now()) AS n FROM (
-                        SELECT lease_until FROM %1$s
-                        WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL
-                        ORDER BY position LIMIT %3$d) x) f,
-                     (SELECT count(*) AS n FROM (
-                        SELECT 1 FROM %1$s WHERE dead_at IS NOT NULL AND published_at IS NULL LIMIT %2$d) x) d,
-                     (SELECT extract(epoch FROM now() - min(CASE WHEN attempts = 0 THEN greatest(created_at, next_attempt_at)
-                                                            ELSE created_at END)) * 1000 AS age_ms
+                        SELECT lease_until FROM %1$s WHERE %5$s ORDER BY position LIMIT %3$d) x) f,
+                     (SELECT count(*) AS n FROM (SELECT 1 FROM %1$s WHERE %7$s LIMIT %2$d) x) d,
+                     (SELECT extract(epoch FROM now() - min(created_at)) * 1000 AS age_ms
                       FROM (SELECT created_at, next_attempt_at, attempts FROM %1$s
                             WHERE published_at IS NULL AND dead_at IS NULL
-                            ORDER BY created_at LIMIT %4$d) x) o,
-                     (SELECT (SELECT reltuples FROM pg_class WHERE oid = to_regclass(?))::bigint AS estimate) pe,
-                     (SELECT (SELECT reltuples FROM pg_class WHERE oid = to_regclass(?))::bigint AS estimate) de
-                """.formatted(t, EXACT_COUNT_LIMIT + 1, IN_FLIGHT_SCAN, OLDEST_SCAN);
-        pendingIndex = table.indexName("pending_since");
-        deadIndex = table.indexName("dead");
+                            ORDER BY created_at LIMIT %4$d) x
+                      WHERE created_at <= now() AND (attempts > 0 OR next_attempt_at <= now())) o,
+                     (SELECT count(*) AS n FROM (SELECT 1 FROM %1$s WHERE %5$s LIMIT %2$d) x) r,
+                     (SELECT count(*) AS n FROM (SELECT 1 FROM %1$s WHERE %6$s LIMIT %2$d) x) k,
+                     (SELECT (SELECT reltuples FROM pg_class WHERE oid = to_regclass(?))::bigint AS estimate) ke
+                """.formatted(t, EXACT_COUNT_LIMIT + 1, IN_FLIGHT_SCAN, OLDEST_SCAN, ready, parked, dead);
+        parkedIndex = table.indexName("parked");
+        // For PendingEstimate: the position of the EXACT_COUNT_LIMIT-th ready (dead) event and the highest position
+        // (of a dead event); then how many of the positions given (parameter, an array) are ready (dead).
+        readyRange = """
+                SELECT (SELECT max(position) FROM (SELECT position FROM %1$s WHERE %2$s ORDER BY position LIMIT %3$d) f),
+                       (SELECT max(position) FROM %1$s)""".formatted(t, ready, EXACT_COUNT_LIMIT);
+        readyProbe = "SELECT count(*) FROM %s WHERE position = ANY(?::bigint[]) AND %s".formatted(t, ready);
+        deadRange = """
+                SELECT (SELECT max(position) FROM (SELECT position FROM %1$s WHERE %2$s ORDER BY position LIMIT %3$d) f),
+                       (SELECT max(position) FROM %1$s WHERE %2$s)""".formatted(t, dead, EXACT_COUNT_LIMIT);
+        deadProbe = "SELECT count(*) FROM %s WHERE position = ANY(?::bigint[]) AND %s".formatted(t, dead);
 
         listDead = """
                 SELECT %s, t.last_error, t.dead_at

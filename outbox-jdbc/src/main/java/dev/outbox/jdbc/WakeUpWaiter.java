@@ -22,8 +22,11 @@ final class WakeUpWaiter {
     /** Fewest events in the loop's last claim for it to linger: fewer is a trickle, where waking costs little. */
     static final int LINGER_AFTER = 4;
 
-    /** The loop's key in the listeners table. */
-    final String key;
+    /** The loop's own key; each wait registers under this key and a number of its own. */
+    private final String loopKey;
+    private long waits;
+    /** The current wait's key in the listeners table. */
+    private volatile String key;
     private final long maxHoldOffNanos;
     /** Whether the loop's row is live: appends notify it. */
     volatile boolean listening;
@@ -33,9 +36,24 @@ final class WakeUpWaiter {
     /** Events the loop's last claim found. */
     int lastFound;
 
-    WakeUpWaiter(String key, Duration pollInterval) {
-        this.key = key;
+    WakeUpWaiter(String loopKey, Duration pollInterval) {
+        this.loopKey = loopKey;
+        this.key = loopKey + ".0";
         this.maxHoldOffNanos = Math.min(MAX_HOLD_OFF_NANOS, pollInterval.toNanos());
+    }
+
+    /** @return the key of the current wait's row in the listeners table */
+    String key() {
+        return key;
+    }
+
+    /**
+     * @return a key for a new wait: never the key of a row an appender may still be taking, so registering never
+     *         waits for one
+     */
+    String nextKey() {
+        key = loopKey + "." + (++waits);
+        return key;
     }
 
     /**

@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS ${outbox_table} (
     payload         LONGTEXT     NOT NULL,
     headers         MEDIUMTEXT   NOT NULL DEFAULT ('{}'),
     occurred_at     DATETIME(6)  NOT NULL,
+    -- When the event became due: its append, or the end of the delay it was appended with.
     created_at      DATETIME(6)  NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
     -- Not claimed before this time: the retry backoff, or the delay given at append.
     next_attempt_at DATETIME(6)  NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS ${outbox_table} (
     -- An event's earlier unpublished events of its aggregate, for per-aggregate order.
     INDEX ${outbox_name}_by_aggregate (aggregate_type, aggregate_id, published_at, position),
     INDEX ${outbox_name}_dead (dead_at, position),
+    -- Pending events by when they became due: the oldest pending age for stats(), past any delayed events.
+    INDEX ${outbox_name}_pending_since (published_at, dead_at, created_at),
     CONSTRAINT ${outbox_name}_payload_json CHECK (JSON_VALID(payload)),
     CONSTRAINT ${outbox_name}_headers_json CHECK (JSON_VALID(headers))
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS ${outbox_table} (
     payload         json        NOT NULL,
     headers         jsonb       NOT NULL DEFAULT '{}',
     occurred_at     timestamptz NOT NULL,
+    -- When the event became due: its append, or the end of the delay it was appended with.
     created_at      timestamptz NOT NULL DEFAULT now(),
     -- Not claimed before this time: the retry backoff, or the delay given at append.
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
@@ -64,9 +65,9 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_held
     ON ${outbox_table} (aggregate_type, aggregate_id)
     WHERE parked_until = 'infinity';
 
--- Every pending event, parked or not, by creation time: the oldest pending event and the pending count for
--- stats(). Keyed by created_at, not position, so that the claim (which orders by position) never walks it instead of
--- the ready index.
+-- Every pending event, parked or not, by when it became due (created_at): the oldest pending event and the pending
+-- count for stats(), past any events delayed into the future. Keyed by created_at, not position, so that the claim
+-- (which orders by position) never walks it instead of the ready index.
 CREATE INDEX IF NOT EXISTS ${outbox_name}_pending_since
     ON ${outbox_table} (created_at)
     WHERE published_at IS NULL AND dead_at IS NULL;

@@ -232,4 +232,89 @@ class WakeUpCostTest {
             Thread.currentThread().interrupt();
         }
     }
+
+    @Test
+    void aRepeatableReadWriterWhoseSnapshotPredatesTheWaitStillWakesTheLoop() throws Exception {
+        RecordingPublisher publisher = new RecordingPublisher();
+        try (Connection writer = db.getConnection()) {
+            writer.setAutoCommit(false);
+            writer.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try (Statement s = writer.createStatement()) {
+                s.execute("SELECT 1"); // the transaction's snapshot: from before the loop says that it waits
+            }
+            startedRelay(publisher, Duration.ofSeconds(8));
+            outbox.append(writer, event("rr"));
+            writer.commit();
+        }
+        long committed = System.nanoTime();
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(10), () -> publisher.deliveries().size() == 1));
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - committed);
+        assertTrue(millis < 1_000, "woken by the commit, not found by the 8 s poll: " + millis + " ms");
+    }
+
+    @Test
+    void aStreamOfCommitsSendsAtMostOneNotificationPerWaitOfTheLoop() throws Exception {
+        // Counts each time a loop says that it waits: a row inserted into the listeners table.
+        String waits = table.name() + "_waits";
+        commit(db, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE " + waits + " (n bigint NOT NULL)");
+                s.execute("INSERT INTO " + waits + " VALUES (0)");
+                s.execute("CREATE FUNCTION " + waits + "_count() RETURNS trigger LANGUAGE plpgsql AS"
+                        + " 'BEGIN UPDATE " + waits + " SET n = n + 1; RETURN NEW; END'");
+                s.execute("CREATE TRIGGER " + waits + " AFTER INSERT ON " + table.listenersQualifiedName()
+                        + " FOR EACH ROW EXECUTE FUNCTION " + waits + "_count()");
+            }
+        });
+        RecordingPublisher publisher = new RecordingPublisher();
+        startedRelay(publisher, Duration.ofSeconds(1));
+        long waitsBefore = queryLong(db, "SELECT n FROM " + waits);
+        Eavesdropper ears = new Eavesdropper();
+        int commits = 1_500;
+        Future<?> writing = executor.submit(() -> {
+            for (int i = 0; i < commits; i++) {
+                String id = "s" + (i % 50);
+                commit(db, c -> outbox.append(c, event(id)));
+                Thread.sleep(2); // some 400 commits a second: the loop waits between most batches
+            }
+            return null;
+        });
+        int notified = 0;
+        while (!writing.isDone()) {
+            notified += ears.received(100);
+        }
+        writing.get();
+        notified += ears.received(300);
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(10), () -> publisher.deliveries().size() == commits));
+        long waited = queryLong(db, "SELECT n FROM " + waits) - waitsBefore;
+        System.out.printf("%d commits, %d waits of the loop, %d notifications (%.1f %% of commits)%n", commits, waited,
+                notified, 100.0 * notified / commits);
+        assertTrue(notified <= waited + 1, "each wait of the loop is ended by one commit's notification, the other"
+                + " commits notify nobody: " + notified + " notifications for " + waited + " waits");
+        assertTrue(notified < commits / 2, notified + " notifications for " + commits + " commits");
+    }
+
+    @Test
+    void theListenersTableHoldsTheWaitingLoopsOnlyNotDeadRelaysOrOtherThreads() throws Exception {
+        commit(db, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("INSERT INTO " + table.listenersQualifiedName() + " (relay, listening_until)"
+                        + " SELECT 'dead-relay#' || n, now() - interval '1 hour' FROM generate_series(1, 50) n");
+            }
+        });
+        RecordingPublisher publisher = new RecordingPublisher();
+        JdbcRelay relay = startedRelay(publisher, Duration.ofSeconds(1));
+        List<Future<?>> passes = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            passes.add(executor.submit(() -> relay.runOnce())); // a host's own threads: they never wait for commits
+        }
+        for (Future<?> f : passes) {
+            f.get(10, TimeUnit.SECONDS);
+        }
+        commit(db, c -> outbox.append(c, event("wake")));
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> publisher.deliveries().size() == 1));
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> waitingLoops() == 1));
+        assertEquals(1, queryLong(db, "SELECT count(*) FROM " + table.listenersQualifiedName()),
+                "one row for the one waiting loop: the dead relays' rows are gone, other threads wrote none");
+    }
 }
