@@ -68,7 +68,8 @@ final class BenchDatabase implements AutoCloseable {
     }
 
     void drop(OutboxTable table) {
-        execute(pool, "DROP TABLE IF EXISTS " + table.qualifiedName() + ", " + table.listenersQualifiedName());
+        execute(pool, "DROP TABLE IF EXISTS " + table.qualifiedName());
+        execute(pool, "DROP SEQUENCE IF EXISTS " + table.wakeSequenceQualifiedName());
     }
 
     /**

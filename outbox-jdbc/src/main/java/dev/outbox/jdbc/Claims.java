@@ -4,9 +4,6 @@ import dev.outbox.OutboxException;
 import dev.outbox.RelayListener;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +17,6 @@ import org.slf4j.LoggerFactory;
 final class Claims {
 
     private static final Logger log = LoggerFactory.getLogger(Claims.class);
-    private static final AtomicLong KEYS = new AtomicLong();
     /** Set on the threads of the relay's own loops, which alone wait for commits. */
     private static final ThreadLocal<Boolean> LOOP_THREAD = ThreadLocal.withInitial(() -> false);
 
@@ -29,12 +25,10 @@ final class Claims {
     private final String ownerId;
     private final Duration leaseDuration;
     private final Duration pollInterval;
-    private final Duration listenTtl;
     private final RelayListener listener;
     private final BooleanSupplier commitsWake;
     private final Runnable wakeUp;
     private final ThreadLocal<WakeUpWaiter> waiters = new ThreadLocal<>();
-    private final List<WakeUpWaiter> registered = new CopyOnWriteArrayList<>();
 
     /**
      * @param commitsWake whether the relay's listener has its LISTEN in place, so commits can wake loops
@@ -47,8 +41,6 @@ final class Claims {
         this.ownerId = ownerId;
         this.leaseDuration = leaseDuration;
         this.pollInterval = pollInterval;
-        // Refreshed at every poll while idle; a relay that died stops counting as waiting after this.
-        this.listenTtl = pollInterval.multipliedBy(2).plusSeconds(10);
         this.listener = listener;
         this.commitsWake = commitsWake;
         this.wakeUp = wakeUp;
@@ -67,6 +59,7 @@ final class Claims {
         boolean wasWaiting = waiter.listening;
         boolean recheck = wasWaiting && waiter.takeRecheck();
         if (wasWaiting && !recheck) {
+            waiter.woken();
             waiter.holdOff();
         }
         // A loop that was waiting stops asking for notifications as it claims (a recheck keeps waiting): while it
@@ -84,12 +77,12 @@ final class Claims {
         }
         if (batch.size() == 0 && !waiter.listening) {
             // About to wait: say so first, then look once more, so that nothing committed in between waits for the
-            // poll. An append that ran before the row below was written by a transaction that commits after the
-            // claim below sends nothing and is not seen: the recheck a few milliseconds later finds it, or, if the
-            // transaction commits later still, the next poll.
+            // poll. An append that drew from the wake sequence before it was set back, by a transaction that commits
+            // after the claim below, sends nothing and is not seen: the recheck a few milliseconds later finds it,
+            // or, if the transaction commits later still, the next poll.
             try {
-                store.listen(waiter.nextKey(), listenTtl);
-                waiter.listening = true;
+                store.listen();
+                waiter.waiting();
             } catch (SQLException | RuntimeException e) {
                 throw failed("registering for wake-ups", e);
             }
@@ -112,15 +105,15 @@ final class Claims {
     private ClaimedBatch claim(WakeUpWaiter stopsWaiting) {
         long started = System.nanoTime();
         try {
-            ClaimedBatch batch = store.claim(ownerId, leaseDuration, stopsWaiting == null ? null : stopsWaiting.key());
+            ClaimedBatch batch = store.claim(ownerId, leaseDuration);
             listener.claimed(batch.size(), Duration.ofNanos(System.nanoTime() - started));
             return batch;
         } catch (SQLException | RuntimeException e) {
             throw failed("claiming events", e);
         } finally {
             if (stopsWaiting != null) {
-                // Whether or not its row went: a stale row only costs notifications until it expires, and the loop
-                // writes it again before it next waits.
+                // It no longer waits. The wake sequence stays as it is (other loops may still wait): the next append
+                // that draws 1 notifies, once.
                 stopsWaiting.listening = false;
             }
         }
@@ -137,7 +130,7 @@ final class Claims {
     /**
      * The waiter of the calling loop thread while commits can wake it (the listener has its LISTEN in place), else
      * null; a thread that is not one of the relay's loops (a scheduler's, a function's) never waits for commits and
-     * has none. A waiter left registered while the listener is down stops being counted when its row expires.
+     * has none.
      */
     private WakeUpWaiter waiter() {
         if (!commitsWake.getAsBoolean() || !LOOP_THREAD.get()) {
@@ -145,9 +138,8 @@ final class Claims {
         }
         WakeUpWaiter waiter = waiters.get();
         if (waiter == null) {
-            waiter = new WakeUpWaiter(ownerId + "#" + KEYS.incrementAndGet(), pollInterval);
+            waiter = new WakeUpWaiter(pollInterval);
             waiters.set(waiter);
-            registered.add(waiter);
         }
         return waiter;
     }
@@ -157,15 +149,4 @@ final class Claims {
         LOOP_THREAD.set(true);
     }
 
-    /** Removes every loop's row from the listeners table; a row that cannot be removed expires by itself. */
-    void close() {
-        for (WakeUpWaiter waiter : registered) {
-            try {
-                store.unlisten(waiter.key());
-            } catch (SQLException | RuntimeException e) {
-                log.debug("relay {}: could not remove wake-up registration {}; it expires by itself: {}", ownerId,
-                        waiter.key(), e.getMessage());
-            }
-        }
-    }
 }

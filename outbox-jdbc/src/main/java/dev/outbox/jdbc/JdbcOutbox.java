@@ -27,9 +27,11 @@ import java.util.List;
  * Thread-safe; create one per table and share it.
  *
  * <p>By default the statement also sends a PostgreSQL notification ({@code pg_notify}) on the table's channel, but
- * only while a relay loop is waiting for one (a live row in {@link OutboxTable#listenersQualifiedName()}, read in the
- * same statement): PostgreSQL commits notifying transactions one at a time, so a commit no relay waits for sends
- * nothing and pays nothing. PostgreSQL delivers the notification only if the transaction commits, so relays started
+ * only by the first append after a relay loop began to wait for one (the append that draws 1 from the sequence
+ * {@link OutboxTable#wakeSequenceQualifiedName()}, which a loop about to wait sets back): PostgreSQL commits notifying
+ * transactions one at a time, so commits no relay waits for send nothing and pay nothing, and a stream of commits
+ * sends one notification per wait of a loop, at any isolation level. If the transaction that drew 1 rolls back,
+ * waiting loops find later commits at their next poll ({@link JdbcRelay.Builder#pollInterval}). PostgreSQL delivers the notification only if the transaction commits, so relays started
  * with {@link JdbcRelay#start} wake within milliseconds of the commit instead of at their next poll. A rolled-back
  * append notifies nobody. MySQL and MariaDB have no notifications: there relays poll, or the host wakes them with
  * {@link JdbcRelay#wakeUp()} after its commit.

@@ -368,7 +368,6 @@ public final class JdbcRelay implements Relay {
         if (listening != null) {
             listening.close();
         }
-        claims.close();
         OPEN_OWNERS.remove(ownerKey);
         return allStopped;
     }

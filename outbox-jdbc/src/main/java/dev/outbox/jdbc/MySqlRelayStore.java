@@ -82,7 +82,7 @@ final class MySqlRelayStore implements RelayStore {
     }
 
     @Override
-    public ClaimedBatch claim(String owner, Duration lease, String unlisten) throws SQLException {
+    public ClaimedBatch claim(String owner, Duration lease) throws SQLException {
         UUID token = UUID.randomUUID();
         return inTransaction(connection -> {
             long sent = System.nanoTime();
@@ -200,11 +200,7 @@ final class MySqlRelayStore implements RelayStore {
 
     /** Relays on MySQL and MariaDB poll: there is nothing to listen to. */
     @Override
-    public void listen(String key, Duration ttl) {
-    }
-
-    @Override
-    public void unlisten(String key) {
+    public void listen() {
     }
 
     @Override

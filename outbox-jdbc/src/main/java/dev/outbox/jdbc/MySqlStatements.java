@@ -173,13 +173,13 @@ final class MySqlStatements {
                          ORDER BY created_at LIMIT %4$d) o
                    WHERE created_at <= UTC_TIMESTAMP(6) AND (attempts > 0 OR next_attempt_at <= UTC_TIMESTAMP(6)))"""
                 .formatted(t, PostgresStatements.EXACT_COUNT_LIMIT + 1,
-                PostgresStatements.IN_FLIGHT_SCAN, PostgresStatements.OLDEST_SCAN);
-        // For PendingEstimate: the position of the EXACT_COUNT_LIMIT-th pending event and the highest position; then
-        // how many of the positions given are pending.
+                PostgresStatements.READY_SCAN, PostgresStatements.OLDEST_SCAN);
+        // For PendingEstimate: how many of the first EXACT_COUNT_LIMIT pending events there are, the last one's
+        // position and the highest position; then how many of the positions given are pending.
         pendingRange = """
-                SELECT (SELECT max(position) FROM (SELECT position FROM %1$s WHERE published_at IS NULL AND dead_at IS NULL
-                                                   ORDER BY position LIMIT %2$d) f),
-                       (SELECT max(position) FROM %1$s)""".formatted(t, PostgresStatements.EXACT_COUNT_LIMIT);
+                SELECT count(*), max(f.position), (SELECT max(position) FROM %1$s)
+                FROM (SELECT position FROM %1$s WHERE published_at IS NULL AND dead_at IS NULL
+                      ORDER BY position LIMIT %2$d) f""".formatted(t, PostgresStatements.EXACT_COUNT_LIMIT);
         pendingProbe = "SELECT count(*) FROM %s WHERE published_at IS NULL AND dead_at IS NULL AND position IN ("
                 .formatted(t);
         deadEstimate = "EXPLAIN SELECT position FROM %s WHERE dead_at IS NOT NULL".formatted(t);

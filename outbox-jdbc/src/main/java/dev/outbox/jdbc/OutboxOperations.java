@@ -63,11 +63,12 @@ public final class OutboxOperations {
 
     /**
      * A snapshot for dashboards and health checks, cheap whatever the backlog: a few milliseconds on a table of
-     * 1.3 million rows with 190,000 unpublished. Each count is exact up to {@value #EXACT_COUNT_LIMIT}. Above that,
+     * 1.3 million rows with 190,000 unpublished. Each count is exact up to {@value #EXACT_COUNT_LIMIT}, and on
+     * PostgreSQL the events ready to be claimed up to 5,000. Above that,
      * {@link OutboxStats#exact()} is false and the count is estimated fresh at each call: pending events ready to be
-     * claimed (on PostgreSQL; all pending ones on MySQL and MariaDB) and dead ones (PostgreSQL) by sampling 1,024
-     * positions of their range, within about 1 % when the range is nearly all pending, as a backlog draining in
-     * order is, 3 % when half of it is, more when the events are a thin scatter among published ones; events parked
+     * claimed (on PostgreSQL; all pending ones on MySQL and MariaDB) and dead ones (PostgreSQL) by sampling 512
+     * positions of their range, within about 1.5 % when the range is nearly all pending, as a backlog draining in
+     * order is, 4 % when half of it is, more when the events are a thin scatter among published ones; events parked
      * behind a dead or backing-off event (PostgreSQL) and dead events on MySQL and MariaDB from the index's statistics,
      * as of the table's last vacuum or analyze. In-flight events are counted among the oldest 5,000 ready events,
      * which is where relays claim; the oldest pending age is that of the longest-waiting event that is due, a delayed
@@ -80,45 +81,55 @@ public final class OutboxOperations {
             if (onMySql(connection)) {
                 return mysqlStats(connection);
             }
-            long unpublished;
-            long inFlight;
-            long dead;
-            Duration age;
             long ready;
+            long readyLow;
+            long inFlight;
             long parked;
-            long parkedEstimate;
+            long dead;
+            long deadLow;
+            Duration age;
+            long high;
+            long deadHigh;
+            long parkedStatistics;
             try (PreparedStatement s = connection.prepareStatement(sql.stats)) {
                 s.setString(1, sql.parkedIndex);
                 try (ResultSet rs = s.executeQuery()) {
                     rs.next();
-                    unpublished = rs.getLong(1);
-                    inFlight = rs.getLong(2);
-                    dead = rs.getLong(3);
-                    double ageMillis = rs.getDouble(4);
+                    ready = rs.getLong(1);
+                    readyLow = rs.getLong(2);
+                    inFlight = rs.getLong(3);
+                    parked = rs.getLong(4);
+                    dead = rs.getLong(5);
+                    deadLow = rs.getLong(6);
+                    double ageMillis = rs.getDouble(7);
                     age = rs.wasNull() ? Duration.ZERO : Duration.ofMillis(Math.max(0, (long) ageMillis));
-                    ready = rs.getLong(5);
-                    parked = rs.getLong(6);
-                    parkedEstimate = rs.getLong(7);
+                    high = rs.getLong(8);
+                    deadHigh = rs.getLong(9);
+                    parkedStatistics = rs.getLong(10);
                 }
             }
-            boolean exact = true;
-            if (unpublished > EXACT_COUNT_LIMIT) {
-                if (ready > EXACT_COUNT_LIMIT) {
-                    ready = PendingEstimate.estimate(connection, sql.readyRange, sql.readyProbe, false);
-                    exact = false;
-                }
-                if (parked > EXACT_COUNT_LIMIT) {
-                    parked = Math.max(EXACT_COUNT_LIMIT + 1, parkedEstimate);
-                    exact = false;
-                }
-                unpublished = ready + parked;
+            boolean exact = ready < PostgresStatements.READY_SCAN && parked <= EXACT_COUNT_LIMIT
+                    && dead <= EXACT_COUNT_LIMIT;
+            ready = PendingEstimate.of(ready, PostgresStatements.READY_SCAN, readyLow, high,
+                    positions -> probe(connection, sql.readyProbe, positions));
+            if (parked > EXACT_COUNT_LIMIT) {
+                parked = Math.max(EXACT_COUNT_LIMIT + 1, parkedStatistics);
             }
-            if (dead > EXACT_COUNT_LIMIT) {
-                dead = PendingEstimate.estimate(connection, sql.deadRange, sql.deadProbe, false);
-                exact = false;
-            }
-            return new OutboxStats(Math.max(0, unpublished - inFlight), inFlight, dead, age, exact);
+            dead = PendingEstimate.of(dead, EXACT_COUNT_LIMIT + 1, deadLow, deadHigh,
+                    positions -> probe(connection, sql.deadProbe, positions));
+            return new OutboxStats(Math.max(0, ready + parked - inFlight), inFlight, dead, age, exact);
         });
+    }
+
+    /** @return how many of the positions the probe statement (one bigint[] parameter) counts */
+    private static long probe(Connection connection, String probe, List<Long> positions) throws SQLException {
+        try (PreparedStatement s = connection.prepareStatement(probe)) {
+            s.setArray(1, connection.createArrayOf("bigint", positions.toArray()));
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
     }
 
     /** The same snapshot on MySQL and MariaDB; dead counts above the limit come from the optimizer's index dives. */
@@ -136,7 +147,11 @@ public final class OutboxOperations {
         }
         boolean exact = true;
         if (unpublished > EXACT_COUNT_LIMIT) {
-            unpublished = PendingEstimate.estimate(connection, mysql.pendingRange, mysql.pendingProbe, true);
+            try (PreparedStatement s = connection.prepareStatement(mysql.pendingRange); ResultSet rs = s.executeQuery()) {
+                rs.next();
+                unpublished = PendingEstimate.of(rs.getLong(1), EXACT_COUNT_LIMIT, rs.getLong(2), rs.getLong(3),
+                        positions -> mysqlProbe(connection, positions));
+            }
             exact = false;
         }
         if (dead > EXACT_COUNT_LIMIT) {
@@ -145,6 +160,20 @@ public final class OutboxOperations {
         }
         return new OutboxStats(Math.max(0, unpublished - inFlight), inFlight, dead,
                 Duration.ofMillis(Math.max(0, ageMillis)), exact);
+    }
+
+    /** @return how many of the positions are pending events */
+    private long mysqlProbe(Connection connection, List<Long> positions) throws SQLException {
+        try (PreparedStatement s = connection.prepareStatement(mysql.pendingProbe + MySqlStatements.in(positions.size()))) {
+            int i = 1;
+            for (long p : positions) {
+                s.setLong(i++, p);
+            }
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
     }
 
     /** @return the rows EXPLAIN expects {@code query} to read */

@@ -38,7 +38,7 @@ public final class OutboxSchema {
 
     /**
      * Classpath location of the migration for tables created before claims parked the events they cannot take yet
-     * and appends notified only waiting relays: a column, five indexes built concurrently, the listeners table, and
+     * and appends notified only waiting relays: a column, five indexes built concurrently, the wake sequence, and
      * the old pending index dropped; same placeholders as {@link #POSTGRES_RESOURCE}. Run each statement on its own,
      * outside a transaction block.
      */
@@ -172,7 +172,7 @@ public final class OutboxSchema {
         return template(resource)
                 .replace("${outbox_table}", table.qualifiedName())
                 .replace("${outbox_name}", table.name())
-                .replace("${outbox_listeners}", table.listenersQualifiedName());
+                .replace("${outbox_wake}", table.wakeSequenceQualifiedName());
     }
 
     /**

@@ -66,9 +66,9 @@ public final class OutboxStatements {
     /**
      * @param notifyOnCommit whether the statement also sends the commit notification
      * @return the single-event append; parameters: id, aggregate type, aggregate id, event type, payload, headers
-     *         (JSON text), occurred at. With the notification, it is sent only while a relay loop waits for one (a
-     *         live row in the table {@link OutboxTable#listenersQualifiedName()}). On MySQL and MariaDB there is no
-     *         notification, the id is text and occurred at a UTC {@code DATETIME}
+     *         (JSON text), occurred at. With the notification, it is sent only by the first append after a relay
+     *         loop began to wait (the one that draws 1 from {@link OutboxTable#wakeSequenceQualifiedName()}). On
+     *         MySQL and MariaDB there is no notification, the id is text and occurred at a UTC {@code DATETIME}
      */
     public String append(boolean notifyOnCommit) {
         if (mysql != null) {

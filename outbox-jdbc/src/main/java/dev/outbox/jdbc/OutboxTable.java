@@ -63,12 +63,13 @@ public record OutboxTable(String schema, String name) {
     }
 
     /**
-     * @return the double-quoted, schema-qualified name of the table in which relays waiting for a notification say
-     *         so: this table's name with {@code _listeners} appended
+     * @return the double-quoted, schema-qualified name of the PostgreSQL sequence that gates wake-ups: a relay loop
+     *         about to wait sets it back to its start, and the append that draws its first value notifies. This
+     *         table's name with {@code _wake} appended
      */
-    public String listenersQualifiedName() {
-        String listeners = name + "_listeners";
-        return schema == null ? '"' + listeners + '"' : '"' + schema + "\".\"" + listeners + '"';
+    public String wakeSequenceQualifiedName() {
+        String wake = name + "_wake";
+        return schema == null ? '"' + wake + '"' : '"' + schema + "\".\"" + wake + '"';
     }
 
     /** @return the quoted, qualified name of the index {@code <table>_<suffix>}, for {@code to_regclass} */

@@ -52,13 +52,11 @@ final class PostgresRelayStore implements RelayStore {
     }
 
     /**
-     * Makes parked events whose time has come ready (and with {@code unlisten} removes that loop's listeners row),
-     * then claims; now and then, first looks for events left parked with nothing holding them back.
-     *
-     * @param unlisten the key of a loop that stops waiting for notifications, or null
+     * Makes parked events whose time has come ready, then claims; now and then, first looks for events left parked
+     * with nothing holding them back.
      */
     @Override
-    public ClaimedBatch claim(String owner, Duration lease, String unlisten) throws SQLException {
+    public ClaimedBatch claim(String owner, Duration lease) throws SQLException {
         UUID token = UUID.randomUUID();
         boolean parking = parkNext || claims.getAndIncrement() % PARK_EVERY == 0;
         try (Connection connection = dataSource.getConnection()) {
@@ -70,7 +68,7 @@ final class PostgresRelayStore implements RelayStore {
                     execute(connection, PostgresStatements.JIT_OFF + sql.unparkOrphans, null);
                     commitUnlessAuto(connection, autoCommit);
                 }
-                execute(connection, unlisten == null ? sql.unparkDue : sql.unparkDueUnlisten, unlisten);
+                execute(connection, sql.unparkDue, null);
                 commitUnlessAuto(connection, autoCommit);
                 ClaimedBatch batch;
                 long sent = System.nanoTime();
@@ -116,18 +114,14 @@ final class PostgresRelayStore implements RelayStore {
         }
     }
 
-    /**
-     * Says that the loop {@code key} waits for a notification, for {@code ttl}: appends notify until then.
-     */
+    /** Says that a loop waits for a notification: the next append notifies. */
     @Override
-    public void listen(String key, Duration ttl) throws SQLException {
+    public void listen() throws SQLException {
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
             try (PreparedStatement listen = connection.prepareStatement(sql.listen)) {
                 listen.setQueryTimeout(timeoutSeconds);
-                listen.setString(1, key);
-                listen.setLong(2, ttl.toMillis());
-                listen.executeUpdate();
+                listen.execute();
                 if (!autoCommit) {
                     connection.commit();
                 }
@@ -135,26 +129,6 @@ final class PostgresRelayStore implements RelayStore {
                 RelayStore.rollbackQuietly(connection, autoCommit, e);
                 throw e;
             }
-        }
-    }
-
-    /** Says that the loop {@code key} no longer waits for notifications. */
-    @Override
-    public void unlisten(String key) throws SQLException {
-        try (Connection connection = dataSource.getConnection()) {
-            update(connection, connection.getAutoCommit(), sql.unlisten, key);
-        }
-    }
-
-    /** Runs one statement with an optional string parameter in its own transaction. */
-    private void update(Connection connection, boolean autoCommit, String statement, String parameter)
-            throws SQLException {
-        try {
-            execute(connection, statement, parameter);
-            commitUnlessAuto(connection, autoCommit);
-        } catch (SQLException | RuntimeException e) {
-            RelayStore.rollbackQuietly(connection, autoCommit, e);
-            throw e;
         }
     }
 

@@ -140,8 +140,11 @@ final class PostgresStatements {
     /** Counts up to this are exact in {@link #stats}; larger ones are estimates. */
     static final int EXACT_COUNT_LIMIT = 2_000;
 
-    /** How many of the oldest ready events stats() looks at for live leases. */
-    static final int IN_FLIGHT_SCAN = 5_000;
+    /**
+     * How many of the oldest ready events stats() counts, exactly, and looks at for live leases: relays claim from
+     * there, so that in-flight events are among them.
+     */
+    static final int READY_SCAN = 5_000;
 
     /** How many of the oldest pending events stats() looks at for the oldest pending age. */
     static final int OLDEST_SCAN = 100;
@@ -161,18 +164,14 @@ final class PostgresStatements {
     private final String claimOrdered;
     private final String claimUnordered;
     final String unparkDue;
-    final String unparkDueUnlisten;
     final String unparkOrphans;
     final String listen;
-    final String unlisten;
     final String recordPublished;
     final String renewLease;
     final String recordOutcomes;
     final String stats;
     final String parkedIndex;
-    final String readyRange;
     final String readyProbe;
-    final String deadRange;
     final String deadProbe;
     final String listDead;
     final String requeueDeadById;
@@ -180,13 +179,6 @@ final class PostgresStatements {
     final String requeueAllDead;
     final String discardDeadById;
     final String purgePublished;
-
-    /** Deletes the listeners row of key ?, unless an appender is taking it right now. */
-    private String unlistenSkipping() {
-        return """
-                DELETE FROM %1$s WHERE relay IN (SELECT relay FROM %1$s WHERE relay = ? FOR UPDATE SKIP LOCKED)"""
-                .formatted(table.listenersQualifiedName());
-    }
 
     /** Writes the lease on the rows of {@code claimed} (a CTE of positions) and returns the events. */
     private static String lease(String table, String claimed) {
@@ -266,21 +258,17 @@ final class PostgresStatements {
         // transaction commits, and drops when it rolls back. Identical notifications of one transaction are
         // delivered once, so a transaction appending many events wakes each relay once. PostgreSQL commits notifying
         // transactions one at a time, so a notification nobody waits for would cost every writer for nothing: it is
-        // sent only while a relay loop waits for one (a live row in the listeners table), and one notification wakes
-        // every waiting loop, so the appender takes the rows (deletes them, in its own transaction): once it commits,
-        // later appends notify nobody until a loop waits again; if it rolls back, the rows are back. Appends running
-        // while it has not committed still see the rows and notify too. A writer at REPEATABLE READ or SERIALIZABLE
-        // reads the listeners table with its transaction's snapshot, which may predate a loop's row, and must not
-        // lock a row changed since: it notifies at every commit instead.
-        String rc = "current_setting('transaction_isolation') = 'read committed'";
+        // sent only by the first append after a relay loop started to wait. A loop about to wait sets the table's
+        // wake sequence back to its start (listen, below); the append that draws 1 from it notifies, and every later
+        // one draws more and sends nothing, until a loop waits again; one notification wakes every waiting loop of
+        // every relay on the table. A sequence is outside transactions: the append that draws 1 has taken the
+        // wake-up whatever its isolation level and whether it commits, and appends running meanwhile never wait for
+        // it. If that append's transaction rolls back, the notification is gone with it, and loops waiting then find
+        // later commits at their next poll.
         String notify = """
-                , taken AS (
-                  DELETE FROM %2$s WHERE relay IN (
-                    SELECT relay FROM %2$s WHERE listening_until > now() AND %3$s FOR UPDATE SKIP LOCKED)
-                )
-                SELECT pg_notify('%1$s', '')
-                WHERE NOT %3$s OR EXISTS (SELECT 1 FROM %2$s WHERE listening_until > now())""".formatted(
-                table.channel(), table.listenersQualifiedName(), rc);
+
+                SELECT pg_notify('%1$s', '') WHERE nextval('%2$s') = 1""".formatted(table.channel(),
+                table.wakeSequenceQualifiedName());
         insertNotifying = "WITH appended AS (\n" + insert + "\n)" + notify;
         insertManyNotifying = "WITH appended AS (\n" + insertMany + "\n)" + notify;
         insertDelayedNotifying = "WITH appended AS (\n" + insertDelayed + "\n)" + notify;
@@ -344,10 +332,6 @@ final class PostgresStatements {
                   LIMIT %2$d
                   FOR UPDATE SKIP LOCKED)""".formatted(t, UNPARK_PER_CLAIM);
 
-        // The same, for a loop that was waiting for a notification and is now awake: it stops asking for them. A row
-        // an appender is taking meanwhile is left to it, rather than waited for.
-        unparkDueUnlisten = "WITH unlistened AS (%s)\n".formatted(unlistenSkipping()) + unparkDue;
-
         // Rows parked behind an earlier event that no longer holds them back: publishing, requeueing and discarding
         // release them at once, but a claim that parked one while its blocker was being published or requeued by
         // someone else can leave it behind. Run now and then.
@@ -359,22 +343,9 @@ final class PostgresStatements {
                   LIMIT %2$d
                   FOR UPDATE SKIP LOCKED)""".formatted(t, UNPARK_PER_CLAIM, blockedBy(t, "h"));
 
-        // A relay loop about to wait for a notification says so, with a key of this wait's own (so that it never
-        // waits for a row an appender is taking); appends notify only while such a row is live. Rows that expired
-        // (their relay died, or its loop stopped) are deleted on the way, so the table holds about one row per
-        // waiting loop. The write is not worth a disk flush: lost in a crash, it only costs a wake-up until the loop
-        // polls. Parameters: the wait's key and how long the row stays live, in milliseconds.
-        listen = """
-                WITH expired AS (
-                  DELETE FROM %1$s WHERE relay IN (
-                    SELECT relay FROM %1$s WHERE listening_until < now() FOR UPDATE SKIP LOCKED)
-                )
-                INSERT INTO %1$s (relay, listening_until)
-                SELECT ?, now() + ? * interval '1 millisecond'
-                FROM (SELECT set_config('synchronous_commit', 'off', true)) s
-                ON CONFLICT (relay) DO UPDATE SET listening_until = EXCLUDED.listening_until""".formatted(
-                table.listenersQualifiedName());
-        unlisten = unlistenSkipping();
+        // A relay loop about to wait for a notification says so: the next append draws 1 from the wake sequence and
+        // notifies. Outside transactions, like every change to a sequence.
+        listen = "SELECT setval('%s', 1, false)".formatted(table.wakeSequenceQualifiedName());
 
         // Outcomes are written only where this claim's lease token is still in place: a relay whose lease
         // expired and was taken over cannot overwrite the new owner's result.
@@ -420,44 +391,37 @@ final class PostgresStatements {
                 SELECT position, (SELECT count(*) FROM released) FROM done""".formatted(t,
                 release(t, "(SELECT * FROM done WHERE published) p"));
 
-        // Each part reads at most a bounded stretch of one partial index, so the cost does not grow with the backlog:
-        // counts are exact up to EXACT_COUNT_LIMIT (all pending, the ready and the parked among them, dead); above it
-        // OutboxOperations estimates ready and dead events by sampling their range (PendingEstimate) and takes parked
-        // ones from the parked index's statistics; in-flight events are counted among the oldest ready events, where
-        // relays claim; the oldest pending age is the oldest created_at that is due: a delayed event's created_at is
-        // when it is due, so events delayed into the future sort after every due one. (A table written by an earlier
-        // version has delayed rows whose created_at is their append: the first 100 are looked at, and those not yet
-        // due left out.) Parameter: the parked index's name, for its statistics.
+        // A delayed event's created_at is when it is due, so events delayed into the future sort after every due one
+        // and the oldest pending age is the oldest created_at that is due. (A table written by an earlier version has
+        // delayed rows whose created_at is their append: the first OLDEST_SCAN are looked at, those not yet due left
+        // out.)
         String ready = "published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL";
         String parked = "parked_until IS NOT NULL AND published_at IS NULL AND dead_at IS NULL";
         String dead = "dead_at IS NOT NULL AND published_at IS NULL";
+        // Each part reads a bounded stretch of one partial index: the ready events (how many of the first READY_SCAN,
+        // the last one's position, how many under a live lease: in-flight events are among the oldest ready ones,
+        // where relays claim), the parked and the dead ones, the oldest pending age, and the highest positions. When
+        // there are more, OutboxOperations samples the rest (PendingEstimate, readyProbe and deadProbe) and takes
+        // parked ones beyond the limit from the parked index's statistics (parameter: its name).
         stats = """
-                SELECT p.n, f.n, d.n, o.age_ms, r.n, k.n, ke.estimate
-                FROM (SELECT count(*) AS n FROM (
-                        SELECT 1 FROM %1$s WHERE published_at IS NULL AND dead_at IS NULL LIMIT %2$d) x) p,
-                     (SELECT count(*) FILTER (WHERE lease_until >= now()) AS n FROM (
-                        SELECT lease_until FROM %1$s WHERE %5$s ORDER BY position LIMIT %3$d) x) f,
-                     (SELECT count(*) AS n FROM (SELECT 1 FROM %1$s WHERE %7$s LIMIT %2$d) x) d,
+                SELECT r.n, r.low, r.in_flight, k.n, d.n, d.low, o.age_ms,
+                       (SELECT max(position) FROM %1$s),
+                       (SELECT max(position) FROM %1$s WHERE %7$s),
+                       (SELECT reltuples FROM pg_class WHERE oid = to_regclass(?))::bigint
+                FROM (SELECT count(*) AS n, max(position) AS low, count(*) FILTER (WHERE lease_until >= now()) AS in_flight
+                      FROM (SELECT position, lease_until FROM %1$s WHERE %5$s ORDER BY position LIMIT %3$d) x) r,
+                     (SELECT count(*) AS n FROM (SELECT 1 FROM %1$s WHERE %6$s LIMIT %2$d) x) k,
+                     (SELECT count(*) AS n, max(position) AS low
+                      FROM (SELECT position FROM %1$s WHERE %7$s ORDER BY position LIMIT %2$d) x) d,
                      (SELECT extract(epoch FROM now() - min(created_at)) * 1000 AS age_ms
                       FROM (SELECT created_at, next_attempt_at, attempts FROM %1$s
                             WHERE published_at IS NULL AND dead_at IS NULL
                             ORDER BY created_at LIMIT %4$d) x
-                      WHERE created_at <= now() AND (attempts > 0 OR next_attempt_at <= now())) o,
-                     (SELECT count(*) AS n FROM (SELECT 1 FROM %1$s WHERE %5$s LIMIT %2$d) x) r,
-                     (SELECT count(*) AS n FROM (SELECT 1 FROM %1$s WHERE %6$s LIMIT %2$d) x) k,
-                     (SELECT (SELECT reltuples FROM pg_class WHERE oid = to_regclass(?))::bigint AS estimate) ke
-                """.formatted(t, EXACT_COUNT_LIMIT + 1, IN_FLIGHT_SCAN, OLDEST_SCAN, ready, parked, dead);
-        parkedIndex = table.indexName("parked");
-        // For PendingEstimate: the position of the EXACT_COUNT_LIMIT-th ready (dead) event and the highest position
-        // (of a dead event); then how many of the positions given (parameter, an array) are ready (dead).
-        readyRange = """
-                SELECT (SELECT max(position) FROM (SELECT position FROM %1$s WHERE %2$s ORDER BY position LIMIT %3$d) f),
-                       (SELECT max(position) FROM %1$s)""".formatted(t, ready, EXACT_COUNT_LIMIT);
+                      WHERE created_at <= now() AND (attempts > 0 OR next_attempt_at <= now())) o
+                """.formatted(t, EXACT_COUNT_LIMIT + 1, READY_SCAN, OLDEST_SCAN, ready, parked, dead);
         readyProbe = "SELECT count(*) FROM %s WHERE position = ANY(?::bigint[]) AND %s".formatted(t, ready);
-        deadRange = """
-                SELECT (SELECT max(position) FROM (SELECT position FROM %1$s WHERE %2$s ORDER BY position LIMIT %3$d) f),
-                       (SELECT max(position) FROM %1$s WHERE %2$s)""".formatted(t, dead, EXACT_COUNT_LIMIT);
         deadProbe = "SELECT count(*) FROM %s WHERE position = ANY(?::bigint[]) AND %s".formatted(t, dead);
+        parkedIndex = table.indexName("parked");
 
         listDead = """
                 SELECT %s, t.last_error, t.dead_at

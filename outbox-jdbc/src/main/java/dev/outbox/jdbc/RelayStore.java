@@ -17,18 +17,11 @@ import javax.sql.DataSource;
  */
 interface RelayStore {
 
-    /**
-     * Claims the next batch under a new lease token.
-     *
-     * @param unlisten the key of a loop that stops waiting for notifications, or null (PostgreSQL only)
-     */
-    ClaimedBatch claim(String owner, Duration lease, String unlisten) throws SQLException;
+    /** Claims the next batch under a new lease token. */
+    ClaimedBatch claim(String owner, Duration lease) throws SQLException;
 
-    /** Says that the loop {@code key} waits for a notification, for {@code ttl}: appends notify until then. */
-    void listen(String key, Duration ttl) throws SQLException;
-
-    /** Says that the loop {@code key} no longer waits for notifications. */
-    void unlisten(String key) throws SQLException;
+    /** Says that a loop waits for a notification: the next append notifies. */
+    void listen() throws SQLException;
 
     /** @return the positions whose lease was extended by {@code lease}; a missing one had lost its lease */
     Set<Long> renew(UUID token, List<Long> positions, Duration lease) throws SQLException;
@@ -74,18 +67,13 @@ interface RelayStore {
             }
 
             @Override
-            public ClaimedBatch claim(String owner, Duration lease, String unlisten) throws SQLException {
-                return store().claim(owner, lease, unlisten);
+            public ClaimedBatch claim(String owner, Duration lease) throws SQLException {
+                return store().claim(owner, lease);
             }
 
             @Override
-            public void listen(String key, Duration ttl) throws SQLException {
-                store().listen(key, ttl);
-            }
-
-            @Override
-            public void unlisten(String key) throws SQLException {
-                store().unlisten(key);
+            public void listen() throws SQLException {
+                store().listen();
             }
 
             @Override
@@ -119,7 +107,7 @@ interface RelayStore {
 
     /**
      * @return for an error that says a table or column is missing, what to run; else empty. A PostgreSQL table created
-     *         by an earlier version lacks the parked_until column and the listeners table.
+     *         by an earlier version lacks the parked_until column or the wake sequence.
      */
     static String schemaHint(OutboxTable table, SQLException e) {
         String state = e.getSQLState();

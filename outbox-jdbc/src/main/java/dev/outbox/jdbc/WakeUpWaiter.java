@@ -5,10 +5,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One relay loop's side of the wake-up: whether its row in the listeners table is live, so that appends notify, and
- * how long it holds off after wake-ups that found nothing. A loop keeps its row only while it waits: a loop at work
- * finds what is committed meanwhile with its next claim anyway, so those commits send nothing. Used by its loop's
- * thread only, but for {@link #scheduleRecheck}.
+ * One relay loop's side of the wake-up: whether it waits for a notification (it set the wake sequence back, so
+ * that the next append notifies), and how long it holds off after wake-ups that found nothing. A loop says so only
+ * when it is about to wait: a loop at work finds what is committed meanwhile with its next claim anyway. Used by its
+ * loop's thread only, but for {@link #scheduleRecheck}.
  */
 final class WakeUpWaiter {
 
@@ -21,39 +21,25 @@ final class WakeUpWaiter {
     static final long LINGER_MICROS = 2_000;
     /** Fewest events in the loop's last claim for it to linger: fewer is a trickle, where waking costs little. */
     static final int LINGER_AFTER = 4;
+    /**
+     * A wait this short says commits come close together: the loop lingers after its next batch too, whatever its
+     * size, rather than have a writer notify it again a moment later.
+     */
+    static final long SHORT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
-    /** The loop's own key; each wait registers under this key and a number of its own. */
-    private final String loopKey;
-    private long waits;
-    /** The current wait's key in the listeners table. */
-    private volatile String key;
     private final long maxHoldOffNanos;
-    /** Whether the loop's row is live: appends notify it. */
+    /** Whether the loop waits for a notification. */
     volatile boolean listening;
     private volatile boolean recheck;
     private long holdOffNanos;
     private long quietUntil;
     /** Events the loop's last claim found. */
     int lastFound;
+    private long waitStartedNanos;
+    private boolean lastWaitShort;
 
-    WakeUpWaiter(String loopKey, Duration pollInterval) {
-        this.loopKey = loopKey;
-        this.key = loopKey + ".0";
+    WakeUpWaiter(Duration pollInterval) {
         this.maxHoldOffNanos = Math.min(MAX_HOLD_OFF_NANOS, pollInterval.toNanos());
-    }
-
-    /** @return the key of the current wait's row in the listeners table */
-    String key() {
-        return key;
-    }
-
-    /**
-     * @return a key for a new wait: never the key of a row an appender may still be taking, so registering never
-     *         waits for one
-     */
-    String nextKey() {
-        key = loopKey + "." + (++waits);
-        return key;
     }
 
     /**
@@ -72,9 +58,23 @@ final class WakeUpWaiter {
         sleepNanos(TimeUnit.MICROSECONDS.toNanos(LINGER_MICROS));
     }
 
-    /** @return whether the loop's last claim found enough events to linger before waiting */
+    /**
+     * @return whether the loop lingers before waiting: its last claim found several events, or its last wait was
+     *         short, both signs that the next commit is a moment away
+     */
     boolean lingers() {
-        return lastFound >= LINGER_AFTER;
+        return lastFound >= LINGER_AFTER || lastWaitShort;
+    }
+
+    /** The loop says that it waits from now. */
+    void waiting() {
+        listening = true;
+        waitStartedNanos = System.nanoTime();
+    }
+
+    /** The loop was woken from its wait: notes how long it waited. */
+    void woken() {
+        lastWaitShort = System.nanoTime() - waitStartedNanos < SHORT_WAIT_NANOS;
     }
 
     /**

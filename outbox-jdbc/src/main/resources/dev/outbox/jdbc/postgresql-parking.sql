@@ -1,5 +1,5 @@
 -- Migration for outbox tables created before claims parked what they cannot take and before appends notified only
--- waiting relays. Same placeholders as postgresql.sql (${outbox_table}, ${outbox_name}, ${outbox_listeners}).
+-- waiting relays. Same placeholders as postgresql.sql (${outbox_table}, ${outbox_name}, ${outbox_wake}).
 --
 -- Run it before deploying the version that needs it: appends and claims of that version use the new column and
 -- table. Adding a nullable column takes a brief ACCESS EXCLUSIVE lock and rewrites nothing; the indexes are built
@@ -29,10 +29,10 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS ${outbox_name}_dead
     ON ${outbox_table} (position)
     WHERE dead_at IS NOT NULL AND published_at IS NULL;
 
-CREATE TABLE IF NOT EXISTS ${outbox_listeners} (
-    relay           text        PRIMARY KEY,
-    listening_until timestamptz NOT NULL
-);
+CREATE SEQUENCE IF NOT EXISTS ${outbox_wake} CACHE 1;
+
+-- The table in which relays of an earlier version said that they waited, replaced by the sequence. Appends of that
+-- version read it: drop it (the table named like the outbox table with "_listeners" appended) once none of them runs.
 
 -- The old pending index, replaced by the ready and pending_since indexes. Relays of the earlier version claim with
 -- it: while they still run, their claims get slower, never wrong.

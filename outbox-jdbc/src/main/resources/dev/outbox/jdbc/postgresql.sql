@@ -2,8 +2,8 @@
 --
 -- Three placeholders, in the dollar-brace syntax of Flyway and Liquibase, so this file can be copied into a
 -- migration as it is: outbox_table is the table, quoted and possibly schema-qualified ("app"."outbox_event");
--- outbox_name is its bare name, used to name the indexes; outbox_listeners is the table of waiting relays, the
--- outbox table's name with "_listeners" appended, quoted and qualified alike ("app"."outbox_event_listeners").
+-- outbox_name is its bare name, used to name the indexes; outbox_wake is the sequence that gates wake-ups, the
+-- outbox table's name with "_wake" appended, quoted and qualified alike ("app"."outbox_event_wake").
 -- OutboxSchema.postgres(table) fills them in.
 
 CREATE TABLE IF NOT EXISTS ${outbox_table} (
@@ -88,10 +88,8 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_published_at
     ON ${outbox_table} (published_at)
     WHERE published_at IS NOT NULL;
 
--- Relays waiting for work, one row each (a relay with several loops has a row per loop). An append notifies only
--- while a row here is live, so a commit that no relay is waiting for does not pay for a notification: PostgreSQL
--- commits notifying transactions one at a time. A relay that dies stops counting when its row expires.
-CREATE TABLE IF NOT EXISTS ${outbox_listeners} (
-    relay           text        PRIMARY KEY,
-    listening_until timestamptz NOT NULL
-);
+-- Wake-ups: a relay loop about to wait for work sets this sequence back to its start, and only the append that
+-- draws 1 from it notifies, so commits that no relay waits for do not pay for a notification (PostgreSQL commits
+-- notifying transactions one at a time). A sequence, not a table: drawing from it is outside transactions, alike at
+-- every isolation level, and leaves no rows behind.
+CREATE SEQUENCE IF NOT EXISTS ${outbox_wake} CACHE 1;

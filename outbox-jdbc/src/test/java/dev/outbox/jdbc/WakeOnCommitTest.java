@@ -59,9 +59,14 @@ class WakeOnCommitTest {
         return relay;
     }
 
-    /** Loops registered as waiting for a notification: appends notify only while there is one. */
+    /** 1 while a loop waits for a notification and no append has taken it yet (the wake sequence is armed), else 0. */
     long waitingLoops() {
-        return queryLong(db, "SELECT count(*) FROM " + table.listenersQualifiedName() + " WHERE listening_until > now()");
+        return armed(table);
+    }
+
+    /** @return 1 when the table's wake sequence is armed: the next append draws 1 and notifies; else 0 */
+    static long armed(OutboxTable table) {
+        return queryLong(db, "SELECT count(*) FROM " + table.wakeSequenceQualifiedName() + " WHERE NOT is_called");
     }
 
     Event event(String aggregateId) {

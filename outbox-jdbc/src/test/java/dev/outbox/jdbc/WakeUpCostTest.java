@@ -9,6 +9,9 @@ import dev.outbox.Event;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.testing.RecordingPublisher;
 import dev.outbox.testing.TestDatabase;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -25,6 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,8 +36,9 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
 /**
- * Appends notify only while a relay loop waits for a notification; a commit that no loop waits for costs its writer
- * nothing, and is still published: found by the busy loop's next claim, its recheck, or at the latest its poll.
+ * Appends notify only while a relay loop waits for a notification, once per wait; a commit that no loop waits for
+ * costs its writer nothing, and is still published: found by the busy loop's next claim, its recheck, or at the
+ * latest its poll.
  */
 class WakeUpCostTest {
 
@@ -53,8 +58,40 @@ class WakeUpCostTest {
         assertTrue(executor.awaitTermination(10, TimeUnit.SECONDS));
     }
 
+    /** How often the relay's loops said that they wait: statements that set the wake sequence back. */
+    final AtomicInteger waits = new AtomicInteger();
+
+    /**
+     * The test database, counting the statements that set the wake sequence back. The relay's connections are the
+     * database's own; only {@code prepareStatement} is looked at on the way.
+     */
+    final DataSource countingWaits = (DataSource) Proxy.newProxyInstance(getClass().getClassLoader(),
+            new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+                Object result = invoke(db, method, args);
+                if (!method.getName().equals("getConnection")) {
+                    return result;
+                }
+                Connection connection = (Connection) result;
+                return Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Connection.class},
+                        (p, m, a) -> {
+                            if (m.getName().equals("prepareStatement") && a[0] instanceof String sql
+                                    && sql.contains("setval(")) {
+                                waits.incrementAndGet();
+                            }
+                            return invoke(connection, m, a);
+                        });
+            });
+
+    static Object invoke(Object target, Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+
     JdbcRelay startedRelay(RecordingPublisher publisher, Duration pollInterval) {
-        JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).pollInterval(pollInterval).build();
+        JdbcRelay relay = JdbcRelay.builder(countingWaits, publisher).table(table).pollInterval(pollInterval).build();
         closing.add(relay);
         relay.start(executor);
         assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(10), () -> relay.isListening() && waitingLoops() == 1),
@@ -63,8 +100,9 @@ class WakeUpCostTest {
         return relay;
     }
 
+    /** 1 while a loop waits and no append has drawn the wake-up yet, else 0. */
     long waitingLoops() {
-        return queryLong(db, "SELECT count(*) FROM " + table.listenersQualifiedName() + " WHERE listening_until > now()");
+        return WakeOnCommitTest.armed(table);
     }
 
     /** A connection of the test's own that LISTENs on the table's channel and counts what arrives. */
@@ -254,21 +292,9 @@ class WakeUpCostTest {
 
     @Test
     void aStreamOfCommitsSendsAtMostOneNotificationPerWaitOfTheLoop() throws Exception {
-        // Counts each time a loop says that it waits: a row inserted into the listeners table.
-        String waits = table.name() + "_waits";
-        commit(db, c -> {
-            try (Statement s = c.createStatement()) {
-                s.execute("CREATE TABLE " + waits + " (n bigint NOT NULL)");
-                s.execute("INSERT INTO " + waits + " VALUES (0)");
-                s.execute("CREATE FUNCTION " + waits + "_count() RETURNS trigger LANGUAGE plpgsql AS"
-                        + " 'BEGIN UPDATE " + waits + " SET n = n + 1; RETURN NEW; END'");
-                s.execute("CREATE TRIGGER " + waits + " AFTER INSERT ON " + table.listenersQualifiedName()
-                        + " FOR EACH ROW EXECUTE FUNCTION " + waits + "_count()");
-            }
-        });
         RecordingPublisher publisher = new RecordingPublisher();
         startedRelay(publisher, Duration.ofSeconds(1));
-        long waitsBefore = queryLong(db, "SELECT n FROM " + waits);
+        long waitsBefore = waits.get();
         Eavesdropper ears = new Eavesdropper();
         int commits = 1_500;
         Future<?> writing = executor.submit(() -> {
@@ -286,24 +312,47 @@ class WakeUpCostTest {
         writing.get();
         notified += ears.received(300);
         assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(10), () -> publisher.deliveries().size() == commits));
-        long waited = queryLong(db, "SELECT n FROM " + waits) - waitsBefore;
+        long waited = waits.get() - waitsBefore;
         System.out.printf("%d commits, %d waits of the loop, %d notifications (%.1f %% of commits)%n", commits, waited,
                 notified, 100.0 * notified / commits);
+        assertTrue(waited > 0, "the loop waited between batches");
         assertTrue(notified <= waited + 1, "each wait of the loop is ended by one commit's notification, the other"
                 + " commits notify nobody: " + notified + " notifications for " + waited + " waits");
         assertTrue(notified < commits / 2, notified + " notifications for " + commits + " commits");
     }
 
     @Test
-    void theListenersTableHoldsTheWaitingLoopsOnlyNotDeadRelaysOrOtherThreads() throws Exception {
-        commit(db, c -> {
-            try (Statement s = c.createStatement()) {
-                s.execute("INSERT INTO " + table.listenersQualifiedName() + " (relay, listening_until)"
-                        + " SELECT 'dead-relay#' || n, now() - interval '1 hour' FROM generate_series(1, 50) n");
-            }
-        });
+    void everyIsolationLevelDrawsTheWakeUpOnceAndTheHostsOwnThreadsNeverAskForOne() throws Exception {
         RecordingPublisher publisher = new RecordingPublisher();
-        JdbcRelay relay = startedRelay(publisher, Duration.ofSeconds(1));
+        JdbcRelay relay = startedRelay(publisher, Duration.ofHours(1));
+        Eavesdropper ears = new Eavesdropper();
+        int[] levels = {Connection.TRANSACTION_SERIALIZABLE, Connection.TRANSACTION_REPEATABLE_READ,
+                Connection.TRANSACTION_READ_COMMITTED};
+        for (int level : levels) {
+            assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> waitingLoops() == 1),
+                    "the loop waits again");
+            WakeOnCommitTest.sleep(50);
+            int before = publisher.deliveries().size();
+            // three writers of one isolation level, open at once: the first to append draws the wake-up
+            List<Connection> writers = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                Connection c = db.getConnection();
+                c.setAutoCommit(false);
+                c.setTransactionIsolation(level);
+                writers.add(c);
+                outbox.append(c, event("iso-" + level + "-" + i));
+            }
+            assertEquals(0, waitingLoops(), "the first append took the wake-up at isolation " + level);
+            for (Connection c : writers) {
+                c.commit();
+                c.close();
+            }
+            assertEquals(1, ears.received(300), "one notification for three commits at isolation " + level);
+            assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5),
+                    () -> publisher.deliveries().size() == before + 3), "woken, not polled (hourly)");
+        }
+
+        long waitsBefore = waits.get();
         List<Future<?>> passes = new ArrayList<>();
         for (int t = 0; t < 8; t++) {
             passes.add(executor.submit(() -> relay.runOnce())); // a host's own threads: they never wait for commits
@@ -311,10 +360,28 @@ class WakeUpCostTest {
         for (Future<?> f : passes) {
             f.get(10, TimeUnit.SECONDS);
         }
-        commit(db, c -> outbox.append(c, event("wake")));
-        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> publisher.deliveries().size() == 1));
-        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> waitingLoops() == 1));
-        assertEquals(1, queryLong(db, "SELECT count(*) FROM " + table.listenersQualifiedName()),
-                "one row for the one waiting loop: the dead relays' rows are gone, other threads wrote none");
+        assertEquals(waitsBefore, waits.get(), "runOnce on other threads never says that it waits");
+    }
+
+    @Test
+    void aRolledBackAppendThatDrewTheWakeUpLeavesLaterCommitsToThePoll() throws Exception {
+        RecordingPublisher publisher = new RecordingPublisher();
+        Duration poll = Duration.ofMillis(1500);
+        startedRelay(publisher, poll);
+        Eavesdropper ears = new Eavesdropper();
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            outbox.append(c, event("rolled-back"));
+            c.rollback();
+        }
+        assertEquals(0, waitingLoops(), "the rolled-back append drew the wake-up");
+        commit(db, c -> outbox.append(c, event("later")));
+        long committed = System.nanoTime();
+        assertEquals(0, ears.received(200), "nobody notified: the wake-up went with the rollback");
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> publisher.deliveries().size() == 1),
+                "the later commit is published");
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - committed);
+        assertTrue(millis <= poll.toMillis() + 500, "found by the next poll at the latest, took " + millis + " ms");
+        assertEquals("later", publisher.deliveries().get(0).aggregateId(), "the rolled-back event was never written");
     }
 }
