@@ -3,6 +3,9 @@ package dev.outbox.examples;
 import dev.outbox.Event;
 import dev.outbox.RelayListener;
 import dev.outbox.RelayResult;
+import dev.outbox.inbox.Inbox;
+import dev.outbox.inbox.InboxMessage;
+import dev.outbox.inbox.InboxSchema;
 import dev.outbox.jdbc.DeadEvent;
 import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.JdbcRelay;
@@ -168,6 +171,47 @@ public final class Examples {
             if (m.messageAttributes().get("outbox-aggregate-type").stringValue().equals("order")) {
                 out.println("               order message: " + m.body());
             }
+        }
+        // Delivery is at least once: the consumer applies each message through an inbox, in its own transaction, so
+        // that a message delivered again (here: every one of them, a second time) changes nothing.
+        InboxSchema.create(env.dataSource, InboxSchema.DEFAULT_TABLE);
+        try (Connection c = env.dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
+                "CREATE TABLE IF NOT EXISTS consumed_event (event_id uuid PRIMARY KEY, event_type text NOT NULL)")) {
+            s.execute();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        Inbox inbox = Inbox.create();
+        int applied = 0;
+        int dropped = 0;
+        for (int delivery = 0; delivery < 2; delivery++) {
+            for (Message m : received) {
+                Map<String, String> attributes = new HashMap<>();
+                m.messageAttributes().forEach((name, value) -> attributes.put(name, value.stringValue()));
+                try {
+                    Inbox.Result result = inbox.process(env.dataSource, InboxMessage.fromSqs(m.body(), attributes),
+                            Examples::recordConsumed);
+                    if (result == Inbox.Result.PROCESSED) {
+                        applied++;
+                    } else {
+                        dropped++;
+                    }
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        out.println("   idempotent  each message delivered twice: applied " + applied + ", dropped " + dropped
+                + " duplicates");
+    }
+
+    /** The consumer's own effect: a row per event it applied. */
+    private static void recordConsumed(Connection connection, InboxMessage message) throws SQLException {
+        try (PreparedStatement s = connection.prepareStatement(
+                "INSERT INTO consumed_event (event_id, event_type) VALUES (?, ?)")) {
+            s.setObject(1, message.eventId());
+            s.setString(2, message.eventType());
+            s.executeUpdate();
         }
     }
 

@@ -31,6 +31,7 @@ class ExamplesTest {
         assertTrue(out.contains("published   {claimed=6, dead=0, moreWaiting=false, published=6, retried=0}"), out);
         assertTrue(out.contains("received    6 messages {import_job_created=1, order_line_added=2, order_placed=1,"
                 + " user_created=2}"), out);
+        assertTrue(out.contains("idempotent  each message delivered twice: applied 6, dropped 6 duplicates"), out);
         List<String> orderBodies = out.lines().filter(l -> l.contains("order message:")).toList();
         assertEquals(3, orderBodies.size(), out);
         assertTrue(orderBodies.get(0).contains("customer") && orderBodies.get(1).contains("book-1")

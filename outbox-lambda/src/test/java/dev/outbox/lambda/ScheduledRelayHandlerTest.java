@@ -159,6 +159,33 @@ class ScheduledRelayHandlerTest {
 
         Map<String, Object> tooLate = handler.handleRequest(Map.of(), context(6_000));
         assertEquals(0, tooLate.get("claimed"), "less time left than the margin: nothing claimed");
+
+        // The next scheduled invocations go on where it stopped, until the backlog is gone.
+        sqs.behaveByDefault(SqsEndpoint.Behaviour.NORMAL.after(Duration.ofMillis(20)));
+        int invocations = 1;
+        while (true) {
+            Map<String, Object> next = handler.handleRequest(Map.of(), context(remaining));
+            invocations++;
+            published += (Integer) next.get("published");
+            if (!(Boolean) next.get("moreWaiting")) {
+                break;
+            }
+            assertTrue(invocations < 30, "the backlog drains over a few invocations");
+        }
+        assertTrue(invocations > 2, "more than one invocation's worth: " + invocations);
+        assertEquals(10_000, published);
+        assertEquals(0, count("published_at IS NULL"));
+        List<SqsEndpoint.Message> received = sqs.received("fn");
+        assertEquals(10_000, received.stream().map(SqsEndpoint.Message::body).distinct().count(),
+                "every event reached the queue");
+        Map<String, Integer> lastTx = new HashMap<>();
+        for (SqsEndpoint.Message m : received) {
+            JsonNode body = JSON.readTree(m.body());
+            String aggregate = "o" + (body.get("i").asInt() % 40);
+            int position = body.get("tx").asInt() * 500 + body.get("i").asInt();
+            Integer before = lastTx.put(aggregate, position);
+            assertTrue(before == null || before < position, "in order within " + aggregate);
+        }
     }
 
     @Test

@@ -1,0 +1,208 @@
+package dev.outbox.inbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.outbox.InvalidConfigurationException;
+import dev.outbox.jdbc.Database;
+import dev.outbox.jdbc.OutboxTable;
+import dev.outbox.testing.TestDatabase;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import javax.sql.DataSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The inbox on each database available: a redelivered event changes nothing a second time, whether the deliveries
+ * come one after the other or at the same moment from several threads; a failed handler leaves no record, so the
+ * next delivery runs it; records older than the retention are purged.
+ */
+class InboxTest {
+
+    /** PostgreSQL always; MariaDB (or MySQL) where {@code OUTBOX_TEST_MARIADB_URL} points. */
+    static Stream<String> databases() {
+        return Stream.of("postgresql", "mariadb");
+    }
+
+    private static final Map<String, DataSource> POOLS = new ConcurrentHashMap<>();
+
+    static DataSource db(String database) {
+        if (database.equals("postgresql")) {
+            return TestDatabase.dataSource();
+        }
+        String url = System.getenv("OUTBOX_TEST_MARIADB_URL");
+        assumeTrue(url != null && !url.isBlank(), "set OUTBOX_TEST_MARIADB_URL to run on MariaDB or MySQL");
+        return POOLS.computeIfAbsent(database, d -> TestDatabase.pool(url, 12));
+    }
+
+    /** A new inbox table and an effects table beside it: one row per handler run. */
+    record Setup(DataSource db, Inbox inbox, String effects) {
+    }
+
+    static Setup setup(String database) throws SQLException {
+        DataSource db = db(database);
+        OutboxTable table = OutboxTable.named(TestDatabase.uniqueName("inbox"));
+        InboxSchema.create(db, table);
+        String effects = TestDatabase.uniqueName("effects");
+        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE " + effects + " (event_id varchar(36) NOT NULL, note varchar(100))");
+        }
+        return new Setup(db, Inbox.create(table), effects);
+    }
+
+    static InboxHandler recording(String effects) {
+        return (connection, message) -> {
+            try (PreparedStatement p = connection.prepareStatement("INSERT INTO " + effects + " VALUES (?, ?)")) {
+                p.setString(1, message.eventId().toString());
+                p.setString(2, message.payload());
+                p.executeUpdate();
+            }
+        };
+    }
+
+    static long count(DataSource db, String sql) throws SQLException {
+        try (Connection c = db.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Receives in a transaction of its own and commits; rolls back and rethrows on failure. */
+    static Inbox.Result receive(Setup s, InboxMessage message, InboxHandler handler) throws Exception {
+        try (Connection c = s.db().getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                Inbox.Result result = s.inbox().receive(c, message, handler);
+                c.commit();
+                return result;
+            } catch (Exception e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("databases")
+    void aRedeliveredEventIsADuplicateAndChangesNothing(String database) throws Exception {
+        Setup s = setup(database);
+        InboxMessage message = InboxMessage.of(UUID.randomUUID(), "{\"n\":1}");
+        assertEquals(Inbox.Result.PROCESSED, receive(s, message, recording(s.effects())));
+        assertEquals(Inbox.Result.DUPLICATE, receive(s, message, recording(s.effects())));
+        assertEquals(Inbox.Result.DUPLICATE, receive(s, message, recording(s.effects())));
+        assertEquals(1, count(s.db(), "SELECT count(*) FROM " + s.effects()));
+        InboxMessage other = InboxMessage.of(UUID.randomUUID(), "{\"n\":2}");
+        assertEquals(Inbox.Result.PROCESSED, receive(s, other, recording(s.effects())));
+        assertEquals(2, count(s.db(), "SELECT count(*) FROM " + s.effects()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("databases")
+    void deliveriesOfOneEventAtTheSameMomentApplyItOnceAndNoneFails(String database) throws Exception {
+        Setup s = setup(database);
+        int threads = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            for (int round = 0; round < 5; round++) {
+                InboxMessage message = InboxMessage.of(UUID.randomUUID(), "{\"round\":" + round + "}");
+                CyclicBarrier together = new CyclicBarrier(threads);
+                InboxHandler slow = (connection, m) -> {
+                    recording(s.effects()).handle(connection, m);
+                    Thread.sleep(50); // the others' records wait on this one's meanwhile
+                };
+                List<Future<Inbox.Result>> results = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    results.add(pool.submit(() -> {
+                        together.await(10, TimeUnit.SECONDS);
+                        return receive(s, message, slow);
+                    }));
+                }
+                int processed = 0;
+                for (Future<Inbox.Result> r : results) {
+                    processed += r.get(30, TimeUnit.SECONDS) == Inbox.Result.PROCESSED ? 1 : 0;
+                }
+                assertEquals(1, processed, "one delivery ran its handler, the others were duplicates");
+                assertEquals(1, count(s.db(), "SELECT count(*) FROM " + s.effects() + " WHERE event_id = '"
+                        + message.eventId() + "'"));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("databases")
+    void aFailedHandlerLeavesNoRecordSoTheNextDeliveryRunsIt(String database) throws Exception {
+        Setup s = setup(database);
+        InboxMessage message = InboxMessage.of(UUID.randomUUID(), "{}");
+        InboxHandler failing = (connection, m) -> {
+            recording(s.effects()).handle(connection, m);
+            throw new java.io.IOException("the downstream service is away");
+        };
+        InboxHandlerException e = assertThrows(InboxHandlerException.class, () -> receive(s, message, failing));
+        assertTrue(e.getMessage().contains("the downstream service is away"), e.getMessage());
+        assertEquals(0, count(s.db(), "SELECT count(*) FROM " + s.effects()), "its effect rolled back");
+        assertEquals(0, count(s.db(), "SELECT count(*) FROM " + s.inbox().table().qualifiedName(
+                database.equals("postgresql") ? Database.POSTGRESQL : Database.MARIADB)), "and its record");
+        assertEquals(Inbox.Result.PROCESSED, receive(s, message, recording(s.effects())));
+        assertEquals(1, count(s.db(), "SELECT count(*) FROM " + s.effects()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("databases")
+    void recordsOlderThanTheRetentionArePurgedAndTheirEventsRunAgain(String database) throws Exception {
+        Setup s = setup(database);
+        boolean postgres = database.equals("postgresql");
+        String table = s.inbox().table().qualifiedName(postgres ? Database.POSTGRESQL : Database.MARIADB);
+        List<InboxMessage> old = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            InboxMessage m = InboxMessage.of(UUID.randomUUID(), "{}");
+            old.add(m);
+            receive(s, m, recording(s.effects()));
+        }
+        InboxMessage recent = InboxMessage.of(UUID.randomUUID(), "{}");
+        receive(s, recent, recording(s.effects()));
+        try (Connection c = s.db().getConnection(); Statement st = c.createStatement()) {
+            st.execute("UPDATE " + table + " SET processed_at = " + (postgres ? "now() - interval '20 days'"
+                    : "NOW(6) - INTERVAL 20 DAY") + " WHERE event_id <> '" + recent.eventId() + "'");
+        }
+        assertEquals(25, s.inbox().purge(s.db(), Duration.ofDays(14), 10), "in batches of 10");
+        assertEquals(1, count(s.db(), "SELECT count(*) FROM " + table));
+        assertEquals(Inbox.Result.DUPLICATE, receive(s, recent, recording(s.effects())));
+        assertEquals(Inbox.Result.PROCESSED, receive(s, old.get(0), recording(s.effects())),
+                "an event seen after its retention runs again");
+    }
+
+    @ParameterizedTest
+    @MethodSource("databases")
+    void anAutoCommitConnectionIsRefusedBeforeAnySql(String database) throws Exception {
+        Setup s = setup(database);
+        try (Connection c = s.db().getConnection()) {
+            c.setAutoCommit(true);
+            InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class,
+                    () -> s.inbox().receive(c, InboxMessage.of(UUID.randomUUID(), "{}"), recording(s.effects())));
+            assertTrue(e.getMessage().contains("auto-commit"), e.getMessage());
+        }
+        assertEquals(0, count(s.db(), "SELECT count(*) FROM " + s.effects()));
+    }
+}
