@@ -9,6 +9,8 @@ import dev.outbox.InvalidConfigurationException;
 import dev.outbox.jdbc.Database;
 import dev.outbox.jdbc.OutboxTable;
 import dev.outbox.testing.TestDatabase;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -16,6 +18,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -25,6 +28,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -148,6 +153,46 @@ class InboxTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("databases")
+    void deliveriesOfTheSameEventsFromSeveralProcessesApplyEachOnce(String database) throws Exception {
+        Setup s = setup(database);
+        String url = database.equals("postgresql") ? TestDatabase.jdbcUrl() : System.getenv("OUTBOX_TEST_MARIADB_URL");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            ids.add(UUID.randomUUID().toString());
+        }
+        String javaCommand = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<Process> processes = new ArrayList<>();
+        for (int p = 0; p < 3; p++) {
+            List<String> command = new ArrayList<>(List.of(javaCommand, "-cp", classpath, DeliveringProcess.class.getName(),
+                    url, s.inbox().table().name(), s.effects()));
+            List<String> order = new ArrayList<>(ids);
+            if (p == 1) {
+                Collections.reverse(order); // they meet in the middle as well as at the start
+            }
+            command.addAll(order);
+            processes.add(new ProcessBuilder(command).redirectErrorStream(true).start());
+        }
+        int processed = 0;
+        int duplicates = 0;
+        for (Process p : processes) {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the consumer process ended");
+            assertEquals(0, p.exitValue(), out);
+            Matcher m = Pattern.compile("processed (\\d+) duplicates (\\d+)")
+                    .matcher(out);
+            assertTrue(m.find(), out);
+            processed += Integer.parseInt(m.group(1));
+            duplicates += Integer.parseInt(m.group(2));
+        }
+        assertEquals(200, processed, "each event's handler ran in exactly one process");
+        assertEquals(400, duplicates);
+        assertEquals(200, count(s.db(), "SELECT count(DISTINCT event_id) FROM " + s.effects()));
+        assertEquals(200, count(s.db(), "SELECT count(*) FROM " + s.effects()));
     }
 
     @ParameterizedTest
