@@ -28,7 +28,7 @@ public final class Benchmarks {
 
     private static final Mode QUICK = new Mode("quick", Duration.ofSeconds(2), 2, 10_000, 5_000,
             Duration.ofSeconds(5), 1_000, Duration.ofSeconds(10), 3_000, 20_000, 15_000);
-    private static final Mode FULL = new Mode("full", Duration.ofSeconds(5), 4, 100_000, 20_000,
+    private static final Mode FULL = new Mode("full", Duration.ofSeconds(1), 20, 100_000, 20_000,
             Duration.ofSeconds(30), 5_000, Duration.ofSeconds(10), 20_000, 1_100_000, 100_000);
 
     public static void main(String[] args) throws Exception {

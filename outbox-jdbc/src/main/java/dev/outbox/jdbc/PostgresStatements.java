@@ -261,14 +261,17 @@ final class PostgresStatements {
         // sent only by the first append after a relay loop started to wait. A loop about to wait sets the table's
         // wake sequence back to its start (listen, below); the append that draws 1 from it notifies, and every later
         // one draws more and sends nothing, until a loop waits again; one notification wakes every waiting loop of
-        // every relay on the table. A sequence is outside transactions: the append that draws 1 has taken the
+        // every relay on the table. While no loop waits, an append only reads the sequence (is_called), which takes
+        // no lock that another append waits for and writes nothing; it draws only while the sequence is set back.
+        // A sequence is outside transactions: the append that draws 1 has taken the
         // wake-up whatever its isolation level and whether it commits, and appends running meanwhile never wait for
         // it. If that append's transaction rolls back, the notification is gone with it, and loops waiting then find
         // later commits at their next poll.
         String notify = """
 
-                SELECT pg_notify('%1$s', '') WHERE nextval('%2$s') = 1""".formatted(table.channel(),
-                table.wakeSequenceQualifiedName());
+                SELECT pg_notify('%1$s', '')
+                WHERE CASE WHEN (SELECT is_called FROM %2$s) THEN false ELSE nextval('%2$s') = 1 END""".formatted(
+                table.channel(), table.wakeSequenceQualifiedName());
         insertNotifying = "WITH appended AS (\n" + insert + "\n)" + notify;
         insertManyNotifying = "WITH appended AS (\n" + insertMany + "\n)" + notify;
         insertDelayedNotifying = "WITH appended AS (\n" + insertDelayed + "\n)" + notify;
