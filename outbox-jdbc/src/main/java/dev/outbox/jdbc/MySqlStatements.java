@@ -180,7 +180,8 @@ final class MySqlStatements {
                 SELECT count(*), max(f.position), (SELECT max(position) FROM %1$s)
                 FROM (SELECT position FROM %1$s WHERE published_at IS NULL AND dead_at IS NULL
                       ORDER BY position LIMIT %2$d) f""".formatted(t, PostgresStatements.EXACT_COUNT_LIMIT);
-        pendingProbe = "SELECT count(*) FROM %s WHERE published_at IS NULL AND dead_at IS NULL AND position IN ("
+        // Followed by one "position BETWEEN ? AND ?" range per run, OR-ed, and a closing parenthesis.
+        pendingProbe = "SELECT count(*) FROM %s WHERE published_at IS NULL AND dead_at IS NULL AND ("
                 .formatted(t);
         deadEstimate = "EXPLAIN SELECT position FROM %s WHERE dead_at IS NOT NULL".formatted(t);
 

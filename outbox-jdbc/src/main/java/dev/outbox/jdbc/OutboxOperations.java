@@ -63,14 +63,13 @@ public final class OutboxOperations {
 
     /**
      * A snapshot for dashboards and health checks, cheap whatever the backlog: a few milliseconds on a table of
-     * 1.3 million rows with 190,000 unpublished. Each count is exact up to {@value #EXACT_COUNT_LIMIT}, and on
-     * PostgreSQL the events ready to be claimed up to 5,000. Above that,
+     * 1.3 million rows with 190,000 unpublished. Each count is exact up to {@value #EXACT_COUNT_LIMIT}. Above that,
      * {@link OutboxStats#exact()} is false and the count is estimated fresh at each call: pending events ready to be
-     * claimed (on PostgreSQL; all pending ones on MySQL and MariaDB) and dead ones (PostgreSQL) by sampling 512
-     * positions of their range, within about 1.5 % when the range is nearly all pending, as a backlog draining in
-     * order is, 4 % when half of it is, more when the events are a thin scatter among published ones; events parked
+     * claimed (on PostgreSQL; all pending ones on MySQL and MariaDB) and dead ones (PostgreSQL) by sampling 64 runs
+     * of 8 positions (512) in their range, within about 1.5 % when the range is nearly all pending, as a backlog
+     * draining in order is, 4 % when half of it is, more when the events are a thin scatter among published ones; events parked
      * behind a dead or backing-off event (PostgreSQL) and dead events on MySQL and MariaDB from the index's statistics,
-     * as of the table's last vacuum or analyze. In-flight events are counted among the oldest 5,000 ready events,
+     * as of the table's last vacuum or analyze. In-flight events are counted among the oldest 2,000 ready events,
      * which is where relays claim; the oldest pending age is that of the longest-waiting event that is due, a delayed
      * event counting from when it is due.
      *
@@ -121,10 +120,10 @@ public final class OutboxOperations {
         });
     }
 
-    /** @return how many of the positions the probe statement (one bigint[] parameter) counts */
-    private static long probe(Connection connection, String probe, List<Long> positions) throws SQLException {
+    /** @return what the probe statement (one bigint[] parameter: the runs' starts) counts */
+    private static long probe(Connection connection, String probe, List<Long> runStarts) throws SQLException {
         try (PreparedStatement s = connection.prepareStatement(probe)) {
-            s.setArray(1, connection.createArrayOf("bigint", positions.toArray()));
+            s.setArray(1, connection.createArrayOf("bigint", runStarts.toArray()));
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
@@ -162,12 +161,17 @@ public final class OutboxOperations {
                 Duration.ofMillis(Math.max(0, ageMillis)), exact);
     }
 
-    /** @return how many of the positions are pending events */
-    private long mysqlProbe(Connection connection, List<Long> positions) throws SQLException {
-        try (PreparedStatement s = connection.prepareStatement(mysql.pendingProbe + MySqlStatements.in(positions.size()))) {
+    /** @return how many pending events the runs starting at {@code runStarts} hold */
+    private long mysqlProbe(Connection connection, List<Long> runStarts) throws SQLException {
+        StringBuilder sql = new StringBuilder(mysql.pendingProbe);
+        for (int i = 0; i < runStarts.size(); i++) {
+            sql.append(i == 0 ? "" : " OR ").append("position BETWEEN ? AND ?");
+        }
+        try (PreparedStatement s = connection.prepareStatement(sql.append(')').toString())) {
             int i = 1;
-            for (long p : positions) {
-                s.setLong(i++, p);
+            for (long start : runStarts) {
+                s.setLong(i++, start);
+                s.setLong(i++, start + PendingEstimate.RUN - 1);
             }
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();

@@ -8,21 +8,27 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * How many rows of a kind (ready, pending, dead) there are beyond a counted stretch, estimated fresh at each call from
  * a sample, so that {@code stats()} costs the same whatever the backlog and is never stale: the first rows in position
- * order are counted; above the last of them, {@value #PROBES} distinct positions up to the highest a row can have are
- * drawn at random and looked up by primary key, and the share of them that are of the kind scales the rest of the range.
+ * order are counted; the rest of the range, up to the highest position a row can have, is cut into runs of
+ * {@value #RUN} positions, {@value #RUNS} of them are drawn at random, the rows of the kind in them are counted with
+ * one index range each, and the share found scales the rest of the range.
  *
- * <p>The relative error is about {@code sqrt((1 - d) / (d * 512))}, {@code d} being the share of positions in that
- * range that are of the kind: none for a backlog that is all pending (an outage's, a drain's), 1.5 % at d = 0.9,
- * 4 % at d = 0.5; it does not grow with the backlog's size. It grows when the rows are a thin scatter among others.
+ * <p>The sample is {@value #RUNS} x {@value #RUN} = 512 positions, drawn in runs so that one index descent looks up
+ * eight. The relative error is about {@code sqrt((1 - d) / (d * 512))}, {@code d} being the share of positions in
+ * that range that are of the kind: none for a backlog that is all pending (an outage's, a drain's), 1.5 % at d = 0.9,
+ * 4 % at d = 0.5; it does not grow with the backlog's size. It grows when the rows are a thin scatter among others,
+ * and somewhat when neighbouring positions tend to be alike (runs of one aggregate's events published together).
  */
 final class PendingEstimate {
 
-    static final int PROBES = 512;
+    /** Runs drawn. */
+    static final int RUNS = 64;
+    /** Consecutive positions per run. */
+    static final int RUN = 8;
 
-    /** Counts the rows of the kind among the positions given. */
+    /** Counts the rows of the kind in the runs of {@value #RUN} positions that start at the positions given. */
     @FunctionalInterface
     interface Probe {
-        long count(List<Long> positions) throws SQLException;
+        long count(List<Long> runStarts) throws SQLException;
     }
 
     private PendingEstimate() {
@@ -33,7 +39,7 @@ final class PendingEstimate {
      * @param limit the stretch's size: fewer than this counted means every row of the kind was counted
      * @param low the position of the last row counted
      * @param high the highest position a row of the kind can have
-     * @param probe looks the drawn positions up
+     * @param probe looks the drawn runs up
      * @return the estimated count, {@code counted} itself when the stretch held them all
      */
     static long of(long counted, long limit, long low, long high, Probe probe) throws SQLException {
@@ -41,13 +47,19 @@ final class PendingEstimate {
             return counted;
         }
         long span = high - low;
-        int wanted = (int) Math.min(PROBES, span);
+        long runs = (span + RUN - 1) / RUN;
+        int wanted = (int) Math.min(RUNS, runs);
         TreeSet<Long> drawn = new TreeSet<>();
         ThreadLocalRandom random = ThreadLocalRandom.current();
         while (drawn.size() < wanted) {
-            drawn.add(low + 1 + random.nextLong(span));
+            drawn.add(wanted == runs ? drawn.size() : random.nextLong(runs));
         }
-        long hits = probe.count(List.copyOf(drawn));
-        return counted + Math.round((double) span * hits / wanted);
+        List<Long> starts = drawn.stream().map(run -> low + 1 + run * RUN).toList();
+        long looked = 0;
+        for (long start : starts) {
+            looked += Math.min(RUN, high - start + 1); // the last run may stop at high
+        }
+        long hits = probe.count(starts);
+        return counted + Math.round((double) span * hits / looked);
     }
 }

@@ -144,7 +144,7 @@ final class PostgresStatements {
      * How many of the oldest ready events stats() counts, exactly, and looks at for live leases: relays claim from
      * there, so that in-flight events are among them.
      */
-    static final int READY_SCAN = 5_000;
+    static final int READY_SCAN = EXACT_COUNT_LIMIT + 1;
 
     /** How many of the oldest pending events stats() looks at for the oldest pending age. */
     static final int OLDEST_SCAN = 100;
@@ -422,8 +422,13 @@ final class PostgresStatements {
                             ORDER BY created_at LIMIT %4$d) x
                       WHERE created_at <= now() AND (attempts > 0 OR next_attempt_at <= now())) o
                 """.formatted(t, EXACT_COUNT_LIMIT + 1, READY_SCAN, OLDEST_SCAN, ready, parked, dead);
-        readyProbe = "SELECT count(*) FROM %s WHERE position = ANY(?::bigint[]) AND %s".formatted(t, ready);
-        deadProbe = "SELECT count(*) FROM %s WHERE position = ANY(?::bigint[]) AND %s".formatted(t, dead);
+        // Rows of a kind in runs of PendingEstimate.RUN positions from each start given: one index range a run.
+        String probe = """
+                SELECT coalesce(sum(r.n), 0) FROM unnest(?::bigint[]) s(start)
+                CROSS JOIN LATERAL (SELECT count(*) AS n FROM %1$s
+                                    WHERE position BETWEEN s.start AND s.start + %3$d AND %2$s) r""";
+        readyProbe = probe.formatted(t, ready, PendingEstimate.RUN - 1);
+        deadProbe = probe.formatted(t, dead, PendingEstimate.RUN - 1);
         parkedIndex = table.indexName("parked");
 
         listDead = """
