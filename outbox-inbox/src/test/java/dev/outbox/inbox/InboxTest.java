@@ -9,11 +9,11 @@ import dev.outbox.InvalidConfigurationException;
 import dev.outbox.jdbc.Database;
 import dev.outbox.jdbc.OutboxTable;
 import dev.outbox.testing.TestDatabase;
+import dev.outbox.testing.Transactions;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -83,28 +83,13 @@ class InboxTest {
         };
     }
 
-    static long count(DataSource db, String sql) throws SQLException {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
+    static long count(DataSource db, String sql) {
+        return Transactions.queryLong(db, sql);
     }
 
     /** Receives in a transaction of its own and commits; rolls back and rethrows on failure. */
     static Inbox.Result receive(Setup s, InboxMessage message, InboxHandler handler) throws Exception {
-        try (Connection c = s.db().getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                Inbox.Result result = s.inbox().receive(c, message, handler);
-                c.commit();
-                return result;
-            } catch (Exception e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
-            }
-        }
+        return s.inbox().process(s.db(), message, handler);
     }
 
     @ParameterizedTest

@@ -9,31 +9,18 @@ import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.OutboxSchema;
 import dev.outbox.jdbc.OutboxTable;
 import dev.outbox.testing.TestDatabase;
+import dev.outbox.testing.Transactions;
 import java.io.File;
-import java.net.URI;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.elasticmq.rest.sqs.SQSRestServer;
-import org.elasticmq.rest.sqs.SQSRestServerBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.sqs.SqsClient;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
  * End to end with relays killed: two relay services, each a process of its own ({@code dev.outbox.relay.Main}),
@@ -45,10 +32,7 @@ class KilledRelaysTest {
 
     static final DataSource db = TestDatabase.dataSource();
 
-    final SQSRestServer server = SQSRestServerBuilder.withInterface("127.0.0.1").withDynamicPort().start();
-    final URI endpoint = URI.create("http://127.0.0.1:" + server.waitUntilStarted().localAddress().getPort());
-    final SqsClient sqs = SqsClient.builder().endpointOverride(endpoint).region(Region.EU_WEST_1)
-            .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test"))).build();
+    final LocalQueue local = new LocalQueue();
     final List<Process> relays = new ArrayList<>();
     final List<AutoCloseable> closing = new ArrayList<>();
 
@@ -58,8 +42,7 @@ class KilledRelaysTest {
         for (AutoCloseable c : closing) {
             c.close();
         }
-        sqs.close();
-        server.stopAndWait();
+        local.close();
     }
 
     Process startRelay(OutboxTable table, String queue) throws Exception {
@@ -72,7 +55,7 @@ class KilledRelaysTest {
         env.put("OUTBOX_TABLE", table.name());
         env.put("OUTBOX_PUBLISHER", "sqs");
         env.put("OUTBOX_PUBLISHER_queueUrl", queue);
-        env.put("OUTBOX_PUBLISHER_endpoint", endpoint.toString());
+        env.put("OUTBOX_PUBLISHER_endpoint", local.endpoint.toString());
         env.put("OUTBOX_PUBLISHER_region", "eu-west-1");
         env.put("OUTBOX_PUBLISHER_callTimeout", "PT1S");
         env.put("OUTBOX_LEASE", "PT2S");
@@ -88,34 +71,19 @@ class KilledRelaysTest {
     }
 
     static long count(String sql) {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
+        return Transactions.queryLong(db, sql);
     }
 
     @Test
     void everyEventTakesEffectOnceWhileRelaysAreKilledAtRandom() throws Exception {
-        String queue = sqs.createQueue(b -> b.queueName("killed-" + UUID.randomUUID().toString().substring(0, 8))
-                .attributes(Map.of(QueueAttributeName.VISIBILITY_TIMEOUT, "5"))).queueUrl();
+        String queue = local.newQueue("killed", 5);
         OutboxTable outboxTable = OutboxTable.named(TestDatabase.uniqueName("ko"));
         OutboxSchema.create(db, outboxTable);
         OutboxTable inboxTable = OutboxTable.named(TestDatabase.uniqueName("ki"));
         InboxSchema.create(db, inboxTable);
-        String counters = TestDatabase.uniqueName("kcount");
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE " + counters + " (aggregate_id text PRIMARY KEY, events int NOT NULL)");
-        }
-        InboxHandler countIt = (connection, message) -> {
-            try (PreparedStatement p = connection.prepareStatement("INSERT INTO " + counters
-                    + " VALUES (?, 1) ON CONFLICT (aggregate_id) DO UPDATE SET events = " + counters + ".events + 1")) {
-                p.setString(1, message.aggregateId());
-                p.executeUpdate();
-            }
-        };
-        SqsInboxConsumer consumer = SqsInboxConsumer.builder(sqs, queue, db, countIt).inbox(Inbox.create(inboxTable))
+        AggregateCounters counters = new AggregateCounters(db);
+        SqsInboxConsumer consumer = SqsInboxConsumer.builder(local.sqs, queue, db, counters.handler)
+                .inbox(Inbox.create(inboxTable))
                 .concurrency(2).waitTime(Duration.ofSeconds(1)).visibilityTimeout(Duration.ofSeconds(5)).build();
         closing.add(consumer);
         consumer.start();
@@ -155,7 +123,7 @@ class KilledRelaysTest {
         assertEquals(0, count("SELECT count(*) FROM " + outboxTable.qualifiedName() + " WHERE published_at IS NULL"),
                 "every event published");
         assertEquals(appended, count("SELECT count(*) FROM " + inboxTable.qualifiedName()), "every event received");
-        assertEquals(appended, count("SELECT coalesce(sum(events), 0) FROM " + counters),
+        assertEquals(appended, counters.total(),
                 "each event counted exactly once");
         SqsInboxConsumer.Counts counts = consumer.counts();
         assertEquals(appended, counts.processed(), "one handler commit per event: " + counts);

@@ -11,29 +11,18 @@ import dev.outbox.jdbc.OutboxSchema;
 import dev.outbox.jdbc.OutboxTable;
 import dev.outbox.sqs.SqsPublisher;
 import dev.outbox.testing.TestDatabase;
-import java.net.URI;
+import dev.outbox.testing.Transactions;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import javax.sql.DataSource;
-import org.elasticmq.rest.sqs.SQSRestServer;
-import org.elasticmq.rest.sqs.SQSRestServerBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
  * End to end on a real SQS-compatible server (ElasticMQ) and PostgreSQL: the relay publishes, publishes a third of
@@ -45,10 +34,8 @@ class SqsInboxConsumerTest {
 
     static final DataSource db = TestDatabase.dataSource();
 
-    final SQSRestServer server = SQSRestServerBuilder.withInterface("127.0.0.1").withDynamicPort().start();
-    final URI endpoint = URI.create("http://127.0.0.1:" + server.waitUntilStarted().localAddress().getPort());
-    final SqsClient sqs = SqsClient.builder().endpointOverride(endpoint).region(Region.EU_WEST_1)
-            .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test"))).build();
+    final LocalQueue local = new LocalQueue();
+    final SqsClient sqs = local.sqs;
     final List<AutoCloseable> closing = new ArrayList<>();
 
     @AfterEach
@@ -56,8 +43,7 @@ class SqsInboxConsumerTest {
         for (AutoCloseable c : closing) {
             c.close();
         }
-        sqs.close();
-        server.stopAndWait();
+        local.close();
     }
 
     static boolean eventually(Duration within, BooleanSupplier condition) throws InterruptedException {
@@ -72,34 +58,17 @@ class SqsInboxConsumerTest {
     }
 
     static long count(String sql) {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** @return the messages on the queue, visible or in flight */
-    int messagesOn(String queue) {
-        return sqs.getQueueAttributes(b -> b.queueUrl(queue).attributeNames(
-                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
-                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)).attributes().values().stream()
-                .mapToInt(Integer::parseInt).sum();
+        return Transactions.queryLong(db, sql);
     }
 
     @Test
     void everyEventTakesEffectOnceThroughRepublishingAndAConsumerStoppedMidHandler() throws Exception {
-        String queue = sqs.createQueue(b -> b.queueName("orders-" + UUID.randomUUID().toString().substring(0, 8))
-                .attributes(Map.of(QueueAttributeName.VISIBILITY_TIMEOUT, "2"))).queueUrl();
+        String queue = local.newQueue("orders", 2);
         OutboxTable outboxTable = OutboxTable.named(TestDatabase.uniqueName("ob"));
         OutboxSchema.create(db, outboxTable);
         OutboxTable inboxTable = OutboxTable.named(TestDatabase.uniqueName("ib"));
         InboxSchema.create(db, inboxTable);
-        String counters = TestDatabase.uniqueName("counters");
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE " + counters + " (aggregate_id text PRIMARY KEY, events int NOT NULL)");
-        }
+        AggregateCounters counters = new AggregateCounters(db);
 
         // The producer: 300 events over 10 aggregates, published; then 100 of them published again.
         JdbcOutbox outbox = JdbcOutbox.create(outboxTable);
@@ -122,11 +91,7 @@ class SqsInboxConsumerTest {
         // The consumer: each event adds one to its aggregate's counter.
         AtomicInteger handled = new AtomicInteger();
         InboxHandler countIt = (connection, message) -> {
-            try (PreparedStatement p = connection.prepareStatement("INSERT INTO " + counters
-                    + " VALUES (?, 1) ON CONFLICT (aggregate_id) DO UPDATE SET events = " + counters + ".events + 1")) {
-                p.setString(1, message.aggregateId());
-                p.executeUpdate();
-            }
+            counters.handler.handle(connection, message);
             handled.incrementAndGet();
             Thread.sleep(10);
         };
@@ -142,20 +107,20 @@ class SqsInboxConsumerTest {
         closing.add(0, second);
         second.start();
         assertTrue(eventually(Duration.ofSeconds(60), () -> count("SELECT count(*) FROM " + inboxTable.qualifiedName())
-                == 300 && messagesOn(queue) == 0), "every event processed and every message deleted: "
+                == 300 && local.messagesOn(queue) == 0), "every event processed and every message deleted: "
                 + first.counts() + ", " + second.counts());
         Thread.sleep(3_000); // past a visibility timeout: anything not deleted would come back now
         SqsInboxConsumer.Counts stopped = first.counts();
         SqsInboxConsumer.Counts rest = second.counts();
 
-        assertEquals(300, count("SELECT sum(events) FROM " + counters), "each event counted once");
-        assertEquals(10, count("SELECT count(*) FROM " + counters + " WHERE events = 30"),
+        assertEquals(300, counters.total(), "each event counted once");
+        assertEquals(10, counters.aggregatesWith(30),
                 "every aggregate counted its 30 events");
         long processed = stopped.processed() + rest.processed();
         long duplicates = stopped.duplicates() + rest.duplicates();
         assertEquals(300, processed, "a handler committed once per event");
         assertTrue(duplicates >= 100, "the 100 republished events were dropped as duplicates: " + duplicates);
-        assertEquals(0, messagesOn(queue), "nothing came back: every processed message was deleted");
+        assertEquals(0, local.messagesOn(queue), "nothing came back: every processed message was deleted");
         System.out.printf("400 deliveries of 300 events: first consumer %s, second %s%n", stopped, rest);
     }
 }

@@ -85,10 +85,12 @@ public final class ScheduledRelayHandler implements RequestHandler<Map<String, O
                     resources.config().purgeRetention(), millis);
             return answer;
         }
-        Duration margin = resources.config().lease().plusSeconds(5);
-        Duration budget = Duration.ofMillis(context.getRemainingTimeInMillis()).minus(margin);
-        RelayResult result = budget.isNegative() || budget.isZero() ? RelayResult.EMPTY
-                : resources.relay().drain(budget);
+        // The last batch started before the budget ends within its lease: the margin is what a stop waits for.
+        Duration margin = resources.stopTimeout();
+        long remaining = context.getRemainingTimeInMillis();
+        Duration budget = Duration.ofMillis(remaining).minus(margin);
+        boolean skipped = budget.isNegative() || budget.isZero();
+        RelayResult result = skipped ? RelayResult.EMPTY : resources.relay().drain(budget);
         long millis = (System.nanoTime() - started) / 1_000_000;
         EmbeddedMetrics.write(metrics, EmbeddedMetrics.line(table, result, 0, millis));
         answer.put("claimed", result.claimed());
@@ -103,9 +105,8 @@ public final class ScheduledRelayHandler implements RequestHandler<Map<String, O
             answer.put("coldStartMillis", (first - LOADED_NANOS) / 1_000_000);
         }
         log.info("outbox drain: {} claimed, {} published, {} retried, {} dead, {} ms{}", result.claimed(),
-                result.published(), result.retried(), result.dead(), millis, !budget.isNegative() && !budget.isZero() ? ""
-                        : "; skipped: " + context.getRemainingTimeInMillis() + " ms left, less than the " + margin
-                                + " margin");
+                result.published(), result.retried(), result.dead(), millis, skipped
+                        ? "; skipped: " + remaining + " ms left, less than the " + margin + " margin" : "");
         return answer;
     }
 

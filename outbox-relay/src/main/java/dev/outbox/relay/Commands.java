@@ -54,8 +54,7 @@ final class Commands {
 
     static Duration duration(String option, String value) {
         try {
-            return value.chars().allMatch(Character::isDigit) ? Duration.ofMillis(Long.parseLong(value))
-                    : Duration.parse(value);
+            return RelayConfig.parseDuration(value);
         } catch (DateTimeParseException | NumberFormatException e) {
             throw new InvalidConfigurationException(option + " '" + value + "' is not a duration such as P7D or PT12H");
         }

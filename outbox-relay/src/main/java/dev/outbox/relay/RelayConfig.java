@@ -225,8 +225,7 @@ public record RelayConfig(String jdbcUrl, String user, String password, String s
         }
         Duration d;
         try {
-            d = value.chars().allMatch(Character::isDigit) ? Duration.ofMillis(Long.parseLong(value))
-                    : Duration.parse(value);
+            d = parseDuration(value);
         } catch (DateTimeParseException | NumberFormatException e) {
             throw new InvalidConfigurationException(key + " = '" + value + "' is not a duration (PT30S, P7D) or a"
                     + " number of milliseconds");
@@ -235,6 +234,16 @@ public record RelayConfig(String jdbcUrl, String user, String password, String s
             throw new InvalidConfigurationException(key + " = '" + value + "' must be from " + min + " to " + max);
         }
         return d;
+    }
+
+    /**
+     * @param value ISO-8601 ({@code PT30S}, {@code P7D}) or a number of milliseconds
+     * @return the duration
+     * @throws DateTimeParseException or NumberFormatException when it is neither
+     */
+    static Duration parseDuration(String value) {
+        return value.chars().allMatch(Character::isDigit) ? Duration.ofMillis(Long.parseLong(value))
+                : Duration.parse(value);
     }
 
     /** @return these settings with the password hidden, for logs */

@@ -108,15 +108,21 @@ public final class RelayResources implements AutoCloseable {
         return operations;
     }
 
+    /** @return how long a stop waits for the batches in flight: the lease, within which each ends, and 5 s */
+    public Duration stopTimeout() {
+        return config.lease().plusSeconds(5);
+    }
+
     /**
-     * Closes the relay (waiting up to its lease for the batches in flight), then the publisher, then the pool.
+     * Closes the relay (waiting up to {@link #stopTimeout()} for the batches in flight), then the publisher, then the
+     * pool. A relay closed before is not waited for again.
      *
      * @return true when every batch in flight ended within the wait
      */
     public boolean closeAll() {
         boolean stopped = true;
         if (relay != null) {
-            stopped = relay.close(config.lease().plusSeconds(5));
+            stopped = relay.close(stopTimeout());
         }
         if (publisher != null) {
             publisher.close();

@@ -149,9 +149,10 @@ public final class RelayService implements AutoCloseable {
      * @return true when every batch ended within the wait
      */
     public boolean stop() {
-        log.info("outbox relay stopping: no new claims; waiting up to {} for the batches in flight", config.lease());
+        log.info("outbox relay stopping: no new claims; waiting up to {} for the batches in flight",
+                resources.stopTimeout());
         purger.shutdownNow();
-        boolean stopped = resources.relay().close(config.lease().plusSeconds(5));
+        boolean stopped = resources.relay().close(resources.stopTimeout());
         metrics.close();
         http.stop(0);
         httpThreads.shutdownNow();
@@ -175,10 +176,5 @@ public final class RelayService implements AutoCloseable {
             t.setDaemon(true);
             return t;
         };
-    }
-
-    /** @return how long a stop may wait: the lease and a margin */
-    Duration stopTimeout() {
-        return config.lease().plusSeconds(5);
     }
 }
