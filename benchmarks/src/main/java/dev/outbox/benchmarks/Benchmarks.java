@@ -66,7 +66,7 @@ public final class Benchmarks {
             String mariadb = System.getenv("OUTBOX_BENCH_MARIADB_URL");
             if (mariadb != null && !mariadb.isBlank()) {
                 rows.addAll(section("mariadb", () -> new MariaDbBench(mariadb, m.relayEvents / 2, m.appendPhase,
-                        m.appendRounds).run()));
+                        m.appendRounds, Math.min(m.claimPublished, 200_000), m.claimBacklog).run()));
             } else if (only == null || only.equals("mariadb")) {
                 System.out.println("skipping mariadb: set OUTBOX_BENCH_MARIADB_URL, such as"
                         + " jdbc:mariadb://127.0.0.1:3306/test?user=root");

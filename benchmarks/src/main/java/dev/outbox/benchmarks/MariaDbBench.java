@@ -41,7 +41,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * issuing the relay's own statements ({@link OutboxStatements#mysql}: the candidates, the locking read, the aggregate
  * check, the lease,
  * then the lock and the published mark, each claim and each record one READ COMMITTED transaction), and append against
- * a plain-SQL INSERT of the same row, 4 writers each with a business INSERT, as benchmark 1.
+ * a plain-SQL INSERT of the same row, 4 writers each with a business INSERT, as benchmark 1; then the claim cost of
+ * benchmark 8's shapes ({@link MariaDbClaimCost}).
  */
 final class MariaDbBench {
 
@@ -51,11 +52,16 @@ final class MariaDbBench {
     private final int rounds;
     private final AtomicInteger tables = new AtomicInteger();
 
-    MariaDbBench(String url, int events, Duration appendPhase, int rounds) {
+    private final int claimPublished;
+    private final int claimBacklog;
+
+    MariaDbBench(String url, int events, Duration appendPhase, int rounds, int claimPublished, int claimBacklog) {
         this.url = url;
         this.events = events;
         this.appendPhase = appendPhase;
         this.rounds = rounds;
+        this.claimPublished = claimPublished;
+        this.claimBacklog = claimBacklog;
     }
 
     List<Row> run() throws Exception {
@@ -89,6 +95,7 @@ final class MariaDbBench {
                 }
             }
             rows.addAll(append(pool, database));
+            rows.addAll(new MariaDbClaimCost(pool, database, claimPublished, claimBacklog).run());
             return rows;
         }
     }

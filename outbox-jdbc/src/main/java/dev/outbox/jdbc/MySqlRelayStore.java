@@ -24,8 +24,10 @@ import javax.sql.DataSource;
  * COMMITTED, so the locking read takes no gap locks that would hold appends up, and the check reads what is committed
  * by then.
  *
- * <p>No parking: a claim walks every pending row its aggregate check rejects, so its cost grows with what is held back
- * (dead or backing-off heads with many followers). No wake-ups on commit: relays poll, or are woken in process.
+ * <p>Parking as on PostgreSQL ({@link MySqlParking}): the claim first makes parked events whose time has come ready
+ * again, and now and then ({@link ParkingSchedule}) parks what it walked past and could not take, in the same
+ * transaction; recording a publish releases what the published events held back. No wake-ups on commit: relays
+ * poll, or are woken in process.
  */
 final class MySqlRelayStore implements RelayStore {
 
@@ -38,6 +40,8 @@ final class MySqlRelayStore implements RelayStore {
     private final int batchSize;
     private final long maxBatchBytes;
     private final int timeoutSeconds;
+    private final MySqlParking parking;
+    private final ParkingSchedule schedule = new ParkingSchedule();
 
     MySqlRelayStore(DataSource dataSource, OutboxTable table, Database database, Ordering ordering, int batchSize,
                     long maxBatchBytes, Duration statementTimeout) {
@@ -48,6 +52,7 @@ final class MySqlRelayStore implements RelayStore {
         this.batchSize = batchSize;
         this.maxBatchBytes = maxBatchBytes;
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
+        this.parking = new MySqlParking(sql, timeoutSeconds);
     }
 
     private interface Work<T> {
@@ -84,18 +89,29 @@ final class MySqlRelayStore implements RelayStore {
     @Override
     public ClaimedBatch claim(String owner, Duration lease) throws SQLException {
         UUID token = UUID.randomUUID();
-        return inTransaction(connection -> {
+        boolean parks = schedule.parkNow();
+        if (schedule.sweepNow()) {
+            inTransaction(parking::releaseOrphans);
+        }
+        ClaimedBatch batch = inTransaction(connection -> {
+            parking.unparkDue(connection);
             long sent = System.nanoTime();
-            List<Long> found = new ArrayList<>(batchSize * 2);
+            int asked = batchSize * 2;
+            List<Long> found = new ArrayList<>(asked);
             try (PreparedStatement find = connection.prepareStatement(
                     ordering == Ordering.PER_AGGREGATE ? sql.claimOrdered : sql.claimUnordered)) {
                 find.setQueryTimeout(timeoutSeconds);
-                find.setInt(1, batchSize * 2);
+                find.setInt(1, asked);
                 try (ResultSet rs = find.executeQuery()) {
                     while (rs.next()) {
                         found.add(rs.getLong(1));
                     }
                 }
+            }
+            if (parks) {
+                // What the walk passed over: the rows before the last candidate, or all when it found fewer than asked.
+                parking.park(connection, ordering, found.size() < asked ? Long.MAX_VALUE : found.get(found.size() - 1),
+                        found);
             }
             if (found.isEmpty()) {
                 return new ClaimedBatch(token, List.of(), sent);
@@ -130,6 +146,8 @@ final class MySqlRelayStore implements RelayStore {
             }
             return new ClaimedBatch(token, admitted, sent);
         });
+        schedule.claimed(batch.size(), parks);
+        return batch;
     }
 
     /** The longest prefix whose payloads fit the byte budget, and always the first row. */
@@ -260,6 +278,8 @@ final class MySqlRelayStore implements RelayStore {
                     }
                     publish.executeUpdate();
                 }
+                released.addAndGet(parking.release(connection, MySqlParking.aggregatesOf(settlements.stream()
+                        .map(Settlement::row).filter(r -> held.contains(r.position())).toList())));
                 return held;
             }
             Set<Long> recorded = new HashSet<>();
@@ -267,19 +287,26 @@ final class MySqlRelayStore implements RelayStore {
                 one.setQueryTimeout(timeoutSeconds);
                 for (Settlement s : settlements) {
                     String kind = s.kind().sql;
+                    long delayMicros = s.delayMillis() * 1000;
                     one.setString(1, kind);
                     one.setString(2, kind);
                     one.setString(3, kind);
-                    one.setLong(4, s.delayMillis() * 1000);
+                    one.setLong(4, delayMicros);
                     one.setString(5, kind);
-                    one.setString(6, s.error());
-                    one.setLong(7, s.row().position());
-                    one.setString(8, token.toString());
+                    one.setLong(6, delayMicros);
+                    one.setLong(7, delayMicros);
+                    one.setString(8, kind);
+                    one.setString(9, s.error());
+                    one.setLong(10, s.row().position());
+                    one.setString(11, token.toString());
                     if (one.executeUpdate() > 0) {
                         recorded.add(s.row().position());
                     }
                 }
             }
+            released.addAndGet(parking.release(connection, MySqlParking.aggregatesOf(settlements.stream()
+                    .filter(s -> s.kind() == Settlement.Kind.PUBLISHED && recorded.contains(s.row().position()))
+                    .map(Settlement::row).toList())));
             return recorded;
         });
     }

@@ -7,11 +7,13 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -29,6 +31,7 @@ public final class OutboxOperations {
     private final OutboxTable table;
     private final PostgresStatements sql;
     private final MySqlStatements mysql;
+    private final MySqlParking mysqlParking;
     private final KnownDatabase database;
 
     /**
@@ -54,6 +57,7 @@ public final class OutboxOperations {
         this.table = table;
         this.sql = new PostgresStatements(table);
         this.mysql = new MySqlStatements(table, Database.MYSQL);
+        this.mysqlParking = new MySqlParking(mysql, 0);
         this.database = new KnownDatabase(database);
     }
 
@@ -131,39 +135,48 @@ public final class OutboxOperations {
         }
     }
 
-    /** The same snapshot on MySQL and MariaDB; dead counts above the limit come from the optimizer's index dives. */
+    /**
+     * The same snapshot on MySQL and MariaDB: ready events above the limit sampled as on PostgreSQL, parked and dead
+     * ones from the optimizer's index dives.
+     */
     private OutboxStats mysqlStats(Connection connection) throws SQLException {
-        long unpublished;
+        long ready;
         long inFlight;
+        long parked;
         long dead;
         long ageMillis;
         try (PreparedStatement s = connection.prepareStatement(mysql.stats); ResultSet rs = s.executeQuery()) {
             rs.next();
-            unpublished = rs.getLong(1);
+            ready = rs.getLong(1);
             inFlight = rs.getLong(2);
-            dead = rs.getLong(3);
-            ageMillis = rs.getLong(4);
+            parked = rs.getLong(3);
+            dead = rs.getLong(4);
+            ageMillis = rs.getLong(5);
         }
         boolean exact = true;
-        if (unpublished > EXACT_COUNT_LIMIT) {
-            try (PreparedStatement s = connection.prepareStatement(mysql.pendingRange); ResultSet rs = s.executeQuery()) {
+        if (ready > EXACT_COUNT_LIMIT) {
+            try (PreparedStatement s = connection.prepareStatement(mysql.readyRange); ResultSet rs = s.executeQuery()) {
                 rs.next();
-                unpublished = PendingEstimate.of(rs.getLong(1), EXACT_COUNT_LIMIT, rs.getLong(2), rs.getLong(3),
+                ready = PendingEstimate.of(rs.getLong(1), PostgresStatements.READY_SCAN, rs.getLong(2), rs.getLong(3),
                         positions -> mysqlProbe(connection, positions));
             }
+            exact = false;
+        }
+        if (parked > EXACT_COUNT_LIMIT) {
+            parked = Math.max(EXACT_COUNT_LIMIT + 1, explainedRows(connection, mysql.parkedEstimate));
             exact = false;
         }
         if (dead > EXACT_COUNT_LIMIT) {
             dead = Math.max(EXACT_COUNT_LIMIT + 1, explainedRows(connection, mysql.deadEstimate));
             exact = false;
         }
-        return new OutboxStats(Math.max(0, unpublished - inFlight), inFlight, dead,
+        return new OutboxStats(Math.max(0, ready + parked - inFlight), inFlight, dead,
                 Duration.ofMillis(Math.max(0, ageMillis)), exact);
     }
 
-    /** @return how many pending events the runs starting at {@code runStarts} hold */
+    /** @return how many ready events the runs starting at {@code runStarts} hold */
     private long mysqlProbe(Connection connection, List<Long> runStarts) throws SQLException {
-        StringBuilder sql = new StringBuilder(mysql.pendingProbe);
+        StringBuilder sql = new StringBuilder(mysql.readyProbe);
         for (int i = 0; i < runStarts.size(); i++) {
             sql.append(i == 0 ? "" : " OR ").append("position BETWEEN ? AND ?");
         }
@@ -257,10 +270,22 @@ public final class OutboxOperations {
             throw new InvalidConfigurationException("eventType must not be blank");
         }
         int n = run("requeueing dead events", connection -> {
-            boolean my = onMySql(connection);
-            try (PreparedStatement s = connection.prepareStatement(my ? mysql.requeueDeadByType : sql.requeueDeadByType)) {
+            if (!onMySql(connection)) {
+                try (PreparedStatement s = connection.prepareStatement(sql.requeueDeadByType)) {
+                    s.setString(1, eventType);
+                    return count(s);
+                }
+            }
+            Set<MySqlParking.Aggregate> aggregates;
+            try (PreparedStatement s = connection.prepareStatement(mysql.deadAggregatesByType)) {
                 s.setString(1, eventType);
-                return my ? s.executeUpdate() : count(s);
+                aggregates = MySqlParking.aggregates(s);
+            }
+            try (PreparedStatement s = connection.prepareStatement(mysql.requeueDeadByType)) {
+                s.setString(1, eventType);
+                int requeued = s.executeUpdate();
+                mysqlParking.release(connection, aggregates);
+                return requeued;
             }
         });
         log.info("requeued {} dead events of type {} on {}", n, eventType, table);
@@ -274,9 +299,15 @@ public final class OutboxOperations {
      */
     public int requeueAllDead() {
         int n = run("requeueing dead events", connection -> {
-            boolean my = onMySql(connection);
-            try (PreparedStatement s = connection.prepareStatement(my ? mysql.requeueAllDead : sql.requeueAllDead)) {
-                return my ? s.executeUpdate() : count(s);
+            if (!onMySql(connection)) {
+                try (PreparedStatement s = connection.prepareStatement(sql.requeueAllDead)) {
+                    return count(s);
+                }
+            }
+            try (Statement s = connection.createStatement()) {
+                int requeued = s.executeUpdate(mysql.requeueAllDead);
+                s.executeUpdate(mysql.releaseAll);
+                return requeued;
             }
         });
         log.info("requeued all {} dead events on {}", n, table);
@@ -337,12 +368,23 @@ public final class OutboxOperations {
         }
         return run(what, connection -> {
             if (onMySql(connection)) {
+                // The aggregates first: neither database returns rows from an UPDATE or a DELETE.
                 List<UUID> list = List.copyOf(ids);
+                Set<MySqlParking.Aggregate> aggregates;
+                try (PreparedStatement s = connection.prepareStatement(mysql.deadAggregatesById
+                        + MySqlStatements.in(list.size()))) {
+                    for (int i = 0; i < list.size(); i++) {
+                        s.setString(i + 1, list.get(i).toString());
+                    }
+                    aggregates = MySqlParking.aggregates(s);
+                }
                 try (PreparedStatement s = connection.prepareStatement(mysqlStatement + MySqlStatements.in(list.size()))) {
                     for (int i = 0; i < list.size(); i++) {
                         s.setString(i + 1, list.get(i).toString());
                     }
-                    return s.executeUpdate();
+                    int n = s.executeUpdate();
+                    mysqlParking.release(connection, aggregates);
+                    return n;
                 }
             }
             try (PreparedStatement s = connection.prepareStatement(statement)) {

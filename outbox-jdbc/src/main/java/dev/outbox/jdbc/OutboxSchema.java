@@ -47,6 +47,13 @@ public final class OutboxSchema {
     /** The resource adding the pending-since index to MySQL and MariaDB tables created by an earlier version. */
     public static final String MYSQL_PENDING_SINCE_MIGRATION = "dev/outbox/jdbc/mysql-pending-since.sql";
 
+    /**
+     * The resource bringing MySQL and MariaDB tables created before claims parked what they cannot take up to date:
+     * the parked_until column, the ready and parked indexes built online, and the old pending index dropped. Each
+     * statement once, in order.
+     */
+    public static final String MYSQL_PARKING_MIGRATION = "dev/outbox/jdbc/mysql-parking.sql";
+
     private OutboxSchema() {
     }
 
@@ -121,9 +128,20 @@ public final class OutboxSchema {
     }
 
     /**
+     * @param table an outbox table created by an earlier version
+     * @return the statements of {@value #MYSQL_PARKING_MIGRATION} for {@code table}, in order, each to be run once
+     */
+    public static List<String> mysqlParkingMigration(OutboxTable table) {
+        return statements(template(MYSQL_PARKING_MIGRATION)
+                .replace("${outbox_table}", table.qualifiedName(Database.MYSQL))
+                .replace("${outbox_name}", table.name()));
+    }
+
+    /**
      * Brings a table created by an earlier version up to date, statement by statement, each in its own transaction:
      * safe to run on a live table, and again. On PostgreSQL it runs {@value #POSTGRES_PARKING_MIGRATION}; on MySQL and
-     * MariaDB it adds the index {@value #MYSQL_PENDING_SINCE_MIGRATION} adds, unless the table has it.
+     * MariaDB the statements of {@value #MYSQL_PENDING_SINCE_MIGRATION} and {@value #MYSQL_PARKING_MIGRATION} that
+     * the table still needs (it looks at its columns and indexes first).
      *
      * @param dataSource where the table lives
      * @param table the outbox table
@@ -151,20 +169,35 @@ public final class OutboxSchema {
 
     private static void migrateMySql(Connection connection, OutboxTable table) throws SQLException {
         String schema = table.schema() != null ? table.schema() : connection.getCatalog();
-        try (java.sql.PreparedStatement has = connection.prepareStatement("SELECT count(*) FROM"
-                + " information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = ?")) {
-            has.setString(1, schema);
-            has.setString(2, table.name());
-            has.setString(3, table.name() + "_pending_since");
-            try (java.sql.ResultSet rs = has.executeQuery()) {
-                rs.next();
-                if (rs.getLong(1) > 0) {
-                    return;
-                }
+        List<String> parking = mysqlParkingMigration(table);
+        try (Statement statement = connection.createStatement()) {
+            if (!has(connection, schema, table, "STATISTICS", "INDEX_NAME", table.name() + "_pending_since")) {
+                statement.execute(mysqlPendingSinceMigration(table));
+            }
+            if (!has(connection, schema, table, "COLUMNS", "COLUMN_NAME", "parked_until")) {
+                statement.execute(parking.get(0));
+            }
+            if (!has(connection, schema, table, "STATISTICS", "INDEX_NAME", table.name() + "_ready")) {
+                statement.execute(parking.get(1));
+            }
+            if (has(connection, schema, table, "STATISTICS", "INDEX_NAME", table.name() + "_pending")) {
+                statement.execute(parking.get(2));
             }
         }
-        try (Statement statement = connection.createStatement()) {
-            statement.execute(mysqlPendingSinceMigration(table));
+    }
+
+    /** @return whether {@code table} has a column or index of that name, from {@code information_schema} */
+    private static boolean has(Connection connection, String schema, OutboxTable table, String view, String column,
+                               String name) throws SQLException {
+        try (java.sql.PreparedStatement has = connection.prepareStatement("SELECT count(*) FROM information_schema."
+                + view + " WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND " + column + " = ?")) {
+            has.setString(1, schema);
+            has.setString(2, table.name());
+            has.setString(3, name);
+            try (java.sql.ResultSet rs = has.executeQuery()) {
+                rs.next();
+                return rs.getLong(1) > 0;
+            }
         }
     }
 

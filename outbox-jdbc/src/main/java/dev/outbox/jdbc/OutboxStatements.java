@@ -161,7 +161,7 @@ public final class OutboxStatements {
      * @param batchSize most events per claim, written into the text as a literal
      * @param maxBatchBytes most payload bytes per claim (always at least one event), written in as a literal
      * @return the claim that also parks what it walked past and could not take, which the relay sends instead of
-     *         {@link #claim} once in every {@value PostgresRelayStore#PARK_EVERY} claims and after a claim that found nothing:
+     *         {@link #claim} once in every {@value ParkingSchedule#PARK_EVERY} claims and after a claim that found nothing:
      *         two statements in one round trip, {@code set_config} turning JIT compilation off (the plan is estimated
      *         expensive enough for it, and compiling took a second), then the claim. Same parameters and columns as
      *         {@link #claim}; run it with {@code execute()} and read the rows after one {@code getMoreResults()}

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
 /**
@@ -25,21 +24,8 @@ final class PostgresRelayStore implements RelayStore {
     private final PostgresStatements sql;
     private final String claimSql;
     private final String parkingClaimSql;
-    /** Claims so far; every {@value #PARK_EVERY}th parks, starting with the first. */
-    private final AtomicLong claims = new AtomicLong();
-    /** Set when a claim found nothing: the next one parks, so that a walk over nothing claimable is paid once. */
-    private volatile boolean parkNext = true;
-
-    /**
-     * How often a claim also parks what it walked past and could not take. Parking walks that stretch a second
-     * time; once in eight claims bounds that to an eighth of the walk, and a stretch of held events is parked within
-     * eight claims of appearing (in one claim, for those of one aggregate).
-     */
-    static final int PARK_EVERY = 8;
+    private final ParkingSchedule schedule = new ParkingSchedule();
     private final int timeoutSeconds;
-    /** How often a relay looks for events left parked behind a dead event that was requeued meanwhile. */
-    private static final long ORPHAN_SWEEP_NANOS = Duration.ofMinutes(1).toNanos();
-    private volatile long lastOrphanSweep = System.nanoTime() - ORPHAN_SWEEP_NANOS;
 
     /** @param batchSize most events per claim; the claim statement is fixed for it once, here */
     PostgresRelayStore(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize, long maxBatchBytes,
@@ -58,13 +44,11 @@ final class PostgresRelayStore implements RelayStore {
     @Override
     public ClaimedBatch claim(String owner, Duration lease) throws SQLException {
         UUID token = UUID.randomUUID();
-        boolean parking = parkNext || claims.getAndIncrement() % PARK_EVERY == 0;
+        boolean parking = schedule.parkNow();
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
             try {
-                long now = System.nanoTime();
-                if (now - lastOrphanSweep > ORPHAN_SWEEP_NANOS) {
-                    lastOrphanSweep = now;
+                if (schedule.sweepNow()) {
                     execute(connection, PostgresStatements.JIT_OFF + sql.unparkOrphans, null);
                     commitUnlessAuto(connection, autoCommit);
                 }
@@ -89,7 +73,7 @@ final class PostgresRelayStore implements RelayStore {
                     }
                 }
                 commitUnlessAuto(connection, autoCommit);
-                parkNext = batch.size() == 0 && !parking;
+                schedule.claimed(batch.size(), parking);
                 return batch;
             } catch (SQLException | RuntimeException e) {
                 RelayStore.rollbackQuietly(connection, autoCommit, e);

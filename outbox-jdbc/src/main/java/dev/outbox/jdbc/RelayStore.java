@@ -100,6 +100,9 @@ interface RelayStore {
         }
     }
 
+    /** MySQL's and MariaDB's error for an index named in FORCE INDEX that the table lacks. */
+    int MYSQL_NO_SUCH_INDEX = 1176;
+
     static OutboxException failure(String what, OutboxTable table, SQLException e) {
         return new OutboxException(what + " on outbox table " + table + " failed: " + e.getMessage()
                 + schemaHint(table, e), e);
@@ -107,7 +110,8 @@ interface RelayStore {
 
     /**
      * @return for an error that says a table or column is missing, what to run; else empty. A PostgreSQL table created
-     *         by an earlier version lacks the parked_until column or the wake sequence.
+     *         by an earlier version lacks the parked_until column or the wake sequence; a MySQL or MariaDB one the
+     *         column or the ready index.
      */
     static String schemaHint(OutboxTable table, SQLException e) {
         String state = e.getSQLState();
@@ -116,9 +120,11 @@ interface RelayStore {
                     + " version up to date with OutboxSchema.migrate(dataSource, " + table + "), resource "
                     + OutboxSchema.POSTGRES_PARKING_MIGRATION + ")";
         }
-        if ("42S02".equals(state) || "42S22".equals(state)) {
-            return " (is the schema there? Create it with OutboxSchema.create, or run the resource "
-                    + OutboxSchema.MYSQL_RESOURCE + ")";
+        if ("42S02".equals(state) || "42S22".equals(state) || e.getErrorCode() == MYSQL_NO_SUCH_INDEX) {
+            return " (is the schema up to date? Create it with OutboxSchema.create (resource "
+                    + OutboxSchema.MYSQL_RESOURCE + "), or bring a table made by an earlier version up to date with"
+                    + " OutboxSchema.migrate(dataSource, " + table + "), resource "
+                    + OutboxSchema.MYSQL_PARKING_MIGRATION + ")";
         }
         return "";
     }

@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS ${outbox_table} (
     created_at      DATETIME(6)  NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
     -- Not claimed before this time: the retry backoff, or the delay given at append.
     next_attempt_at DATETIME(6)  NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
+    -- Set while a pending event is set aside from the claim's walk: until its retry or delay is due, or
+    -- 9999-12-31 23:59:59.999999 (for ever) while an earlier event of its aggregate holds it back (dead, backing off,
+    -- delayed), until that one is published, requeued or discarded. Null for everything else.
+    parked_until    DATETIME(6),
     -- Claims so far, including the one in flight.
     attempts        INT          NOT NULL DEFAULT 0,
     last_error      TEXT,
@@ -34,8 +38,13 @@ CREATE TABLE IF NOT EXISTS ${outbox_table} (
     dead_at         DATETIME(6),
     PRIMARY KEY (position),
     CONSTRAINT ${outbox_name}_id_key UNIQUE (id),
-    -- The claim walks pending events in position order; purging walks published ones by age.
-    INDEX ${outbox_name}_pending (published_at, dead_at, position),
+    -- The claim walks the pending events that are not parked, in position order: a backlog that is backing off,
+    -- delayed or held behind a dead event costs it nothing, however large (IS NULL is an equality for the index, so
+    -- these rows are one stretch of it). Purging walks published events by age.
+    INDEX ${outbox_name}_ready (published_at, dead_at, parked_until, position),
+    -- Parked events by the time they are due again: the claim reads only those whose time has come; and those
+    -- parked for ever by aggregate, released when the event holding them back is published.
+    INDEX ${outbox_name}_parked (parked_until, aggregate_type, aggregate_id),
     -- An event's earlier unpublished events of its aggregate, for per-aggregate order.
     INDEX ${outbox_name}_by_aggregate (aggregate_type, aggregate_id, published_at, position),
     INDEX ${outbox_name}_dead (dead_at, position),

@@ -5,13 +5,14 @@ import static dev.outbox.testing.Transactions.queryLong;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.outbox.Event;
 import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.testing.RecordingPublisher;
-import dev.outbox.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -19,22 +20,38 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Events a claim cannot take (held behind a dead or backing-off event of their aggregate, or not due) are parked out
  * of the claim's walk, and come back exactly when they can move: nothing is lost, nothing is reordered.
  */
-class ParkingTest {
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class ParkingTest extends EachDatabase {
 
-    static final DataSource db = TestDatabase.dataSource();
+    ParkingTest(TestDb tdb) {
+        super(tdb);
+    }
 
-    final OutboxTable table = TestTables.newTable();
-    final JdbcOutbox outbox = JdbcOutbox.create(table);
+    OutboxTable table;
+    JdbcOutbox outbox;
+    /** The parked_until of an event held back by an earlier one of its aggregate. */
+    String forever;
+
+    @BeforeEach
+    void newTable() {
+        table = tdb.newTable();
+        outbox = JdbcOutbox.create(table);
+        forever = tdb.mysqlFamily() ? MySqlStatements.FOREVER : "'infinity'";
+    }
 
     long parked(String condition) {
-        return queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE " + condition);
+        return queryLong(db, "SELECT count(*) FROM " + tdb.q(table) + " WHERE "
+                + condition.replace("'infinity'", forever));
     }
 
     List<Event> appendAll(String aggregateId, int count) {
@@ -149,7 +166,7 @@ class ParkingTest {
     void anEventLeftParkedWithNothingHoldingItBackIsReleasedByTheSweep() {
         List<Event> stranded = appendAll("A", 2);
         // What a claim that lost a race with the publishing of the event ahead would leave behind.
-        TestDatabaseSql.execute("UPDATE " + table.qualifiedName() + " SET parked_until = 'infinity'");
+        tdb.execute("UPDATE " + tdb.q(table) + " SET parked_until = " + forever);
         RecordingPublisher publisher = new RecordingPublisher();
         try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).build()) {
             relay.drain(Duration.ofSeconds(10)); // a relay sweeps on its first claim, then every minute
@@ -174,7 +191,7 @@ class ParkingTest {
             appendAll("C" + i, 1000);
         }
         // Publish one in three of the newest events, so that the estimate's sample meets a mix.
-        TestDatabaseSql.execute("UPDATE " + table.qualifiedName() + " SET published_at = now()"
+        tdb.execute("UPDATE " + tdb.q(table) + " SET published_at = " + tdb.now()
                 + " WHERE position % 3 = 0 AND aggregate_id LIKE 'C%'");
         long truth = 2000 + 5000 - 5000 / 3;
         OutboxStats large = ops.stats();
@@ -184,6 +201,7 @@ class ParkingTest {
 
     @Test
     void anOlderTableIsMigratedInPlaceAndKeepsItsEvents() throws Exception {
+        assumeFalse(tdb.mysqlFamily(), "PostgreSQL's migration; MySQL's below");
         String t = table.qualifiedName();
         String n = table.name();
         // The table as the earlier version created it.
@@ -195,7 +213,7 @@ class ParkingTest {
                 "CREATE INDEX \"" + n + "_pending\" ON " + t + " (position) WHERE published_at IS NULL AND dead_at IS NULL",
                 "INSERT INTO " + t + " (id, aggregate_type, aggregate_id, event_type, payload, occurred_at)"
                         + " VALUES (gen_random_uuid(), 'order', 'A', 'placed', '{\"old\":true}', now())")) {
-            TestDatabaseSql.execute(sql);
+            tdb.execute(sql);
         }
         try (Connection c = db.getConnection()) {
             c.setAutoCommit(false);
@@ -223,14 +241,43 @@ class ParkingTest {
         assertEquals(List.of("{\"old\":true}", "{\"new\":true}"), publisher.payloads());
     }
 
-    /** Plain statements on the test database. */
-    static final class TestDatabaseSql {
-        static void execute(String sql) {
-            try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
-                s.execute(sql);
-            } catch (java.sql.SQLException e) {
-                throw new IllegalStateException(sql, e);
+    @Test
+    void anOlderMySqlTableIsMigratedInPlaceAndKeepsItsEvents() throws Exception {
+        assumeTrue(tdb.mysqlFamily(), "MySQL's and MariaDB's migration; PostgreSQL's above");
+        String t = tdb.q(table);
+        String n = table.name();
+        // The table as the earlier version created it, with an event pending.
+        for (String sql : List.of(
+                "ALTER TABLE " + t + " DROP INDEX " + n + "_ready, DROP INDEX " + n + "_parked,"
+                        + " DROP INDEX " + n + "_pending_since, DROP COLUMN parked_until,"
+                        + " ADD INDEX " + n + "_pending (published_at, dead_at, position)",
+                "INSERT INTO " + t + " (id, aggregate_type, aggregate_id, event_type, payload, occurred_at)"
+                        + " VALUES (UUID(), 'order', 'A', 'placed', '{\"old\":true}', UTC_TIMESTAMP(6))")) {
+            tdb.execute(sql);
+        }
+        try (JdbcRelay relay = JdbcRelay.builder(db, new RecordingPublisher()).table(table).build()) {
+            dev.outbox.OutboxException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.outbox.OutboxException.class, relay::runOnce);
+            assertTrue(e.getMessage().contains("OutboxSchema.migrate"), e.getMessage());
+        }
+        OutboxSchema.migrate(db, table);
+        OutboxSchema.migrate(db, table); // again: harmless
+        assertEquals(3, OutboxSchema.mysqlParkingMigration(table).size());
+        List<String> indexes = new ArrayList<>();
+        try (Connection c = db.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS"
+                     + " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" + n + "' ORDER BY 1")) {
+            while (rs.next()) {
+                indexes.add(rs.getString(1));
             }
         }
+        assertEquals(List.of("PRIMARY", n + "_by_aggregate", n + "_dead", n + "_id_key", n + "_parked",
+                n + "_pending_since", n + "_ready"), indexes);
+        RecordingPublisher publisher = new RecordingPublisher();
+        commit(db, c -> outbox.append(c, Event.of("order", "A", "placed", "{\"new\":true}")));
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).build()) {
+            relay.drain(Duration.ofSeconds(10));
+        }
+        assertEquals(List.of("{\"old\":true}", "{\"new\":true}"), publisher.payloads());
     }
 }

@@ -1,0 +1,46 @@
+package dev.outbox.jdbc;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * When a relay's claim also parks what it walked past and could not take, and when the relay looks for events left
+ * parked with nothing holding them back. Parking walks the claim's stretch a second time: once in {@value #PARK_EVERY}
+ * claims bounds that to an eighth of the walk, and a stretch of held events is parked within eight claims of
+ * appearing; after a claim that found nothing without parking, the next one parks, so that a walk over nothing
+ * claimable is paid once. Safe for the relay's loops to share.
+ */
+final class ParkingSchedule {
+
+    /** How often a claim also parks. */
+    static final int PARK_EVERY = 8;
+
+    /** How often a relay looks for events left parked behind an event that was published or requeued meanwhile. */
+    static final Duration ORPHAN_SWEEP = Duration.ofMinutes(1);
+
+    private final AtomicLong claims = new AtomicLong();
+    private volatile boolean parkNext = true;
+    private final AtomicLong lastSweep = new AtomicLong(System.nanoTime() - ORPHAN_SWEEP.toNanos());
+
+    /** @return whether the claim about to run parks; the first one does */
+    boolean parkNow() {
+        return parkNext || claims.getAndIncrement() % PARK_EVERY == 0;
+    }
+
+    /**
+     * Says how a claim went.
+     *
+     * @param size the events it claimed
+     * @param parked whether it parked
+     */
+    void claimed(int size, boolean parked) {
+        parkNext = size == 0 && !parked;
+    }
+
+    /** @return whether this call, alone among concurrent ones, sweeps orphans now: once per {@link #ORPHAN_SWEEP} */
+    boolean sweepNow() {
+        long now = System.nanoTime();
+        long last = lastSweep.get();
+        return now - last >= ORPHAN_SWEEP.toNanos() && lastSweep.compareAndSet(last, now);
+    }
+}

@@ -1,0 +1,64 @@
+package dev.outbox.jdbc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+class ParkingScheduleTest {
+
+    @Test
+    void theFirstClaimParksThenOneInEight() {
+        ParkingSchedule schedule = new ParkingSchedule();
+        List<Integer> parking = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            boolean parks = schedule.parkNow();
+            if (parks) {
+                parking.add(i);
+            }
+            schedule.claimed(10, parks);
+        }
+        assertEquals(List.of(0, 1, 9, 17), parking, "the first claim, then every eighth of the counted ones");
+    }
+
+    @Test
+    void aClaimThatFoundNothingWithoutParkingMakesTheNextOnePark() {
+        ParkingSchedule schedule = new ParkingSchedule();
+        schedule.claimed(0, schedule.parkNow()); // the first parks
+        boolean second = schedule.parkNow();
+        schedule.claimed(0, second);
+        assertTrue(second, "the counter's first turn parks");
+        boolean third = schedule.parkNow();
+        assertFalse(third);
+        schedule.claimed(0, third); // empty, not parked
+        assertTrue(schedule.parkNow(), "a walk over nothing claimable is parked by the next claim");
+        schedule.claimed(0, true);
+        assertFalse(schedule.parkNow(), "an empty parking claim does not make the next one park");
+    }
+
+    @Test
+    void oneCallerSweepsOrphansAtATime() throws Exception {
+        ParkingSchedule schedule = new ParkingSchedule();
+        ExecutorService threads = Executors.newFixedThreadPool(8);
+        try {
+            List<Callable<Boolean>> calls = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                calls.add(schedule::sweepNow);
+            }
+            int sweeps = 0;
+            for (Future<Boolean> f : threads.invokeAll(calls)) {
+                sweeps += f.get() ? 1 : 0;
+            }
+            assertEquals(1, sweeps, "the first call sweeps, the others within the minute do not");
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+}
