@@ -77,18 +77,17 @@ final class Claims {
         }
         if (batch.size() == 0 && !waiter.listening) {
             // About to wait: say so first, then look once more, so that nothing committed in between waits for the
-            // poll. An append that drew from the wake sequence before it was set back, by a transaction that commits
-            // after the claim below, sends nothing and is not seen: the recheck a few milliseconds later finds it,
-            // or, if the transaction commits later still, the next poll.
+            // poll. An append that read the wake sequence before it was set back, by a transaction that commits after
+            // the claim below, sends nothing and is not seen by it: that transaction is among those running just after
+            // (it has an id before it reads the sequence), and the loop claims again once some of those have ended.
             try {
-                store.listen();
-                waiter.waiting();
+                waiter.waiting(store.listen());
             } catch (SQLException | RuntimeException e) {
                 throw failed("registering for wake-ups", e);
             }
             batch = claim(null);
             if (batch.size() == 0) {
-                waiter.scheduleRecheck(wakeUp);
+                waiter.scheduleRecheck(store::stillRunning, wakeUp);
             }
         }
         waiter.found(batch.size());

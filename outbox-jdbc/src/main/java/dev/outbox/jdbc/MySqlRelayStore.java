@@ -218,7 +218,13 @@ final class MySqlRelayStore implements RelayStore {
 
     /** Relays on MySQL and MariaDB poll: there is nothing to listen to. */
     @Override
-    public void listen() {
+    public long[] listen() {
+        return new long[0];
+    }
+
+    @Override
+    public long[] stillRunning(long[] transactions) {
+        return new long[0];
     }
 
     @Override

@@ -98,20 +98,73 @@ final class PostgresRelayStore implements RelayStore {
         }
     }
 
-    /** Says that a loop waits for a notification: the next append notifies. */
+    /**
+     * Says that a loop waits for a notification: the next append notifies. Then reads the transactions running, in a
+     * transaction of its own (so that its snapshot is taken after the sequence was set back, whatever the pool's
+     * isolation level): an append reads the wake sequence after its transaction has an id, so one that read it before
+     * it was set back either committed already or is among them.
+     */
     @Override
-    public void listen() throws SQLException {
+    public long[] listen() throws SQLException {
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
-            try (PreparedStatement listen = connection.prepareStatement(sql.listen)) {
-                listen.setQueryTimeout(timeoutSeconds);
-                listen.execute();
-                if (!autoCommit) {
-                    connection.commit();
+            try {
+                try (PreparedStatement listen = connection.prepareStatement(sql.listen)) {
+                    listen.setQueryTimeout(timeoutSeconds);
+                    listen.execute();
                 }
+                commitUnlessAuto(connection, autoCommit);
+                long[] running = longs(connection, sql.running, null);
+                commitUnlessAuto(connection, autoCommit);
+                return running;
             } catch (SQLException | RuntimeException e) {
                 RelayStore.rollbackQuietly(connection, autoCommit, e);
                 throw e;
+            }
+        }
+    }
+
+    @Override
+    public long[] stillRunning(long[] transactions) throws SQLException {
+        if (transactions.length == 0) {
+            return transactions;
+        }
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            try {
+                long[] running = longs(connection, sql.stillRunning, transactions);
+                commitUnlessAuto(connection, autoCommit);
+                return running;
+            } catch (SQLException | RuntimeException e) {
+                RelayStore.rollbackQuietly(connection, autoCommit, e);
+                throw e;
+            }
+        }
+    }
+
+    /** @return the one bigint[] column of {@code query}'s one row, given {@code ids} as its one parameter, if any */
+    private long[] longs(Connection connection, String query, long[] ids) throws SQLException {
+        try (PreparedStatement read = connection.prepareStatement(query)) {
+            read.setQueryTimeout(timeoutSeconds);
+            Array array = null;
+            if (ids != null) {
+                array = connection.createArrayOf("bigint", java.util.Arrays.stream(ids).boxed().toArray());
+                read.setArray(1, array);
+            }
+            try (ResultSet rs = read.executeQuery()) {
+                rs.next();
+                Array result = rs.getArray(1);
+                Object[] values = (Object[]) result.getArray();
+                long[] longs = new long[values.length];
+                for (int i = 0; i < values.length; i++) {
+                    longs[i] = ((Number) values[i]).longValue();
+                }
+                result.free();
+                return longs;
+            } finally {
+                if (array != null) {
+                    array.free();
+                }
             }
         }
     }

@@ -166,6 +166,8 @@ final class PostgresStatements {
     final String unparkDue;
     final String unparkOrphans;
     final String listen;
+    final String running;
+    final String stillRunning;
     final String recordPublished;
     final String renewLease;
     final String recordOutcomes;
@@ -267,14 +269,18 @@ final class PostgresStatements {
         // wake-up whatever its isolation level and whether it commits, and appends running meanwhile never wait for
         // it. If that append's transaction rolls back, the notification is gone with it, and loops waiting then find
         // later commits at their next poll.
+        // The sequence is read after the insert (from its first returned row), so the appending transaction has an
+        // id by then: an append that read it just before a loop set it back, and commits after that loop's last
+        // claim, is among the transactions the loop saw running, which it waits out and looks again (Claims).
         String notify = """
 
-                SELECT pg_notify('%1$s', '')
-                WHERE CASE WHEN (SELECT is_called FROM %2$s) THEN false ELSE nextval('%2$s') = 1 END""".formatted(
+                SELECT CASE WHEN (SELECT is_called FROM %2$s) THEN NULL
+                            WHEN nextval('%2$s') = 1 THEN pg_notify('%1$s', '') END
+                FROM (SELECT 1 FROM appended LIMIT 1) a""".formatted(
                 table.channel(), table.wakeSequenceQualifiedName());
-        insertNotifying = "WITH appended AS (\n" + insert + "\n)" + notify;
-        insertManyNotifying = "WITH appended AS (\n" + insertMany + "\n)" + notify;
-        insertDelayedNotifying = "WITH appended AS (\n" + insertDelayed + "\n)" + notify;
+        insertNotifying = "WITH appended AS (\n" + insert + "\nRETURNING 1\n)" + notify;
+        insertManyNotifying = "WITH appended AS (\n" + insertMany + "\nRETURNING 1\n)" + notify;
+        insertDelayedNotifying = "WITH appended AS (\n" + insertDelayed + "\nRETURNING 1\n)" + notify;
 
         // Per-aggregate order, in two steps.
         // 1. candidate: the first claimable rows in position order whose aggregate is not blocked by an earlier
@@ -349,6 +355,9 @@ final class PostgresStatements {
         // A relay loop about to wait for a notification says so: the next append draws 1 from the wake sequence and
         // notifies. Outside transactions, like every change to a sequence.
         listen = "SELECT setval('%s', 1, false)".formatted(table.wakeSequenceQualifiedName());
+        // The transactions running (txid_*, not pg_*: PostgreSQL 12 has only these), and those of some still running.
+        running = "SELECT ARRAY(SELECT txid_snapshot_xip(txid_current_snapshot()))";
+        stillRunning = "SELECT ARRAY(SELECT x FROM unnest(?::bigint[]) x WHERE txid_status(x) = 'in progress')";
 
         // Outcomes are written only where this claim's lease token is still in place: a relay whose lease
         // expired and was taken over cannot overwrite the new owner's result.

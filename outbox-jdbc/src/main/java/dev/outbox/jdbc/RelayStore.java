@@ -20,8 +20,17 @@ interface RelayStore {
     /** Claims the next batch under a new lease token. */
     ClaimedBatch claim(String owner, Duration lease) throws SQLException;
 
-    /** Says that a loop waits for a notification: the next append notifies. */
-    void listen() throws SQLException;
+    /**
+     * Says that a loop waits for a notification: the next append notifies.
+     *
+     * @return the transactions running just after, which may have appended before without notifying: an append that
+     *         found the wake-up taken before the loop said so, by a transaction that commits later (PostgreSQL;
+     *         none elsewhere)
+     */
+    long[] listen() throws SQLException;
+
+    /** @return those of {@code transactions} (from {@link #listen}) still running */
+    long[] stillRunning(long[] transactions) throws SQLException;
 
     /** @return the positions whose lease was extended by {@code lease}; a missing one had lost its lease */
     Set<Long> renew(UUID token, List<Long> positions, Duration lease) throws SQLException;
@@ -72,8 +81,13 @@ interface RelayStore {
             }
 
             @Override
-            public void listen() throws SQLException {
-                store().listen();
+            public long[] listen() throws SQLException {
+                return store().listen();
+            }
+
+            @Override
+            public long[] stillRunning(long[] transactions) throws SQLException {
+                return store().stillRunning(transactions);
             }
 
             @Override

@@ -8,15 +8,20 @@ import java.util.concurrent.TimeUnit;
  * One relay loop's side of the wake-up: whether it waits for a notification (it set the wake sequence back, so
  * that the next append notifies), and how long it holds off after wake-ups that found nothing. A loop says so only
  * when it is about to wait: a loop at work finds what is committed meanwhile with its next claim anyway. Used by its
- * loop's thread only, but for {@link #scheduleRecheck}.
+ * loop's thread only, but for the looks of {@link #scheduleRecheck}, which run on a timer.
  */
 final class WakeUpWaiter {
 
     /** Longest hold-off after wake-ups that found nothing. */
     private static final long MAX_HOLD_OFF_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long FIRST_HOLD_OFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    /** How long after going to sleep a loop looks once more, for appends that raced its registration. */
+    /**
+     * How long after going to sleep a loop first looks whether the transactions it saw running have ended (appends
+     * that raced its registration); the pause doubles up to {@value #MAX_RECHECK_MILLIS} ms (or the poll interval)
+     * while some still run.
+     */
     static final long RECHECK_MILLIS = 10;
+    static final long MAX_RECHECK_MILLIS = 100;
     /** How long a loop that ran out of work waits before its last claim and before asking for notifications. */
     static final long LINGER_MICROS = 2_000;
     /** Fewest events in the loop's last claim for it to linger: fewer is a trickle, where waking costs little. */
@@ -28,6 +33,12 @@ final class WakeUpWaiter {
     static final long SHORT_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private final long maxHoldOffNanos;
+    private final long maxRecheckMillis;
+    /** Counts the loop's waits; a look scheduled for an earlier wait does nothing. */
+    private long wait;
+    /** The transactions running when the loop began to wait that have not been seen to end. */
+    private long[] racing = new long[0];
+    private long recheckMillis;
     /** Whether the loop waits for a notification. */
     volatile boolean listening;
     private volatile boolean recheck;
@@ -40,6 +51,7 @@ final class WakeUpWaiter {
 
     WakeUpWaiter(Duration pollInterval) {
         this.maxHoldOffNanos = Math.min(MAX_HOLD_OFF_NANOS, pollInterval.toNanos());
+        this.maxRecheckMillis = Math.max(1, Math.min(MAX_RECHECK_MILLIS, pollInterval.toMillis()));
     }
 
     /**
@@ -66,10 +78,18 @@ final class WakeUpWaiter {
         return lastFound >= LINGER_AFTER || lastWaitShort;
     }
 
-    /** The loop says that it waits from now. */
-    void waiting() {
+    /**
+     * The loop says that it waits from now.
+     *
+     * @param running the transactions running just after it said so ({@link RelayStore#listen})
+     */
+    synchronized void waiting(long[] running) {
         listening = true;
+        recheck = false;
         waitStartedNanos = System.nanoTime();
+        wait++;
+        racing = running;
+        recheckMillis = RECHECK_MILLIS;
     }
 
     /** The loop was woken from its wait: notes how long it waited. */
@@ -95,12 +115,62 @@ final class WakeUpWaiter {
         }
     }
 
-    /** Wakes the loops once, {@value #RECHECK_MILLIS} ms from now, for a claim that keeps this loop waiting. */
-    void scheduleRecheck(Runnable wakeUp) {
-        CompletableFuture.delayedExecutor(RECHECK_MILLIS, TimeUnit.MILLISECONDS).execute(() -> {
-            recheck = true;
+    /** @return the transactions running when the loop began to wait that have not been seen to end */
+    synchronized long[] racing() {
+        return racing;
+    }
+
+    /** Which of some transactions still run ({@link RelayStore#stillRunning}). */
+    @FunctionalInterface
+    interface StillRunning {
+        long[] of(long[] transactions) throws Exception;
+    }
+
+    /**
+     * While the loop waits and some of the transactions it saw running as it began to wait still run, looks again a
+     * moment from now ({@value #RECHECK_MILLIS} ms, then twice as long each time, up to {@value #MAX_RECHECK_MILLIS}
+     * ms): once some have ended, wakes the loops for a claim that keeps this loop waiting (one of them may have
+     * appended without notifying). A look that fails wakes them too, and ends the looks.
+     */
+    synchronized void scheduleRecheck(StillRunning stillRunning, Runnable wakeUp) {
+        if (!listening || racing.length == 0) {
+            return;
+        }
+        long scheduledFor = wait;
+        long delay = recheckMillis;
+        recheckMillis = Math.min(maxRecheckMillis, recheckMillis * 2);
+        CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)
+                .execute(() -> look(scheduledFor, stillRunning, wakeUp));
+    }
+
+    private void look(long scheduledFor, StillRunning stillRunning, Runnable wakeUp) {
+        long[] before;
+        synchronized (this) {
+            if (scheduledFor != wait || !listening) {
+                return;
+            }
+            before = racing;
+        }
+        long[] running;
+        try {
+            running = stillRunning.of(before);
+        } catch (Exception e) {
+            running = new long[0];
+        }
+        boolean someEnded = running.length < before.length;
+        synchronized (this) {
+            if (scheduledFor != wait || !listening) {
+                return;
+            }
+            racing = running;
+            if (someEnded) {
+                recheck = true;
+            }
+        }
+        if (someEnded) {
             wakeUp.run();
-        });
+        }
+        scheduleRecheck(stillRunning, wakeUp);
     }
 
     /** @return whether this claim is the recheck after going to sleep; clears it */

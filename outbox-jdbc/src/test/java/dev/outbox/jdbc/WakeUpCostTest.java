@@ -213,6 +213,34 @@ class WakeUpCostTest {
     }
 
     @Test
+    void aRacingTransactionThatCommitsLongAfterTheLoopWentToSleepIsFoundSoonAfterItsCommit() throws Exception {
+        RecordingPublisher publisher = blockingOnFirst();
+        startedRelay(publisher, Duration.ofHours(1));
+        Eavesdropper ears = new Eavesdropper();
+        commit(db, c -> outbox.append(c, event("first")));
+        assertTrue(busy.await(5, TimeUnit.SECONDS));
+        ears.received(100);
+
+        // The append (the transaction's first write) reads the wake-up while the loop works; the transaction goes on
+        // with other work and commits half a second after the loop went back to waiting, long past its first looks.
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            outbox.append(c, event("slow racer"));
+            release.countDown();
+            assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> waitingLoops() == 1));
+            WakeOnCommitTest.sleep(500);
+            c.commit();
+        }
+        long committed = System.nanoTime();
+        assertTrue(WakeOnCommitTest.eventually(Duration.ofSeconds(5), () -> publisher.deliveries().size() == 2),
+                "the slow racing append waited for the poll (hourly)");
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - committed);
+        assertEquals(0, ears.received(100), "the racing commit sent no notification");
+        assertTrue(millis < 500, "found once the loop saw its transaction end (looks at most 100 ms apart), took "
+                + millis + " ms");
+    }
+
+    @Test
     void aFloodOfCommitsWithTheListenerKilledMidwayLosesNothingAndWaitsNoLongerThanThePoll() throws Exception {
         Map<UUID, Long> publishedAt = new ConcurrentHashMap<>();
         RecordingPublisher publisher = new RecordingPublisher(e -> {
