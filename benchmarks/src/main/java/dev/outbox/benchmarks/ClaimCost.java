@@ -1,8 +1,8 @@
 package dev.outbox.benchmarks;
 
 import dev.outbox.Event;
-import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
+import dev.outbox.benchmarks.ClaimPasses.Pass;
 import dev.outbox.jdbc.JdbcRelay;
 import dev.outbox.jdbc.OutboxOperations;
 import dev.outbox.jdbc.OutboxTable;
@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Function;
 import java.util.function.IntFunction;
 
 /**
@@ -30,13 +29,15 @@ import java.util.function.IntFunction;
  */
 final class ClaimCost {
 
-    private static final int MEASURED = 21;
+    private static final int MEASURED = ClaimPasses.MEASURED;
     private static final int BATCH = 500;
 
     private final BenchDatabase db;
     private final int published;
     private final int backlog;
     private OutboxTable table;
+    private final ClaimPasses passes = new ClaimPasses(this::relay,
+            () -> queryLong("SELECT count(*) FROM " + table.qualifiedName() + " WHERE parked_until IS NOT NULL"));
 
     ClaimCost(BenchDatabase db, int published, int backlog) {
         this.db = db;
@@ -55,32 +56,32 @@ final class ClaimCost {
 
         // Healthy: n pending events over 10,000 aggregates.
         append(n, i -> BenchDatabase.event(i % 10_000));
-        Pass healthy = measure();
+        Pass healthy = passes.measure();
         rows.add(row("healthy: " + count(n) + " pending", healthy, healthy, "-"));
         reset();
 
         // n pending, all backing off after an outage.
         append(n, i -> BenchDatabase.event(i));
-        drain(outcome -> PublishOutcome.retry("broker down"));
-        Pass backingOff = measure();
+        passes.drain(outcome -> PublishOutcome.retry("broker down"));
+        Pass backingOff = passes.measure();
         rows.add(row(count(n) + " pending, all backing off", backingOff, healthy, "empty: a few ms"));
         reset();
 
         // 90 % backing off, 10 % blocked behind them (appended to the same aggregates afterwards).
         append(n - tenth, i -> BenchDatabase.event(i));
-        drain(outcome -> PublishOutcome.retry("broker down"));
+        passes.drain(outcome -> PublishOutcome.retry("broker down"));
         append(tenth, i -> BenchDatabase.event(i));
-        Pass blockedBehindBackoff = measure();
+        Pass blockedBehindBackoff = passes.measure();
         rows.add(row(count(n - tenth) + " backing off, " + count(tenth) + " blocked behind them",
                 blockedBehindBackoff, healthy, "empty: a few ms"));
         reset();
 
         // One dead event heading an aggregate with n/2 followers, and n healthy events after them.
         append(1, i -> BenchDatabase.event(-1));
-        drain(outcome -> PublishOutcome.rejected("poison"));
+        passes.drain(outcome -> PublishOutcome.rejected("poison"));
         append(n / 2, i -> BenchDatabase.event(-1));
         append(n, i -> BenchDatabase.event(i % 10_000));
-        Pass deadHead = measure();
+        Pass deadHead = passes.measure();
         rows.add(row("one dead event heading " + count(n / 2) + " followers, " + count(n) + " healthy after",
                 deadHead, healthy, "<= 2x"));
         reset();
@@ -88,13 +89,13 @@ final class ClaimCost {
         // 20 % dead heads, 80 % blocked behind them; then the same with n healthy events after them.
         int heads = n / 5;
         append(heads, i -> BenchDatabase.event(i));
-        drain(outcome -> PublishOutcome.rejected("poison"));
+        passes.drain(outcome -> PublishOutcome.rejected("poison"));
         append(n - heads, i -> BenchDatabase.event(i % heads));
-        Pass blockedBehindDead = measure();
+        Pass blockedBehindDead = passes.measure();
         rows.add(row(count(n - heads) + " blocked behind " + count(heads) + " dead, nothing else",
                 blockedBehindDead, healthy, "empty: a few ms"));
         append(n, i -> BenchDatabase.event(heads + i % 10_000));
-        Pass blockedBehindDeadThenHealthy = measure();
+        Pass blockedBehindDeadThenHealthy = passes.measure();
         rows.add(row(count(n - heads) + " blocked behind " + count(heads) + " dead, " + count(n) + " healthy after",
                 blockedBehindDeadThenHealthy, healthy, "<= 2x"));
 
@@ -150,51 +151,6 @@ final class ClaimCost {
         return millis[MEASURED / 2];
     }
 
-    /** The median pass and the events it claimed, after passes that park what the claim cannot take. */
-    private record Pass(double millis, int claimed, double firstMillis) {
-    }
-
-    private Pass measure() {
-        Publisher takesAll = events -> events.stream().map(e -> PublishOutcome.published()).toList();
-        try (JdbcRelay relay = relay(takesAll, RetryPolicy.DEFAULT)) {
-            long start = System.nanoTime();
-            relay.runOnce();
-            double first = (System.nanoTime() - start) / 1e6;
-            long parked = -1;
-            for (int i = 0; i < 100; i++) { // until the claim parks nothing more
-                long now = queryLong("SELECT count(*) FROM " + table.qualifiedName() + " WHERE parked_until IS NOT NULL");
-                if (now == parked) {
-                    break;
-                }
-                parked = now;
-                relay.runOnce();
-            }
-            double[] millis = new double[MEASURED];
-            int[] claimed = new int[MEASURED];
-            for (int i = 0; i < MEASURED; i++) {
-                long t = System.nanoTime();
-                RelayResult result = relay.runOnce();
-                millis[i] = (System.nanoTime() - t) / 1e6;
-                claimed[i] = result.claimed();
-            }
-            Arrays.sort(millis);
-            Arrays.sort(claimed);
-            return new Pass(millis[MEASURED / 2], claimed[MEASURED / 2], first);
-        }
-    }
-
-    /** Runs the relay with {@code outcome} until it claims nothing: every event then backs off or is dead. */
-    private void drain(Function<Event, PublishOutcome> outcome) {
-        Publisher failing = events -> events.stream().map(outcome).toList();
-        RetryPolicy hourLong = RetryPolicy.builder().initialDelay(Duration.ofHours(1)).maxDelay(Duration.ofHours(2))
-                .build();
-        try (JdbcRelay relay = relay(failing, hourLong)) {
-            while (relay.runOnce().claimed() > 0) {
-                // keep draining
-            }
-        }
-    }
-
     private JdbcRelay relay(Publisher publisher, RetryPolicy retryPolicy) {
         return JdbcRelay.builder(db.pool(), publisher).table(table).batchSize(BATCH).wakeOnCommit(false)
                 .retryPolicy(retryPolicy).build();
@@ -244,14 +200,12 @@ final class ClaimCost {
     }
 
     private Row row(String shape, Pass pass, Pass healthy, String target) {
-        String ours = Format.millis(pass.millis) + ", " + pass.claimed + " claimed (first pass " + Format.millis(
-                pass.firstMillis) + ")";
-        return new Row("8. claim cost, " + count(published) + " published kept: " + shape, ours,
-                Format.millis(healthy.millis) + " healthy, " + healthy.claimed + " claimed",
-                Format.ratio(pass.millis / healthy.millis), target);
+        return new Row("8. claim cost, " + count(published) + " published kept: " + shape, ClaimPasses.describe(pass),
+                Format.millis(healthy.millis()) + " healthy, " + healthy.claimed() + " claimed",
+                Format.ratio(pass.millis() / healthy.millis()), target);
     }
 
     private static String count(long n) {
-        return n >= 1000 && n % 1000 == 0 ? n / 1000 + "k" : Long.toString(n);
+        return ClaimPasses.count(n);
     }
 }

@@ -2,8 +2,8 @@ package dev.outbox.benchmarks;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.outbox.Event;
-import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
+import dev.outbox.benchmarks.ClaimPasses.Pass;
 import dev.outbox.jdbc.Database;
 import dev.outbox.jdbc.JdbcOutbox;
 import dev.outbox.jdbc.JdbcRelay;
@@ -15,23 +15,18 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.function.Function;
 import java.util.function.IntFunction;
 
 /**
  * Benchmark 10, claim cost: benchmark 8's shapes on MariaDB (or MySQL). What one pass of an ordered relay
  * ({@code runOnce}, batch 500, a publisher that takes everything) costs on the backlogs an outage or a poison event
  * leaves behind, beside the same pass on a healthy backlog of the same size, on a table that keeps {@code published}
- * published rows. Each shape is made by the relay itself; passes run until the claims have parked what they cannot
- * take, then the median of {@value #MEASURED} passes is reported.
+ * published rows, measured as benchmark 8 does ({@link ClaimPasses}).
  */
 final class MariaDbClaimCost {
 
-    private static final int MEASURED = 21;
     private static final int BATCH = 500;
 
     private final HikariDataSource pool;
@@ -39,6 +34,7 @@ final class MariaDbClaimCost {
     private final int published;
     private final int backlog;
     private final OutboxTable table;
+    private final ClaimPasses passes;
 
     MariaDbClaimCost(HikariDataSource pool, Database database, int published, int backlog) {
         this.pool = pool;
@@ -46,6 +42,13 @@ final class MariaDbClaimCost {
         this.published = published;
         this.backlog = backlog;
         this.table = OutboxTable.named("bench_claims_" + Long.toString(System.nanoTime(), 36));
+        this.passes = new ClaimPasses(this::relay, () -> {
+            try {
+                return queryLong("SELECT count(*) FROM " + name() + " WHERE parked_until IS NOT NULL");
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     List<Row> run() throws SQLException {
@@ -58,72 +61,26 @@ final class MariaDbClaimCost {
             int n = backlog;
 
             append(n, i -> BenchDatabase.event(i % 10_000));
-            Pass healthy = measure();
+            Pass healthy = passes.measure();
             rows.add(row("healthy: " + count(n) + " pending", healthy, healthy, "-"));
             reset();
 
             append(n, BenchDatabase::event);
-            drain(event -> PublishOutcome.retry("broker down"));
-            Pass backingOff = measure();
+            passes.drain(event -> PublishOutcome.retry("broker down"));
+            Pass backingOff = passes.measure();
             rows.add(row(count(n) + " pending, all backing off", backingOff, healthy, "empty: <= 10 ms"));
             reset();
 
             append(1, i -> BenchDatabase.event(-1));
-            drain(event -> PublishOutcome.rejected("poison"));
+            passes.drain(event -> PublishOutcome.rejected("poison"));
             append(n / 2, i -> BenchDatabase.event(-1));
             append(n, i -> BenchDatabase.event(i % 10_000));
-            Pass deadHead = measure();
+            Pass deadHead = passes.measure();
             rows.add(row("one dead event heading " + count(n / 2) + " followers, " + count(n) + " healthy after",
                     deadHead, healthy, "<= 2x"));
             return rows;
         } finally {
             execute("DROP TABLE " + name());
-        }
-    }
-
-    private record Pass(double millis, int claimed, double firstMillis) {
-    }
-
-    private Pass measure() throws SQLException {
-        Publisher takesAll = events -> events.stream().map(e -> PublishOutcome.published()).toList();
-        try (JdbcRelay relay = relay(takesAll, RetryPolicy.DEFAULT)) {
-            long start = System.nanoTime();
-            relay.runOnce();
-            double first = (System.nanoTime() - start) / 1e6;
-            long parked = -1;
-            for (int i = 0; i < 100; i++) { // until the claims park nothing more
-                long now = queryLong("SELECT count(*) FROM " + name() + " WHERE parked_until IS NOT NULL");
-                if (now == parked) {
-                    break;
-                }
-                parked = now;
-                for (int k = 0; k < 8; k++) { // one parking claim in eight
-                    relay.runOnce();
-                }
-            }
-            double[] millis = new double[MEASURED];
-            int[] claimed = new int[MEASURED];
-            for (int i = 0; i < MEASURED; i++) {
-                long t = System.nanoTime();
-                RelayResult result = relay.runOnce();
-                millis[i] = (System.nanoTime() - t) / 1e6;
-                claimed[i] = result.claimed();
-            }
-            Arrays.sort(millis);
-            Arrays.sort(claimed);
-            return new Pass(millis[MEASURED / 2], claimed[MEASURED / 2], first);
-        }
-    }
-
-    /** Runs the relay with {@code outcome} until it claims nothing: every event then backs off or is dead. */
-    private void drain(Function<Event, PublishOutcome> outcome) {
-        Publisher failing = events -> events.stream().map(outcome).toList();
-        RetryPolicy hourLong = RetryPolicy.builder().initialDelay(Duration.ofHours(1)).maxDelay(Duration.ofHours(2))
-                .build();
-        try (JdbcRelay relay = relay(failing, hourLong)) {
-            while (relay.runOnce().claimed() > 0) {
-                // keep draining
-            }
         }
     }
 
@@ -176,14 +133,12 @@ final class MariaDbClaimCost {
     }
 
     private Row row(String shape, Pass pass, Pass healthy, String target) {
-        String ours = Format.millis(pass.millis) + ", " + pass.claimed + " claimed (first pass "
-                + Format.millis(pass.firstMillis) + ")";
-        return new Row("10. " + database + ": claim cost, " + count(published) + " published kept: " + shape, ours,
-                Format.millis(healthy.millis) + " healthy, " + healthy.claimed + " claimed",
-                Format.ratio(pass.millis / healthy.millis), target);
+        return new Row("10. " + database + ": claim cost, " + count(published) + " published kept: " + shape,
+                ClaimPasses.describe(pass), Format.millis(healthy.millis()) + " healthy, " + healthy.claimed()
+                + " claimed", Format.ratio(pass.millis() / healthy.millis()), target);
     }
 
     private static String count(long n) {
-        return n >= 1000 && n % 1000 == 0 ? n / 1000 + "k" : Long.toString(n);
+        return ClaimPasses.count(n);
     }
 }

@@ -12,7 +12,10 @@ import dev.outbox.InvalidConfigurationException;
  * <p>On MySQL and MariaDB ({@link #mysql}) a claim is a short READ COMMITTED transaction of several statements:
  * {@link #claim} (a plain read of candidates), {@link #lockCandidates} (the locking read, by primary key),
  * {@link #aggregateCheck} for ordered relays, {@link #lease}; then, after publishing, {@link #lockClaimed} and
- * {@link #markPublished(int)} in another. A method that has no counterpart on the database
+ * {@link #markPublished(int)} in another. Around them the relay parks and releases events as it does on PostgreSQL,
+ * with statements of its own not listed here: at the start of each claim those whose retry or delay is due are made
+ * ready again, now and then a claim sets aside what it passed over, and recording a publish releases what the
+ * published events held back. A method that has no counterpart on the database
  * throws {@link InvalidConfigurationException}.
  */
 public final class OutboxStatements {
