@@ -47,11 +47,14 @@ final class DeliveryLog {
 
     void create(DataSource sink) throws SQLException {
         try (Connection c = sink.getConnection(); Statement s = c.createStatement()) {
+            // The times (the sink's clock, as each row is written) are for reading a failed run against the relays'
+            // logs; the check does not use them.
             s.execute("CREATE TABLE " + deliveries + " (seq bigserial PRIMARY KEY, event_id uuid NOT NULL,"
                     + " aggregate text NOT NULL, incarnation text NOT NULL, call_no bigint NOT NULL,"
-                    + " acknowledged boolean NOT NULL)");
+                    + " acknowledged boolean NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())");
             s.execute("CREATE TABLE " + kills + " (incarnation text PRIMARY KEY, how text NOT NULL)");
-            s.execute("CREATE TABLE " + recorded + " (event_id uuid NOT NULL, incarnation text NOT NULL)");
+            s.execute("CREATE TABLE " + recorded + " (event_id uuid NOT NULL, incarnation text NOT NULL,"
+                    + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
         }
     }
 

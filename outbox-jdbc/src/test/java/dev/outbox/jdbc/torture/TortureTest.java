@@ -270,6 +270,15 @@ class TortureTest extends EachDatabase {
                     harnessKills.get(), selfKills(sink), left, report);
             System.out.println(summary);
             Files.writeString(work.resolve("report.txt"), summary);
+            if (report.unexplainedDuplicates() > 0) {
+                String history;
+                try {
+                    history = history(db, sink, report);
+                } catch (SQLException e) {
+                    history = "could not read the duplicates' history: " + e;
+                }
+                Files.writeString(work.resolve("duplicates.txt"), history);
+            }
 
             assertEquals(0, left, "events still pending after the drain: " + report);
             assertTrue(report.committed() > (profile.slowBroker() ? 200 : 500), "too little work to prove anything: "
@@ -522,6 +531,47 @@ class TortureTest extends EachDatabase {
             }
         }
         return rows;
+    }
+
+    /**
+     * For a run with unexplained duplicates, kept in its folder beside the relays' logs: each such event's outbox row,
+     * its deliveries and its recorded publishes, with the sink's times.
+     */
+    private String history(DataSource db, DataSource sink, HistoryCheck.Report report) throws SQLException {
+        StringBuilder out = new StringBuilder();
+        for (String example : report.examples()) {
+            if (!example.startsWith("unexplained duplicate ")) {
+                continue;
+            }
+            String id = example.split(" ")[2];
+            out.append("event ").append(id).append('\n');
+            try (Connection c = db.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT position, aggregate_type, aggregate_id, attempts, published_at,"
+                         + " dead_at, claimed_by, last_error FROM " + tdb.q(table) + " WHERE id = '" + id + "'")) {
+                while (rs.next()) {
+                    out.append("  row: position ").append(rs.getLong(1)).append(", ").append(rs.getString(2))
+                            .append('/').append(rs.getString(3)).append(", attempts ").append(rs.getInt(4))
+                            .append(", published ").append(rs.getString(5)).append(", dead ").append(rs.getString(6))
+                            .append(", claimed by ").append(rs.getString(7)).append(", last error ")
+                            .append(rs.getString(8)).append('\n');
+                }
+            }
+            try (Connection c = sink.getConnection(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT at, 'delivered', incarnation, call_no, acknowledged FROM "
+                         + log.deliveries() + " WHERE event_id = '" + id + "' UNION ALL SELECT at, 'recorded',"
+                         + " incarnation, NULL, NULL FROM " + log.recorded() + " WHERE event_id = '" + id
+                         + "' ORDER BY 1")) {
+                while (rs.next()) {
+                    out.append("  ").append(rs.getString(1)).append(' ').append(rs.getString(2)).append(" by ")
+                            .append(rs.getString(3));
+                    if (rs.getString(4) != null) {
+                        out.append(", call ").append(rs.getLong(4)).append(rs.getBoolean(5) ? "" : ", not acknowledged");
+                    }
+                    out.append('\n');
+                }
+            }
+        }
+        return out.toString();
     }
 
     private List<HistoryCheck.Delivery> deliveries(DataSource sink) throws SQLException {
