@@ -2,6 +2,8 @@ package dev.outbox.jdbc;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -120,6 +122,16 @@ final class WakeUpWaiter {
         return racing;
     }
 
+    /**
+     * Where the looks run: each borrows a connection and runs a statement, which must not hold up the common pool the
+     * host's own tasks share. Daemon threads, made as needed and ended after a minute idle.
+     */
+    private static final Executor LOOKS = Executors.newCachedThreadPool(task -> {
+        Thread thread = new Thread(task, "outbox-wake-look");
+        thread.setDaemon(true);
+        return thread;
+    });
+
     /** Which of some transactions still run ({@link RelayStore#stillRunning}). */
     @FunctionalInterface
     interface StillRunning {
@@ -139,7 +151,7 @@ final class WakeUpWaiter {
         long scheduledFor = wait;
         long delay = recheckMillis;
         recheckMillis = Math.min(maxRecheckMillis, recheckMillis * 2);
-        CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)
+        CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS, LOOKS)
                 .execute(() -> look(scheduledFor, stillRunning, wakeUp));
     }
 
