@@ -106,22 +106,14 @@ final class PostgresRelayStore implements RelayStore {
      */
     @Override
     public long[] listen() throws SQLException {
-        try (Connection connection = dataSource.getConnection()) {
-            boolean autoCommit = connection.getAutoCommit();
-            try {
-                try (PreparedStatement listen = connection.prepareStatement(sql.listen)) {
-                    listen.setQueryTimeout(timeoutSeconds);
-                    listen.execute();
-                }
-                commitUnlessAuto(connection, autoCommit);
-                long[] running = longs(connection, sql.running, null);
-                commitUnlessAuto(connection, autoCommit);
-                return running;
-            } catch (SQLException | RuntimeException e) {
-                RelayStore.rollbackQuietly(connection, autoCommit, e);
-                throw e;
+        return onConnection(connection -> {
+            try (PreparedStatement listen = connection.prepareStatement(sql.listen)) {
+                listen.setQueryTimeout(timeoutSeconds);
+                listen.execute();
             }
-        }
+            commitUnlessAuto(connection, connection.getAutoCommit());
+            return longs(connection, sql.running, null);
+        });
     }
 
     @Override
@@ -129,12 +121,24 @@ final class PostgresRelayStore implements RelayStore {
         if (transactions.length == 0) {
             return transactions;
         }
+        return onConnection(connection -> longs(connection, sql.stillRunning, transactions));
+    }
+
+    private interface Work<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} on a connection borrowed for it alone and commits, unless the pool hands out auto-commit
+     * connections; on a failure rolls back and rethrows.
+     */
+    private <T> T onConnection(Work<T> work) throws SQLException {
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
             try {
-                long[] running = longs(connection, sql.stillRunning, transactions);
+                T result = work.run(connection);
                 commitUnlessAuto(connection, autoCommit);
-                return running;
+                return result;
             } catch (SQLException | RuntimeException e) {
                 RelayStore.rollbackQuietly(connection, autoCommit, e);
                 throw e;
@@ -172,8 +176,7 @@ final class PostgresRelayStore implements RelayStore {
     /** @return the positions whose lease was extended by {@code lease}; a missing one had lost its lease */
     @Override
     public Set<Long> renew(UUID token, List<Long> positions, Duration lease) throws SQLException {
-        try (Connection connection = dataSource.getConnection()) {
-            boolean autoCommit = connection.getAutoCommit();
+        return onConnection(connection -> {
             try (PreparedStatement renew = connection.prepareStatement(sql.renewLease)) {
                 renew.setQueryTimeout(timeoutSeconds);
                 Array array = connection.createArrayOf("bigint", positions.toArray(Long[]::new));
@@ -186,16 +189,10 @@ final class PostgresRelayStore implements RelayStore {
                         held.add(rs.getLong(1));
                     }
                 }
-                if (!autoCommit) {
-                    connection.commit();
-                }
                 array.free();
                 return held;
-            } catch (SQLException | RuntimeException e) {
-                RelayStore.rollbackQuietly(connection, autoCommit, e);
-                throw e;
             }
-        }
+        });
     }
 
     /**
@@ -211,8 +208,7 @@ final class PostgresRelayStore implements RelayStore {
         for (int i = 0; i < n; i++) {
             positions[i] = settlements.get(i).row().position();
         }
-        try (Connection connection = dataSource.getConnection()) {
-            boolean autoCommit = connection.getAutoCommit();
+        return onConnection(connection -> {
             try (PreparedStatement record = connection.prepareStatement(
                     allPublished ? sql.recordPublished : sql.recordOutcomes)) {
                 record.setQueryTimeout(timeoutSeconds);
@@ -250,18 +246,12 @@ final class PostgresRelayStore implements RelayStore {
                     }
                     released.addAndGet(freed);
                 }
-                if (!autoCommit) {
-                    connection.commit();
-                }
                 for (Array array : arrays) {
                     array.free();
                 }
                 return recorded;
-            } catch (SQLException | RuntimeException e) {
-                RelayStore.rollbackQuietly(connection, autoCommit, e);
-                throw e;
             }
-        }
+        });
     }
 
 }
