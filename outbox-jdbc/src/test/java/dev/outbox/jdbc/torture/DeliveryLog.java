@@ -11,8 +11,9 @@ import javax.sql.DataSource;
 
 /**
  * The torture run's durable record of what the "broker" received, kept in a database that is never killed or
- * restarted (not the one under test). Rows get a global sequence in delivery order, so order across relay
- * processes can be checked afterwards.
+ * restarted (not the one under test). Deliveries and recorded publishes share one sequence, taken as each row is
+ * written, so that order across relay processes can be checked afterwards, and each recorded publish can be matched
+ * with the delivery it followed.
  */
 final class DeliveryLog {
 
@@ -20,12 +21,14 @@ final class DeliveryLog {
     private final String deliveries;
     private final String kills;
     private final String recorded;
+    private final String history;
 
     DeliveryLog(String prefix) {
         this.prefix = prefix;
         this.deliveries = prefix + "_deliveries";
         this.kills = prefix + "_kills";
         this.recorded = prefix + "_recorded";
+        this.history = prefix + "_history";
     }
 
     /** @return what the tables' names start with, to hand to another process */
@@ -49,11 +52,14 @@ final class DeliveryLog {
         try (Connection c = sink.getConnection(); Statement s = c.createStatement()) {
             // The times (the sink's clock, as each row is written) are for reading a failed run against the relays'
             // logs; the check does not use them.
-            s.execute("CREATE TABLE " + deliveries + " (seq bigserial PRIMARY KEY, event_id uuid NOT NULL,"
+            s.execute("CREATE SEQUENCE " + history);
+            s.execute("CREATE TABLE " + deliveries + " (seq bigint PRIMARY KEY DEFAULT nextval('" + history + "'),"
+                    + " event_id uuid NOT NULL,"
                     + " aggregate text NOT NULL, incarnation text NOT NULL, call_no bigint NOT NULL,"
                     + " acknowledged boolean NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())");
             s.execute("CREATE TABLE " + kills + " (incarnation text PRIMARY KEY, how text NOT NULL)");
-            s.execute("CREATE TABLE " + recorded + " (event_id uuid NOT NULL, incarnation text NOT NULL,"
+            s.execute("CREATE TABLE " + recorded + " (seq bigint PRIMARY KEY DEFAULT nextval('" + history + "'),"
+                    + " event_id uuid NOT NULL, incarnation text NOT NULL,"
                     + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
         }
     }
@@ -61,6 +67,7 @@ final class DeliveryLog {
     void drop(DataSource sink) throws SQLException {
         try (Connection c = sink.getConnection(); Statement s = c.createStatement()) {
             s.execute("DROP TABLE IF EXISTS " + deliveries + ", " + kills + ", " + recorded);
+            s.execute("DROP SEQUENCE IF EXISTS " + history);
         }
     }
 
@@ -98,7 +105,7 @@ final class DeliveryLog {
         String[] ids = events.stream().map(e -> e.id().toString()).toArray(String[]::new);
         try (Connection c = sink.getConnection();
              PreparedStatement s = c.prepareStatement("INSERT INTO " + recorded
-                     + " SELECT id::uuid, ? FROM unnest(?::text[]) AS id")) {
+                     + " (event_id, incarnation) SELECT id::uuid, ? FROM unnest(?::text[]) AS id")) {
             Array array = c.createArrayOf("text", ids);
             s.setString(1, incarnation);
             s.setArray(2, array);

@@ -1,6 +1,7 @@
 package dev.outbox.jdbc.torture;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -18,9 +19,13 @@ import java.util.UUID;
  *   <li>order violation: an event delivered before an earlier event of its aggregate had been delivered;</li>
  *   <li>duplicate: a delivery after the first. It is explained when an earlier delivery of the event was made
  *       by a process that was then killed, timed out at the broker, or was never recorded as published by the relay
- *       loop that delivered it (its lease or its outcome statement was lost). A redelivery after a delivery the relay did record
- *       as published is unexplained: the outbox itself published twice.</li>
+ *       loop that delivered it (its lease or its outcome statement was lost). A redelivery after a delivery the relay
+ *       did record as published is unexplained: the outbox itself published twice.</li>
  * </ul>
+ *
+ * <p>A recorded publish answers for the delivery it followed: the latest earlier delivery of the event by the same
+ * loop. A loop whose outcome statement failed (the database restarting, say) claims the event again once its lease
+ * expires, delivers it again and records that one; the first delivery stays unrecorded.
  */
 final class HistoryCheck {
 
@@ -28,8 +33,12 @@ final class HistoryCheck {
     record Committed(UUID id, String aggregate, long position, boolean dead) {
     }
 
-    /** One delivery, from the delivery log, in delivery order. */
-    record Delivery(UUID eventId, String incarnation, boolean acknowledged) {
+    /** One delivery, from the delivery log; {@code seq} orders it among deliveries and recorded publishes. */
+    record Delivery(long seq, UUID eventId, String incarnation, boolean acknowledged) {
+    }
+
+    /** A loop's relay recorded the event as published (heard through its listener), at {@code seq}. */
+    record Recorded(long seq, UUID eventId, String incarnation) {
     }
 
     /** The verdict. */
@@ -57,11 +66,14 @@ final class HistoryCheck {
     }
 
     /**
+     * @param deliveries in any order
      * @param killed incarnations that were SIGKILLed
-     * @param recorded per incarnation, the events its relay recorded as published
+     * @param recorded the publishes relays recorded, in any order
      */
     static Report check(List<Committed> committed, List<Delivery> deliveries, Set<String> killed,
-                        Map<String, Set<UUID>> recorded) {
+                        List<Recorded> recorded) {
+        deliveries = deliveries.stream().sorted(Comparator.comparingLong(Delivery::seq)).toList();
+        Set<Delivery> answered = answeredByARecord(deliveries, recorded);
         List<String> examples = new ArrayList<>();
         Map<UUID, Committed> byId = new HashMap<>();
         Map<String, List<Committed>> byAggregate = new HashMap<>();
@@ -101,8 +113,7 @@ final class HistoryCheck {
                     byKill++;
                 } else if (before.stream().anyMatch(b -> !b.acknowledged())) {
                     byTimeout++;
-                } else if (before.stream().anyMatch(b ->
-                        !recorded.getOrDefault(b.incarnation(), Set.of()).contains(d.eventId()))) {
+                } else if (before.stream().anyMatch(b -> !answered.contains(b))) {
                     byUnrecorded++;
                 } else {
                     unexplained++;
@@ -145,6 +156,27 @@ final class HistoryCheck {
         }
         return new Report(committed.size(), delivered.size(), deliveries.size(), lost, phantom, order, duplicates,
                 byKill, byTimeout, byUnrecorded, unexplained, dead, waiting, examples);
+    }
+
+    /** The deliveries a recorded publish answers for: each record's latest earlier delivery by its loop. */
+    private static Set<Delivery> answeredByARecord(List<Delivery> deliveries, List<Recorded> recorded) {
+        Map<String, List<Delivery>> byEventAndLoop = new HashMap<>();
+        for (Delivery d : deliveries) {
+            byEventAndLoop.computeIfAbsent(d.eventId() + " " + d.incarnation(), k -> new ArrayList<>()).add(d);
+        }
+        Set<Delivery> answered = new HashSet<>();
+        for (Recorded r : recorded) {
+            Delivery latest = null;
+            for (Delivery d : byEventAndLoop.getOrDefault(r.eventId() + " " + r.incarnation(), List.of())) {
+                if (d.seq() < r.seq()) {
+                    latest = d;
+                }
+            }
+            if (latest != null) {
+                answered.add(latest);
+            }
+        }
+        return answered;
     }
 
     /**

@@ -24,10 +24,8 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -270,8 +268,8 @@ class TortureTest extends EachDatabase {
                     harnessKills.get(), selfKills(sink), left, report);
             System.out.println(summary);
             Files.writeString(work.resolve("report.txt"), summary);
+            String history = "";
             if (report.unexplainedDuplicates() > 0) {
-                String history;
                 try {
                     history = history(db, sink, report);
                 } catch (SQLException e) {
@@ -287,7 +285,8 @@ class TortureTest extends EachDatabase {
             assertEquals(0, report.lost(), "lost events: " + report);
             assertEquals(0, report.phantom(), "phantom events: " + report);
             assertEquals(0, report.orderViolations(), "per-aggregate order violated: " + report);
-            assertEquals(0, report.unexplainedDuplicates(), "duplicates the outbox cannot explain: " + report);
+            assertEquals(0, report.unexplainedDuplicates(), "duplicates the outbox cannot explain: " + report
+                    + "; the first one's history:\n" + history.substring(0, Math.min(history.length(), 1500)));
             assertEquals(2, report.dead(), "exactly the poison event and the unreadable row are dead: " + report);
             assertEquals(4, report.waitingBehindDead(), "their aggregates' later events wait, nothing else: " + report);
             assertEquals(Set.of("poison", "unreadable"), deadAggregates(db), "no innocent event is dead");
@@ -557,10 +556,10 @@ class TortureTest extends EachDatabase {
                 }
             }
             try (Connection c = sink.getConnection(); Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT at, 'delivered', incarnation, call_no, acknowledged FROM "
+                 ResultSet rs = s.executeQuery("SELECT at, 'delivered', incarnation, call_no, acknowledged, seq FROM "
                          + log.deliveries() + " WHERE event_id = '" + id + "' UNION ALL SELECT at, 'recorded',"
-                         + " incarnation, NULL, NULL FROM " + log.recorded() + " WHERE event_id = '" + id
-                         + "' ORDER BY 1")) {
+                         + " incarnation, NULL, NULL, seq FROM " + log.recorded() + " WHERE event_id = '" + id
+                         + "' ORDER BY 6")) {
                 while (rs.next()) {
                     out.append("  ").append(rs.getString(1)).append(' ').append(rs.getString(2)).append(" by ")
                             .append(rs.getString(3));
@@ -577,10 +576,11 @@ class TortureTest extends EachDatabase {
     private List<HistoryCheck.Delivery> deliveries(DataSource sink) throws SQLException {
         List<HistoryCheck.Delivery> rows = new ArrayList<>();
         try (Connection c = sink.getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT event_id, incarnation, acknowledged FROM " + log.deliveries()
+             ResultSet rs = s.executeQuery("SELECT seq, event_id, incarnation, acknowledged FROM " + log.deliveries()
                      + " ORDER BY seq")) {
             while (rs.next()) {
-                rows.add(new HistoryCheck.Delivery(rs.getObject(1, UUID.class), rs.getString(2), rs.getBoolean(3)));
+                rows.add(new HistoryCheck.Delivery(rs.getLong(1), rs.getObject(2, UUID.class), rs.getString(3),
+                        rs.getBoolean(4)));
             }
         }
         return rows;
@@ -605,12 +605,12 @@ class TortureTest extends EachDatabase {
         }
     }
 
-    private Map<String, Set<UUID>> recorded(DataSource sink) throws SQLException {
-        Map<String, Set<UUID>> recorded = new HashMap<>();
+    private List<HistoryCheck.Recorded> recorded(DataSource sink) throws SQLException {
+        List<HistoryCheck.Recorded> recorded = new ArrayList<>();
         try (Connection c = sink.getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT incarnation, event_id FROM " + log.recorded())) {
+             ResultSet rs = s.executeQuery("SELECT seq, event_id, incarnation FROM " + log.recorded())) {
             while (rs.next()) {
-                recorded.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getObject(2, UUID.class));
+                recorded.add(new HistoryCheck.Recorded(rs.getLong(1), rs.getObject(2, UUID.class), rs.getString(3)));
             }
         }
         return recorded;
