@@ -105,9 +105,11 @@ final class SlowBroker {
                 .maxConcurrentCalls(previous ? 4 : CONCURRENT_CALLS).build()) {
             Timed timed = new Timed(previous ? new PreviousBatching(sqs) : sqs, hotIds);
             ExecutorService loops = Executors.newFixedThreadPool(LOOPS);
+            DrainProfile profile = new DrainProfile();
+            profile.start();
             long start = System.nanoTime();
             try (JdbcRelay relay = JdbcRelay.builder(db.pool(), timed).table(table).wakeOnCommit(false)
-                    .pollInterval(Duration.ofMillis(5)).build()) {
+                    .listener(profile).pollInterval(Duration.ofMillis(5)).build()) {
                 for (int i = 0; i < LOOPS; i++) {
                     relay.start(loops);
                 }
@@ -118,9 +120,12 @@ final class SlowBroker {
             } finally {
                 loops.shutdownNow();
             }
+            profile.stop(events);
             if (timed.published.get() < events) {
                 throw new IllegalStateException("only " + timed.published.get() + " of " + events + " published");
             }
+            System.out.printf("  profile (%s queue%s, %s): %s%n", queue.endsWith(".fifo") ? "FIFO" : "standard",
+                    hotShare > 0 ? ", hot aggregate" : "", previous ? "previous batching" : "this release", profile);
             db.drop(table);
             double hotSeconds = (timed.lastHot.get() - start) / 1e9;
             double otherSeconds = (timed.lastOther.get() - start) / 1e9;

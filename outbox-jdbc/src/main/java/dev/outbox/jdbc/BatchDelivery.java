@@ -16,7 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes one claimed batch: rounds of calls as the {@link DeliveryPlan} lays them out, each call let through by the
+ * Publishes one claimed batch: calls as the {@link DeliveryPlan} lays them out, each call let through by the
  * batch's {@link BatchLease} (renewed when due, and only if the call's whole bound fits before the lease ends) and by
  * each event's destination ({@link Destinations}: its circuit, and its send window while the broker throttles), a call
  * that fails without an answer searched for its culprits ({@link CulpritSearch}), outcomes decided by
@@ -24,10 +24,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>An aggregate whose event failed, or whose event another relay took over (found by a renewal or a write), leaves
  * the batch: its remaining events go back unattempted. A destination that takes none of a call's events is paused, and
- * its remaining events go back to wait out the pause, while the other destinations' events go on. When a round ends,
- * another follows, and the batch has run 50 ms since its claim or its last write (a slow broker, a hot aggregate), the
- * outcomes so far are written at once, so a hot aggregate's later rounds never hold back what the batch already
- * published; fast rounds are written together at the end. The batch stops early when its lease has no time left for a
+ * its remaining events go back to wait out the pause, while the other destinations' events go on. When a call is
+ * answered, another follows, and the batch has run 50 ms since its claim or its last write (a slow broker, a hot
+ * aggregate), the outcomes so far are written at once, so a hot aggregate's later calls never hold back what the
+ * batch already published, and a later call that outlives the lease loses none of it; fast calls are written
+ * together at the end. The batch stops early when its lease has no time left for a
  * call; what it did not send goes back unattempted.
  */
 final class BatchDelivery {
@@ -44,7 +45,7 @@ final class BatchDelivery {
     }
 
     private static final Logger log = LoggerFactory.getLogger(BatchDelivery.class);
-    /** A batch writes settled rounds early once it has run this long since its claim or its last write. */
+    /** A batch writes settled calls early once it has run this long since its claim or its last write. */
     private static final long EARLY_RECORD_AFTER_NANOS = 50_000_000L;
     private static final Destination NO_DESTINATION = new Destination("unknown", "destination() threw");
 
@@ -75,9 +76,16 @@ final class BatchDelivery {
         this.renewal = renewal;
         this.leaseDuration = leaseDuration;
         this.perCall = ordering == Ordering.PER_AGGREGATE ? limits.eventsPerAggregate() : limits.maxEvents();
-        this.perBatch = ordering == Ordering.PER_AGGREGATE ? perCall * maxCallsPerAggregate : Integer.MAX_VALUE;
+        this.perBatch = perBatch(limits, ordering, maxCallsPerAggregate);
         this.maxEvents = limits.maxEvents();
         this.ownerId = ownerId;
+    }
+
+    /** @return the most events of one aggregate a batch sends; unbounded without order */
+    static int perBatch(CallLimits limits, Ordering ordering, int maxCallsPerAggregate) {
+        return ordering == Ordering.PER_AGGREGATE
+                ? (int) Math.min(Integer.MAX_VALUE, (long) limits.eventsPerAggregate() * maxCallsPerAggregate)
+                : Integer.MAX_VALUE;
     }
 
     /**
@@ -165,18 +173,17 @@ final class BatchDelivery {
                 }
             }
             plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, this::destination,
-                    destinations::roundLimit);
+                    destinations::callLimit);
             long lastRecord = batch.claimedAtNanos();
-            while (!stopped && plan.hasNextRound()) {
-                for (List<ClaimedBatch.Row> planned : plan.nextRound()) {
-                    List<ClaimedBatch.Row> call = admit(planned);
-                    if (!call.isEmpty()) {
-                        settle(call, search.publish(call, this::admit, this::destination));
-                    }
+            while (!stopped && plan.hasNextCall()) {
+                List<ClaimedBatch.Row> call = admit(plan.nextCall());
+                if (!call.isEmpty()) {
+                    settle(call, search.publish(call, this::admit, this::destination));
                 }
-                if (!stopped && plan.hasNextRound() && System.nanoTime() - lastRecord >= EARLY_RECORD_AFTER_NANOS) {
-                    // A later round follows and the batch has run a while (a slow broker, a hot aggregate): write
-                    // what is settled now, so its aggregates are free for other relays.
+                if (!stopped && plan.hasNextCall() && System.nanoTime() - lastRecord >= EARLY_RECORD_AFTER_NANOS) {
+                    // A later call follows and the batch has run a while (a slow broker, a hot aggregate): write
+                    // what is settled now, so its aggregates are free for other relays, and what was published stays
+                    // published if a later call outlives the lease.
                     lastRecord = System.nanoTime();
                     dropAggregatesOf(outcomes.record());
                 }

@@ -5,7 +5,9 @@ import dev.outbox.RelayListener;
 import dev.outbox.RelayResult;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,12 +24,15 @@ final class BatchReport {
     private final String ownerId;
     private final int batchSize;
     private final long maxBatchBytes;
+    private final int perAggregate;
 
-    BatchReport(RelayListener listener, String ownerId, int batchSize, long maxBatchBytes) {
+    /** @param perAggregate most events of one aggregate a claim takes; a batch holding that many may have left more */
+    BatchReport(RelayListener listener, String ownerId, int batchSize, long maxBatchBytes, int perAggregate) {
         this.listener = listener;
         this.ownerId = ownerId;
         this.batchSize = batchSize;
         this.maxBatchBytes = maxBatchBytes;
+        this.perAggregate = perAggregate;
     }
 
     /** @param claimAgain whether the caller knows more may be claimable at once, whatever the batch looked like */
@@ -86,8 +91,22 @@ final class BatchReport {
         }
         // A batch that used half its byte budget may have been cut short by it: claim again at once. So may one that
         // gave events back or released events held behind the published ones.
+        // So may one that took an aggregate's whole share: the aggregate's later events were left for the next claim.
         boolean more = batch.size() >= batchSize || delivered.released() > 0 || delivered.releasedHeld() > 0
-                || bytes >= maxBatchBytes / 2 || claimAgain;
+                || bytes >= maxBatchBytes / 2 || claimAgain || tookAWholeShare(batch);
         return new RelayResult(batch.size(), published.size(), retried, dead, more);
+    }
+
+    private boolean tookAWholeShare(ClaimedBatch batch) {
+        if (batch.size() < perAggregate) {
+            return false;
+        }
+        Map<String, Integer> counts = new HashMap<>();
+        for (ClaimedBatch.Row row : batch.rows()) {
+            if (counts.merge(row.aggregateType() + '\0' + row.aggregateId(), 1, Integer::sum) >= perAggregate) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -13,18 +13,21 @@ import java.util.function.Function;
 import java.util.function.ToIntFunction;
 
 /**
- * Which events of a batch go to the publisher in which round and call, so that each aggregate's order is kept by the
- * relay whatever the publisher does within a call.
+ * Which events of a batch go to the publisher in which call, so that each aggregate's order is kept by the relay
+ * whatever the publisher does within a call.
  *
- * <p>Round {@code k} holds the {@code k}-th group of each aggregate's events, a group being as many consecutive
- * events as one call may carry of one aggregate ({@code perCall}); a round is split into calls of at most
- * {@code maxEvents} events, never splitting a group. An aggregate takes at most {@code perBatch} events of the batch;
- * the rest are {@link #capped()}. An aggregate whose event failed, or whose lease was lost, is {@link #drop dropped}:
- * none of its remaining events is handed out again.
+ * <p>A call takes at most one group of each aggregate, a group being as many consecutive events as one call may carry
+ * of one aggregate ({@code perCall}), and at most {@code maxEvents} events, never splitting a group. Calls go one after
+ * another, so an aggregate's next group goes in a call made after the call that carried its previous group was
+ * answered. The aggregates with the most groups waiting go first: they are the batch's longest chains of calls, and a
+ * hot aggregate's next group rides in every call rather than waiting until every other aggregate has had its turn.
+ * Among aggregates with as many groups waiting, those that have not had a turn yet go first, in position order. An
+ * aggregate takes at most {@code perBatch} events of the batch; the rest are {@link #capped()}. An aggregate whose
+ * event failed, or whose lease was lost, is {@link #drop dropped}: none of its remaining events is handed out again.
  *
- * <p>A destination the broker throttles has a window: a round takes at most that many of its events (whole groups,
- * one group at the least), and its aggregates take turns from round to round; the rest wait for later rounds. A
- * destination without a window (the usual case) takes one group of every aggregate each round.
+ * <p>A destination the broker throttles has a window: a call takes at most that many of its events (whole groups,
+ * one group at the least); the rest wait for later calls. A destination without a window (the usual case) takes one
+ * group of as many aggregates as the call holds.
  */
 final class DeliveryPlan {
 
@@ -50,7 +53,7 @@ final class DeliveryPlan {
 
     /**
      * @param destination where a row goes
-     * @param window how many of a destination's events a round may take now; {@link Integer#MAX_VALUE} for no limit
+     * @param window how many of a destination's events a call may take now; {@link Integer#MAX_VALUE} for no limit
      */
     <D> DeliveryPlan(List<ClaimedBatch.Row> rows, int perCall, int perBatch, int maxEvents,
                      Function<ClaimedBatch.Row, String> key, Function<ClaimedBatch.Row, D> destination,
@@ -85,65 +88,53 @@ final class DeliveryPlan {
         return capped;
     }
 
-    boolean hasNextRound() {
+    boolean hasNextCall() {
         return !waiting.isEmpty();
     }
 
-    /** @return the next round's calls, in position order; the round's events leave the plan */
-    List<List<ClaimedBatch.Row>> nextRound() {
-        List<ClaimedBatch.Row> round = new ArrayList<>();
+    /** @return the next call's events, in position order; they leave the plan */
+    List<ClaimedBatch.Row> nextCall() {
+        List<Map.Entry<String, ArrayDeque<ClaimedBatch.Row>>> turns = new ArrayList<>(waiting.entrySet());
+        // Stable: among aggregates with as many groups waiting, the turn order (position order at first) holds.
+        turns.sort(Comparator.comparingInt(e -> -groups(e.getValue().size())));
+        List<ClaimedBatch.Row> call = new ArrayList<>();
         Map<Object, Integer> taken = new HashMap<>();
-        List<String> turnTaken = new ArrayList<>();
-        for (Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> entry : waiting.entrySet()) {
-            ArrayDeque<ClaimedBatch.Row> queue = entry.getValue();
+        List<String> served = new ArrayList<>();
+        for (Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn : turns) {
+            if (call.size() >= maxEvents) {
+                break;
+            }
+            ArrayDeque<ClaimedBatch.Row> queue = turn.getValue();
+            int group = Math.min(perCall, queue.size());
+            if (call.size() + group > maxEvents) {
+                continue; // a smaller group may still fit
+            }
             Object to = destination.apply(queue.peek());
-            int limit = window.applyAsInt(to);
             int already = taken.getOrDefault(to, 0);
-            if (already >= limit) {
-                continue; // the destination's window is full this round: a later round takes this aggregate
+            if (already >= window.applyAsInt(to)) {
+                continue; // the destination's window is full for this call: a later call takes this aggregate
             }
-            int n = 0;
-            for (; n < perCall && !queue.isEmpty(); n++) {
-                round.add(queue.poll());
+            for (int n = 0; n < group; n++) {
+                call.add(queue.poll());
             }
-            taken.put(to, already + n);
-            if (limit != Integer.MAX_VALUE) {
-                turnTaken.add(entry.getKey());
+            taken.put(to, already + group);
+            served.add(turn.getKey());
+        }
+        for (String aggregate : served) {
+            ArrayDeque<ClaimedBatch.Row> queue = waiting.remove(aggregate);
+            if (!queue.isEmpty()) {
+                waiting.put(aggregate, queue); // behind those that did not have a turn
             }
         }
-        for (String aggregate : turnTaken) {
-            waiting.put(aggregate, waiting.remove(aggregate)); // to the back: the others' turn comes first
-        }
-        waiting.values().removeIf(ArrayDeque::isEmpty);
-        round.sort(Comparator.comparingLong(ClaimedBatch.Row::position));
-        return calls(round);
+        call.sort(Comparator.comparingLong(ClaimedBatch.Row::position));
+        return call;
     }
 
-    /** Splits a round into calls of at most maxEvents, never splitting one aggregate's group. */
-    private List<List<ClaimedBatch.Row>> calls(List<ClaimedBatch.Row> round) {
-        if (round.size() <= maxEvents) {
-            return round.isEmpty() ? List.of() : List.of(round);
-        }
-        Map<String, List<ClaimedBatch.Row>> groups = new LinkedHashMap<>();
-        for (ClaimedBatch.Row row : round) {
-            groups.computeIfAbsent(key.apply(row), k -> new ArrayList<>()).add(row);
-        }
-        List<List<ClaimedBatch.Row>> calls = new ArrayList<>();
-        List<ClaimedBatch.Row> current = new ArrayList<>();
-        for (List<ClaimedBatch.Row> group : groups.values()) {
-            if (!current.isEmpty() && current.size() + group.size() > maxEvents) {
-                calls.add(current);
-                current = new ArrayList<>();
-            }
-            current.addAll(group);
-        }
-        if (!current.isEmpty()) {
-            calls.add(current);
-        }
-        return calls;
+    private int groups(int events) {
+        return (events + perCall - 1) / perCall;
     }
 
-    /** Hands out none of {@code aggregate}'s remaining events, in this round or later ones. */
+    /** Hands out none of {@code aggregate}'s remaining events, in this call or later ones. */
     void drop(String aggregate) {
         dropped.add(aggregate);
         waiting.remove(aggregate);

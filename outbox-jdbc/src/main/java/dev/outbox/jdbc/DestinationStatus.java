@@ -10,14 +10,14 @@ import dev.outbox.spi.Destination;
  * @param state {@link JdbcRelay.BrokerState#CLOSED} while calls go through; open (its events wait, the other
  *        destinations' flow) after a call it took nothing of; half-open while one batch probes it
  * @param unavailableReason why it took nothing, while not closed; else null
- * @param eventsPerRound how many of its events the relay hands over per round now
- * @param maxEventsPerRound how many it hands over when nothing is throttled
+ * @param eventsPerCall how many of its events the relay hands over per call now
+ * @param maxEventsPerCall how many it hands over when nothing is throttled
  */
 public record DestinationStatus(Destination destination, JdbcRelay.BrokerState state, String unavailableReason,
-                                int eventsPerRound, int maxEventsPerRound) {
+                                int eventsPerCall, int maxEventsPerCall) {
 
     /** @return true while the broker throttles this destination enough that the relay sends a quarter or less */
     public boolean throttled() {
-        return eventsPerRound * 4 <= maxEventsPerRound && maxEventsPerRound >= 4;
+        return eventsPerCall * 4 <= maxEventsPerCall && maxEventsPerCall >= 4;
     }
 }

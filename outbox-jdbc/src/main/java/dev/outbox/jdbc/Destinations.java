@@ -45,10 +45,10 @@ final class Destinations {
     }
 
     /**
-     * @return how many of {@code destination}'s events one round may take: its window while the broker throttles it,
+     * @return how many of {@code destination}'s events one call may take: its window while the broker throttles it,
      *         else no limit
      */
-    int roundLimit(Destination destination) {
+    int callLimit(Destination destination) {
         Known k = known.get(destination);
         if (k == null) {
             return Integer.MAX_VALUE;

@@ -91,11 +91,12 @@ public final class JdbcRelay implements Relay {
         this.wakeOnCommit = b.wakeOnCommit;
         this.listener = RelayListener.all(b.listener); // one that throws is logged, never changes an outcome
         this.database = new KnownDatabase(b.database);
+        int perAggregate = BatchDelivery.perBatch(b.callLimits, b.ordering, b.maxCallsPerAggregate);
         RelayStore store = b.database != null
                 ? RelayStore.of(b.database, b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes,
-                        b.statementTimeout)
+                        perAggregate, b.statementTimeout)
                 : RelayStore.detecting(database, b.dataSource, b.table, b.ordering, b.batchSize, b.maxBatchBytes,
-                        b.statementTimeout);
+                        perAggregate, b.statementTimeout);
         this.claims = new Claims(store, b.table, b.ownerId, b.leaseDuration, b.pollInterval, listener,
                 this::isListening, this::wakeUp);
         this.destinations = new Destinations(b.ownerId, b.brokerPause, b.maxBrokerPause,
@@ -107,7 +108,7 @@ public final class JdbcRelay implements Relay {
                 new OutcomeRules(b.retryPolicy, b.ownerId, DeliveryPlan.keys(b.ordering)), b.maxCallsPerAggregate,
                 b.leaseDuration, store::renew, new OutcomeRecorder(store, b.table, b.ownerId, listener), destinations,
                 b.ownerId);
-        this.report = new BatchReport(listener, b.ownerId, b.batchSize, b.maxBatchBytes);
+        this.report = new BatchReport(listener, b.ownerId, b.batchSize, b.maxBatchBytes, perAggregate);
         this.ownerKey = table + "|" + ownerId;
         if (!OPEN_OWNERS.add(ownerKey)) {
             throw new InvalidConfigurationException("ownerId '" + ownerId + "' is already used by an open relay on "
@@ -152,7 +153,7 @@ public final class JdbcRelay implements Relay {
 
     /**
      * @return each destination this relay has published to, in name order: whether its events go through, and how
-     *         many of them the relay hands over per round while its broker throttles
+     *         many of them the relay hands over per call while its broker throttles
      */
     public List<DestinationStatus> destinations() {
         return destinations.statuses();

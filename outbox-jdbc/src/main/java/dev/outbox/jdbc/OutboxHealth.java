@@ -22,7 +22,7 @@ import java.util.List;
  * {@link Builder#maxSinceLastSuccess}: DOWN), or for a relay without started loops, driven by {@code runOnce} or
  * {@code drain} from a scheduler or a function, its passes ({@link JdbcRelay#runs()}: none succeeded within
  * {@link Builder#maxSinceLastSuccess}: DOWN; the last one failed: DEGRADED), each destination's circuit (open, naming the destination: DEGRADED) and
- * throttling (a quarter of its events per round or less: DEGRADED), its listener (a relay that should
+ * throttling (a quarter of its events per call or less: DEGRADED), its listener (a relay that should
  * wake on commit but polls: DEGRADED), and {@link OutboxOperations#stats()} (oldest pending event older than
  * {@link Builder#maxOldestPendingAge}, or more dead events than {@link Builder#maxDead}: DEGRADED; stats unreadable:
  * DOWN). Stats are read at most once per {@link Builder#statsInterval}: a check between two reads answers from the
@@ -109,8 +109,8 @@ public final class OutboxHealth {
             if (d.state() != JdbcRelay.BrokerState.CLOSED) {
                 degraded.add(name + " unavailable, its events wait (the others' go on): " + d.unavailableReason());
             } else if (d.throttled()) {
-                degraded.add(name + " throttled: the relay sends " + d.eventsPerRound() + " of its events per round,"
-                        + " of " + d.maxEventsPerRound());
+                degraded.add(name + " throttled: the relay sends " + d.eventsPerCall() + " of its events per call,"
+                        + " of " + d.maxEventsPerCall());
             }
         }
         if (running > 0 && relay.wakesOnCommit() && !relay.isListening()) {

@@ -27,13 +27,16 @@ final class PostgresRelayStore implements RelayStore {
     private final ParkingSchedule schedule = new ParkingSchedule();
     private final int timeoutSeconds;
 
-    /** @param batchSize most events per claim; the claim statement is fixed for it once, here */
+    /**
+     * @param batchSize most events per claim; the claim statement is fixed for it once, here
+     * @param perAggregate most events of one aggregate per claim
+     */
     PostgresRelayStore(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize, long maxBatchBytes,
-               Duration statementTimeout) {
+               int perAggregate, Duration statementTimeout) {
         this.dataSource = dataSource;
         this.sql = new PostgresStatements(table);
-        this.claimSql = sql.claim(ordering, batchSize, maxBatchBytes, false);
-        this.parkingClaimSql = sql.parkingClaim(ordering, batchSize, maxBatchBytes);
+        this.claimSql = sql.claim(ordering, batchSize, maxBatchBytes, false, perAggregate);
+        this.parkingClaimSql = sql.parkingClaim(ordering, batchSize, maxBatchBytes, perAggregate);
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
     }
 

@@ -41,12 +41,18 @@ interface RelayStore {
      */
     Set<Long> record(UUID token, List<Settlement> settlements, AtomicInteger released) throws SQLException;
 
-    /** The store for {@code database}. */
+    /**
+     * The store for {@code database}.
+     *
+     * @param perAggregate most events of one aggregate a claim leases (on PostgreSQL; MySQL and MariaDB lease what
+     *        they find, and the relay gives back what it cannot send)
+     */
     static RelayStore of(Database database, DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize,
-                         long maxBatchBytes, Duration statementTimeout) {
+                         long maxBatchBytes, int perAggregate, Duration statementTimeout) {
         return database.mysqlFamily()
                 ? new MySqlRelayStore(dataSource, table, database, ordering, batchSize, maxBatchBytes, statementTimeout)
-                : new PostgresRelayStore(dataSource, table, ordering, batchSize, maxBatchBytes, statementTimeout);
+                : new PostgresRelayStore(dataSource, table, ordering, batchSize, maxBatchBytes, perAggregate,
+                        statementTimeout);
     }
 
     /**
@@ -54,7 +60,7 @@ interface RelayStore {
      * {@code database}.
      */
     static RelayStore detecting(KnownDatabase database, DataSource dataSource, OutboxTable table, Ordering ordering,
-                                int batchSize, long maxBatchBytes, Duration statementTimeout) {
+                                int batchSize, long maxBatchBytes, int perAggregate, Duration statementTimeout) {
         return new RelayStore() {
             private volatile RelayStore store;
 
@@ -67,7 +73,8 @@ interface RelayStore {
                             try (Connection connection = dataSource.getConnection()) {
                                 found = database.of(connection);
                             }
-                            store = of(found, dataSource, table, ordering, batchSize, maxBatchBytes, statementTimeout);
+                            store = of(found, dataSource, table, ordering, batchSize, maxBatchBytes, perAggregate,
+                                    statementTimeout);
                         }
                         s = store;
                     }

@@ -3,11 +3,11 @@ package dev.outbox.jdbc;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * How many of one destination's events the relay hands over per round, as the broker's throttling allows: additive
+ * How many of one destination's events the relay hands over per call, as the broker's throttling allows: additive
  * increase, multiplicative decrease, like TCP's window and the AWS SDK's adaptive rate. After each call, the window
  * shrinks by half the share of the destination's events the broker throttled, and grows by a tenth of its largest
  * size times the share it took. A few percent throttled at random leaves it whole (the growth outweighs the
- * shrinking); a broker that throttles most of what it gets is sent little at a time, one event a round at the least,
+ * shrinking); a broker that throttles most of what it gets is sent little at a time, one event a call at the least,
  * and more again as it takes more. Throttled events wait a pause that grows with the share throttled: 100 ms when few
  * were, 1.6 s when all were. Thread-safe: a relay's loops share one window per destination.
  */
@@ -25,7 +25,7 @@ final class SendWindow {
         this.size = this.max;
     }
 
-    /** @return how many of the destination's events may go in one round now, at least 1 */
+    /** @return how many of the destination's events may go in one call now, at least 1 */
     synchronized int size() {
         return Math.max(1, (int) size);
     }

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Rounds and calls of a batch, as the relay lays them out to keep each aggregate's order. */
+/** The calls of a batch, as the relay lays them out to keep each aggregate's order. */
 class DeliveryPlanTest {
 
     /** Rows named (typed) like "a1": aggregate a, its first event; positions in the order given. */
@@ -20,28 +20,41 @@ class DeliveryPlanTest {
         return rows;
     }
 
-    static List<List<String>> names(List<List<ClaimedBatch.Row>> calls) {
-        return calls.stream().map(c -> c.stream().map(r -> r.event().type()).toList()).toList();
-    }
-
     static DeliveryPlan plan(List<ClaimedBatch.Row> rows, int perCall, int perBatch, int maxEvents) {
         return new DeliveryPlan(rows, perCall, perBatch, maxEvents, DeliveryPlan.keys(Ordering.PER_AGGREGATE));
     }
 
-    @Test
-    void eachRoundTakesOneGroupOfEveryAggregateInPositionOrder() {
-        DeliveryPlan plan = plan(rows("a1", "b1", "a2", "c1", "a3", "b2"), 1, 100, 100);
-        assertEquals(List.of(List.of("a1", "b1", "c1")), names(plan.nextRound()));
-        assertEquals(List.of(List.of("a2", "b2")), names(plan.nextRound()));
-        assertEquals(List.of(List.of("a3")), names(plan.nextRound()));
-        assertFalse(plan.hasNextRound());
+    static List<String> names(List<ClaimedBatch.Row> call) {
+        return call.stream().map(r -> r.event().type()).toList();
     }
 
     @Test
-    void aRoundIsSplitIntoCallsWithoutSplittingAnAggregatesGroup() {
+    void eachCallTakesOneGroupOfEveryAggregateInPositionOrder() {
+        DeliveryPlan plan = plan(rows("a1", "b1", "a2", "c1", "a3", "b2"), 1, 100, 100);
+        assertEquals(List.of("a1", "b1", "c1"), names(plan.nextCall()));
+        assertEquals(List.of("a2", "b2"), names(plan.nextCall()));
+        assertEquals(List.of("a3"), names(plan.nextCall()));
+        assertFalse(plan.hasNextCall());
+    }
+
+    @Test
+    void aCallTakesWholeGroupsAndFillsUpWithSmallerOnes() {
         DeliveryPlan plan = plan(rows("a1", "a2", "b1", "b2", "c1", "a3"), 2, 100, 3);
-        assertEquals(List.of(List.of("a1", "a2"), List.of("b1", "b2", "c1")), names(plan.nextRound()));
-        assertEquals(List.of(List.of("a3")), names(plan.nextRound()));
+        // a's first group (a has the most waiting), b's does not fit beside it, c's does.
+        assertEquals(List.of("a1", "a2", "c1"), names(plan.nextCall()));
+        assertEquals(List.of("b1", "b2", "a3"), names(plan.nextCall()));
+        assertFalse(plan.hasNextCall());
+    }
+
+    @Test
+    void aHotAggregatesNextGroupRidesInEveryCall() {
+        // h has 4 events, one per call; 6 others have one each; 3 events a call.
+        DeliveryPlan plan = plan(rows("h1", "a1", "b1", "h2", "c1", "d1", "h3", "e1", "f1", "h4"), 1, 100, 3);
+        assertEquals(List.of("h1", "a1", "b1"), names(plan.nextCall()));
+        assertEquals(List.of("h2", "c1", "d1"), names(plan.nextCall()));
+        assertEquals(List.of("h3", "e1", "f1"), names(plan.nextCall()));
+        assertEquals(List.of("h4"), names(plan.nextCall()));
+        assertFalse(plan.hasNextCall());
     }
 
     @Test
@@ -51,31 +64,32 @@ class DeliveryPlanTest {
     }
 
     @Test
-    void aDroppedAggregateLeavesThisRoundsCallsAndEveryLaterRound() {
-        DeliveryPlan plan = plan(rows("a1", "b1", "a2", "b2"), 1, 100, 1);
-        List<List<ClaimedBatch.Row>> round = plan.nextRound();
-        assertEquals(List.of(List.of("a1"), List.of("b1")), names(round));
-        plan.drop(plan.key(round.get(1).get(0)));
-        assertEquals(List.of(), plan.without(round.get(1)), "b's call of this round is not made");
-        assertEquals(List.of(List.of("a2")), names(plan.nextRound()), "nor any of b's later events");
-        assertFalse(plan.hasNextRound());
+    void aDroppedAggregateLeavesThisCallAndEveryLaterOne() {
+        DeliveryPlan plan = plan(rows("a1", "b1", "a2", "b2"), 1, 100, 2);
+        List<ClaimedBatch.Row> call = plan.nextCall();
+        assertEquals(List.of("a1", "b1"), names(call));
+        plan.drop(plan.key(call.get(1)));
+        assertEquals(List.of("a1"), names(plan.without(call)), "b's event of this call is not sent");
+        assertEquals(List.of("a2"), names(plan.nextCall()), "nor any of b's later events");
+        assertFalse(plan.hasNextCall());
     }
 
     @Test
     void withoutOrderEveryEventIsItsOwnAggregate() {
         DeliveryPlan plan = new DeliveryPlan(rows("a1", "a2", "a3"), 10, Integer.MAX_VALUE, 10,
                 DeliveryPlan.keys(Ordering.NONE));
-        assertEquals(List.of(List.of("a1", "a2", "a3")), names(plan.nextRound()));
+        assertEquals(List.of("a1", "a2", "a3"), names(plan.nextCall()));
+        assertFalse(plan.hasNextCall());
     }
 
     @Test
-    void aThrottledDestinationTakesItsWindowPerRoundAndItsAggregatesTakeTurns() {
-        // a, b, c go to a destination with a window of 2 events a round; x to another, without a window.
+    void aThrottledDestinationTakesItsWindowPerCallAndItsAggregatesTakeTurns() {
+        // a, b, c go to a destination with a window of 2 events a call; x to another, without a window.
         DeliveryPlan plan = new DeliveryPlan(rows("a1", "b1", "c1", "x1", "a2", "x2"), 1, 100, 100,
                 DeliveryPlan.keys(Ordering.PER_AGGREGATE), r -> r.aggregateId().equals("x") ? "other" : "throttled",
                 d -> d.equals("throttled") ? 2 : Integer.MAX_VALUE);
-        assertEquals(List.of(List.of("a1", "b1", "x1")), names(plan.nextRound()));
-        assertEquals(List.of(List.of("c1", "a2", "x2")), names(plan.nextRound()), "c's turn before a's second");
-        assertFalse(plan.hasNextRound());
+        assertEquals(List.of("a1", "b1", "x1"), names(plan.nextCall()));
+        assertEquals(List.of("c1", "a2", "x2"), names(plan.nextCall()), "c's turn before a's second");
+        assertFalse(plan.hasNextCall());
     }
 }

@@ -55,7 +55,7 @@ import org.slf4j.LoggerFactory;
  *     {@code outbox.relay.listening} (1 while commits wake the relay), {@code outbox.relay.broker_open} (1 while any
  *     destination is paused as unavailable); per destination, tagged {@code destination_system} and
  *     {@code destination}: {@code outbox.destination.open} (1 while its events wait for an outage to end) and
- *     {@code outbox.destination.send_window} (the share of its events per round the relay sends while the broker
+ *     {@code outbox.destination.send_window} (the share of its events per call the relay sends while the broker
  *     throttles it, 1 when it does not).</li>
  * </ul>
  * Event types beyond {@link Builder#maxEventTypes} distinct ones are tagged {@code other}, so that a service with
@@ -186,8 +186,8 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
         }).description("1 while the destination's events wait for an outage to end").tags(of).register(registry);
         Gauge.builder("outbox.destination.send_window", this, m -> {
             DestinationStatus s = m.snapshot.destinations().get(d);
-            return s == null ? Double.NaN : s.eventsPerRound() / (double) s.maxEventsPerRound();
-        }).description("Share of its events per round the relay sends while the broker throttles it").tags(of)
+            return s == null ? Double.NaN : s.eventsPerCall() / (double) s.maxEventsPerCall();
+        }).description("Share of its events per call the relay sends while the broker throttles it").tags(of)
                 .register(registry);
     }
 

@@ -122,7 +122,7 @@ public final class RelayService implements AutoCloseable {
         ArrayNode destinations = body.putArray("destinations");
         resources.relay().destinations().forEach(d -> destinations.addObject()
                 .put("system", d.destination().system()).put("name", d.destination().name())
-                .put("state", d.state().name()).put("eventsPerRound", d.eventsPerRound()));
+                .put("state", d.state().name()).put("eventsPerCall", d.eventsPerCall()));
         int status = report.status() == OutboxHealth.Status.DOWN ? 503 : 200;
         answer(exchange, status, "application/json", JSON.writeValueAsBytes(body));
     }
