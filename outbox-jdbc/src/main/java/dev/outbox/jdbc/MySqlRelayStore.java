@@ -39,18 +39,21 @@ final class MySqlRelayStore implements RelayStore {
     private final Ordering ordering;
     private final int batchSize;
     private final long maxBatchBytes;
+    private final int perAggregate;
     private final int timeoutSeconds;
     private final MySqlParking parking;
     private final ParkingSchedule schedule = new ParkingSchedule();
 
+    /** @param perAggregate most events of one aggregate a claim leases; the rest stay for a later claim */
     MySqlRelayStore(DataSource dataSource, OutboxTable table, Database database, Ordering ordering, int batchSize,
-                    long maxBatchBytes, Duration statementTimeout) {
+                    long maxBatchBytes, int perAggregate, Duration statementTimeout) {
         this.dataSource = dataSource;
         this.database = database;
         this.sql = new MySqlStatements(table, database);
         this.ordering = ordering;
         this.batchSize = batchSize;
         this.maxBatchBytes = maxBatchBytes;
+        this.perAggregate = perAggregate;
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
         this.parking = new MySqlParking(sql, timeoutSeconds);
     }
@@ -129,7 +132,7 @@ final class MySqlRelayStore implements RelayStore {
             }
             List<ClaimedBatch.Row> admitted = admitted(candidates.rows());
             if (ordering == Ordering.PER_AGGREGATE && !admitted.isEmpty()) {
-                admitted = inOrder(connection, candidates.rows(), admitted);
+                admitted = firstOfEachAggregate(inOrder(connection, candidates.rows(), admitted));
             }
             if (admitted.isEmpty()) {
                 return new ClaimedBatch(token, List.of(), sent);
@@ -148,6 +151,24 @@ final class MySqlRelayStore implements RelayStore {
         });
         schedule.claimed(batch.size(), parks);
         return batch;
+    }
+
+    /**
+     * Each aggregate's first {@link #perAggregate} rows: a batch sends no more of one aggregate, so the rest are not
+     * leased (they stay locked only until this transaction ends) and wait for a later claim.
+     */
+    private List<ClaimedBatch.Row> firstOfEachAggregate(List<ClaimedBatch.Row> rows) {
+        if (rows.size() <= perAggregate) {
+            return rows;
+        }
+        Map<String, Integer> taken = new HashMap<>();
+        List<ClaimedBatch.Row> kept = new ArrayList<>(rows.size());
+        for (ClaimedBatch.Row row : rows) {
+            if (taken.merge(row.aggregateType() + '\0' + row.aggregateId(), 1, Integer::sum) <= perAggregate) {
+                kept.add(row);
+            }
+        }
+        return kept;
     }
 
     /** The longest prefix whose payloads fit the byte budget, and always the first row. */

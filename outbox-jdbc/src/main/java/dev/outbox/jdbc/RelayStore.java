@@ -44,13 +44,13 @@ interface RelayStore {
     /**
      * The store for {@code database}.
      *
-     * @param perAggregate most events of one aggregate a claim leases (on PostgreSQL; MySQL and MariaDB lease what
-     *        they find, and the relay gives back what it cannot send)
+     * @param perAggregate most events of one aggregate a claim leases
      */
     static RelayStore of(Database database, DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize,
                          long maxBatchBytes, int perAggregate, Duration statementTimeout) {
         return database.mysqlFamily()
-                ? new MySqlRelayStore(dataSource, table, database, ordering, batchSize, maxBatchBytes, statementTimeout)
+                ? new MySqlRelayStore(dataSource, table, database, ordering, batchSize, maxBatchBytes, perAggregate,
+                        statementTimeout)
                 : new PostgresRelayStore(dataSource, table, ordering, batchSize, maxBatchBytes, perAggregate,
                         statementTimeout);
     }
