@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +20,7 @@ import org.slf4j.LoggerFactory;
 final class BatchReport {
 
     private static final Logger log = LoggerFactory.getLogger(BatchReport.class);
+    private static final Function<ClaimedBatch.Row, String> AGGREGATE = DeliveryPlan.keys(Ordering.PER_AGGREGATE);
 
     private final RelayListener listener;
     private final String ownerId;
@@ -103,7 +105,7 @@ final class BatchReport {
         }
         Map<String, Integer> counts = new HashMap<>();
         for (ClaimedBatch.Row row : batch.rows()) {
-            if (counts.merge(row.aggregateType() + '\0' + row.aggregateId(), 1, Integer::sum) >= perAggregate) {
+            if (counts.merge(AGGREGATE.apply(row), 1, Integer::sum) >= perAggregate) {
                 return true;
             }
         }

@@ -164,7 +164,7 @@ final class MySqlRelayStore implements RelayStore {
         Map<String, Integer> taken = new HashMap<>();
         List<ClaimedBatch.Row> kept = new ArrayList<>(rows.size());
         for (ClaimedBatch.Row row : rows) {
-            if (taken.merge(row.aggregateType() + '\0' + row.aggregateId(), 1, Integer::sum) <= perAggregate) {
+            if (taken.merge(key(row.aggregateType(), row.aggregateId()), 1, Integer::sum) <= perAggregate) {
                 kept.add(row);
             }
         }
