@@ -49,11 +49,14 @@ final class BareClaimLoop {
         try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
                 parking ? claimAndPark : claim)) {
             try (PreparedStatement unpark = c.prepareStatement(unparkDue)) {
-                unpark.executeUpdate();
+                unpark.setLong(1, 0); // walks from the first position: the loop keeps no floor
+                unpark.executeQuery().close();
             }
-            s.setString(1, owner);
-            s.setObject(2, token);
-            s.setLong(3, 30_000);
+            s.setLong(1, Long.MAX_VALUE); // never past the re-entries seen
+            s.setLong(2, 0);
+            s.setString(3, owner);
+            s.setObject(4, token);
+            s.setLong(5, 30_000);
             List<Long> claimed = new ArrayList<>(batchSize);
             s.execute();
             if (parking) {

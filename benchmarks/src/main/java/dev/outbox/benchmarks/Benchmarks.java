@@ -23,13 +23,16 @@ public final class Benchmarks {
     /** The sizes of one run. */
     private record Mode(String name, Duration appendPhase, int appendRounds, int relayEvents, int peerEvents,
                         Duration latencyRun, int sqsEvents, Duration idleWindow, int slowBrokerEvents,
-                        int claimPublished, int claimBacklog) {
+                        int claimPublished, int claimBacklog, Duration horizonFree, Duration horizonPinned,
+                        Duration horizonAfter, Duration horizonWindow) {
     }
 
     private static final Mode QUICK = new Mode("quick", Duration.ofSeconds(2), 2, 10_000, 5_000,
-            Duration.ofSeconds(5), 1_000, Duration.ofSeconds(10), 3_000, 20_000, 15_000);
+            Duration.ofSeconds(5), 1_000, Duration.ofSeconds(10), 3_000, 20_000, 15_000,
+            Duration.ofSeconds(10), Duration.ofSeconds(20), Duration.ofSeconds(10), Duration.ofSeconds(5));
     private static final Mode FULL = new Mode("full", Duration.ofSeconds(1), 20, 100_000, 20_000,
-            Duration.ofSeconds(30), 5_000, Duration.ofSeconds(10), 20_000, 1_100_000, 100_000);
+            Duration.ofSeconds(30), 5_000, Duration.ofSeconds(10), 20_000, 1_100_000, 100_000,
+            Duration.ofSeconds(40), Duration.ofMinutes(10), Duration.ofSeconds(60), Duration.ofSeconds(20));
 
     public static void main(String[] args) throws Exception {
         Mode mode = QUICK;
@@ -39,7 +42,7 @@ public final class Benchmarks {
             } else if (arg.startsWith("--only=")) {
                 only = arg.substring("--only=".length());
             } else if (!arg.equals("--quick")) {
-                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|inbox|observe|mariadb]");
+                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|inbox|observe|mariadb|horizon]");
                 System.exit(2);
             }
         }
@@ -71,6 +74,8 @@ public final class Benchmarks {
                 System.out.println("skipping mariadb: set OUTBOX_BENCH_MARIADB_URL, such as"
                         + " jdbc:mariadb://127.0.0.1:3306/test?user=root");
             }
+            rows.addAll(section("horizon", () -> new PinnedHorizon(db, m.horizonFree, m.horizonPinned, m.horizonAfter,
+                    m.horizonWindow, Duration.ofSeconds(60)).run()));
             rows.addAll(section("observe", () -> new ObservabilityOverhead(db, m.relayEvents / 2, m.appendPhase,
                     m.appendRounds).run()));
         }

@@ -86,7 +86,7 @@ final class CommitLatency {
             long end = System.nanoTime() + length.toNanos();
             for (int w = 0; w < WRITERS; w++) {
                 done.add(writers.submit(() -> {
-                    write(outbox, periodNanos, end, committedAt);
+                    writeAtRate(db.pool(), outbox, periodNanos, end, id -> committedAt.put(id, System.nanoTime()));
                     return null;
                 }));
             }
@@ -110,8 +110,13 @@ final class CommitLatency {
         return new double[] {percentile(millis, 0.50), percentile(millis, 0.99), millis[millis.length - 1]};
     }
 
-    private void write(JdbcOutbox outbox, long periodNanos, long end, Map<UUID, Long> committedAt) throws SQLException {
-        try (Connection c = db.pool().getConnection()) {
+    /**
+     * Appends one event a transaction every {@code periodNanos} (from a random offset) until {@code end}, telling
+     * {@code committed} each event's id as its commit returns.
+     */
+    static void writeAtRate(javax.sql.DataSource pool, JdbcOutbox outbox, long periodNanos, long end,
+                            java.util.function.Consumer<UUID> committed) throws SQLException {
+        try (Connection c = pool.getConnection()) {
             c.setAutoCommit(false);
             long next = System.nanoTime() + ThreadLocalRandom.current().nextLong(periodNanos);
             while (next < end) {
@@ -119,7 +124,7 @@ final class CommitLatency {
                 Event event = BenchDatabase.event(ThreadLocalRandom.current().nextInt(1000));
                 outbox.append(c, event);
                 c.commit();
-                committedAt.put(event.id(), System.nanoTime());
+                committed.accept(event.id());
                 next += periodNanos;
             }
             c.setAutoCommit(true);

@@ -26,6 +26,21 @@ final class MySqlStatements {
      */
     static final String FOREVER = "'9999-12-31 23:59:59.999999'";
 
+    /**
+     * The oldest InnoDB transaction other than this session's (HorizonHolder): kind, age in milliseconds, the history
+     * list length (undo records purge has yet to remove), who, thread id.
+     */
+    static final String HORIZON = """
+            SELECT 'TRANSACTION', TIMESTAMPDIFF(MICROSECOND, t.trx_started, NOW(6)) DIV 1000,
+                   COALESCE((SELECT `COUNT` FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'), 0),
+                   CONCAT('thread ', t.trx_mysql_thread_id, ', ', t.trx_state, ' since ', t.trx_started, ': ',
+                          COALESCE(LEFT(t.trx_query, 200), 'no statement running')),
+                   t.trx_mysql_thread_id
+            FROM information_schema.INNODB_TRX t
+            WHERE t.trx_mysql_thread_id <> CONNECTION_ID()
+            ORDER BY t.trx_started
+            LIMIT 1""";
+
     /** A row the relay may claim now: pending, not parked, due, and not under a live lease. */
     private static final String CLAIMABLE = """
             t.published_at IS NULL AND t.dead_at IS NULL AND t.parked_until IS NULL

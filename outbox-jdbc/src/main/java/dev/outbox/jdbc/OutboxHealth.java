@@ -25,7 +25,8 @@ import java.util.List;
  * throttling (a quarter of its events per call or less: DEGRADED), its listener (a relay that should
  * wake on commit but polls: DEGRADED), and {@link OutboxOperations#stats()} (oldest pending event older than
  * {@link Builder#maxOldestPendingAge}, or more dead events than {@link Builder#maxDead}: DEGRADED; stats unreadable:
- * DOWN). Stats are read at most once per {@link Builder#statsInterval}: a check between two reads answers from the
+ * DOWN), and {@link OutboxOperations#horizon()} (the database's horizon held longer than {@link Builder#maxHorizonAge},
+ * naming the holder: DEGRADED; the outbox still flows, but its table grows until the holder lets go). Stats are read at most once per {@link Builder#statsInterval}: a check between two reads answers from the
  * last one, so an endpoint scraped every second costs one query per interval. Thread-safe.
  */
 public final class OutboxHealth {
@@ -63,8 +64,10 @@ public final class OutboxHealth {
     private final Duration maxOldestPendingAge;
     private final long maxDead;
     private final Duration maxSinceLastSuccess;
+    private final Duration maxHorizonAge;
     private final long statsIntervalNanos;
     private OutboxStats lastStats;
+    private java.util.Optional<HorizonHolder> lastHorizon = java.util.Optional.empty();
     private long lastStatsAt;
     private String lastStatsFailure;
 
@@ -74,6 +77,7 @@ public final class OutboxHealth {
         this.maxOldestPendingAge = b.maxOldestPendingAge;
         this.maxDead = b.maxDead;
         this.maxSinceLastSuccess = b.maxSinceLastSuccess;
+        this.maxHorizonAge = b.maxHorizonAge;
         this.statsIntervalNanos = b.statsInterval.toNanos();
     }
 
@@ -129,6 +133,10 @@ public final class OutboxHealth {
                         + " until requeued or discarded");
             }
         }
+        horizon().filter(h -> h.age().compareTo(maxHorizonAge) > 0).ifPresent(h -> degraded.add(
+                "the database's horizon has been held for " + h.age().toSeconds() + " s (limit "
+                        + maxHorizonAge.toSeconds() + " s) by " + h.kind() + " " + h.who() + ": vacuum cannot remove"
+                        + " the outbox's old row versions, so its table grows until that ends"));
         List<String> reasons = new ArrayList<>(down);
         reasons.addAll(degraded);
         Status status = !down.isEmpty() ? Status.DOWN : !degraded.isEmpty() ? Status.DEGRADED : Status.UP;
@@ -166,7 +174,17 @@ public final class OutboxHealth {
             lastStats = null;
             lastStatsFailure = e.getMessage();
         }
+        try {
+            lastHorizon = operations.horizon();
+        } catch (OutboxException e) {
+            lastHorizon = java.util.Optional.empty(); // a finding of its own only when it can be read
+        }
         return lastStats;
+    }
+
+    /** @return the horizon's holder as of the last stats read */
+    private synchronized java.util.Optional<HorizonHolder> horizon() {
+        return lastHorizon;
     }
 
     /** Thresholds; every one has a default. */
@@ -177,6 +195,7 @@ public final class OutboxHealth {
         private long maxDead = 0;
         private Duration maxSinceLastSuccess = Duration.ofMinutes(2);
         private Duration statsInterval = Duration.ofSeconds(10);
+        private Duration maxHorizonAge = Duration.ofMinutes(10);
 
         private Builder(JdbcRelay relay, OutboxOperations operations) {
             if (relay == null || operations == null) {
@@ -218,7 +237,17 @@ public final class OutboxHealth {
         }
 
         /**
-         * @param interval how long a stats snapshot is reused, from 0 (every check reads) to 10 min; default 10 s
+         * @param age how long the database's horizon may be held (by a transaction, snapshot, replication slot or
+         *        prepared transaction anywhere on the server) before DEGRADED, from 1 s to 7 days; default 10 min
+         * @return this builder
+         */
+        public Builder maxHorizonAge(Duration age) {
+            this.maxHorizonAge = within("maxHorizonAge", age, Duration.ofSeconds(1), Duration.ofDays(7));
+            return this;
+        }
+
+        /**
+         * @param interval how long a stats snapshot (and the horizon's holder) is reused, from 0 (every check reads) to 10 min; default 10 s
          * @return this builder
          */
         public Builder statsInterval(Duration interval) {

@@ -66,6 +66,31 @@ public final class OutboxOperations {
     }
 
     /**
+     * The oldest holder of the database's horizon, other than this call's own session: what keeps vacuum (PostgreSQL)
+     * or purge (InnoDB) from removing the row versions the outbox's updates and deletes leave behind. On PostgreSQL
+     * the session, replication slot or prepared transaction with the oldest xmin; on MySQL and MariaDB the oldest
+     * running InnoDB transaction, with the history list length (reading {@code information_schema.innodb_trx} takes
+     * the PROCESS privilege; without it, none is found). Cheap: a read of the server's activity views.
+     *
+     * @return the holder, or empty when nothing holds the horizon (no other transaction or snapshot is open)
+     */
+    public java.util.Optional<HorizonHolder> horizon() {
+        return run("reading the horizon", connection -> {
+            boolean my = onMySql(connection);
+            try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(
+                    my ? MySqlStatements.HORIZON : PostgresStatements.HORIZON)) {
+                if (!rs.next()) {
+                    return java.util.Optional.empty();
+                }
+                long pid = rs.getLong(5);
+                return java.util.Optional.of(new HorizonHolder(HorizonHolder.Kind.valueOf(rs.getString(1)),
+                        Duration.ofMillis(Math.max(0, rs.getLong(2))), rs.getLong(3), rs.getString(4),
+                        rs.wasNull() ? -1 : pid));
+            }
+        });
+    }
+
+    /**
      * A snapshot for dashboards and health checks, cheap whatever the backlog: a few milliseconds on a table of
      * 1.3 million rows with 190,000 unpublished. Each count is exact up to {@value #EXACT_COUNT_LIMIT}. Above that,
      * {@link OutboxStats#exact()} is false and the count is estimated fresh at each call: pending events ready to be

@@ -44,6 +44,13 @@ public final class OutboxSchema {
      */
     public static final String POSTGRES_PARKING_MIGRATION = "dev/outbox/jdbc/postgresql-parking.sql";
 
+    /**
+     * Classpath location of the migration for tables created before claims walked from a floor: the aside index built
+     * concurrently and the re-entry sequence; same placeholders as {@link #POSTGRES_RESOURCE}. Run each statement on
+     * its own, outside a transaction block, after {@link #POSTGRES_PARKING_MIGRATION}.
+     */
+    public static final String POSTGRES_HORIZON_MIGRATION = "dev/outbox/jdbc/postgresql-horizon.sql";
+
     /** The resource adding the pending-since index to MySQL and MariaDB tables created by an earlier version. */
     public static final String MYSQL_PENDING_SINCE_MIGRATION = "dev/outbox/jdbc/mysql-pending-since.sql";
 
@@ -101,6 +108,14 @@ public final class OutboxSchema {
         return statements(render(POSTGRES_PARKING_MIGRATION, table));
     }
 
+    /**
+     * @param table the outbox table
+     * @return the statements of {@value #POSTGRES_HORIZON_MIGRATION} for {@code table}, each to run on its own
+     */
+    public static List<String> postgresHorizonMigration(OutboxTable table) {
+        return statements(render(POSTGRES_HORIZON_MIGRATION, table));
+    }
+
     /** @return the statements of a script, without its comment lines, split at semicolons */
     private static List<String> statements(String rendered) {
         String script = rendered.lines()
@@ -139,7 +154,7 @@ public final class OutboxSchema {
 
     /**
      * Brings a table created by an earlier version up to date, statement by statement, each in its own transaction:
-     * safe to run on a live table, and again. On PostgreSQL it runs {@value #POSTGRES_PARKING_MIGRATION}; on MySQL and
+     * safe to run on a live table, and again. On PostgreSQL it runs {@value #POSTGRES_PARKING_MIGRATION} and {@value #POSTGRES_HORIZON_MIGRATION}; on MySQL and
      * MariaDB the statements of {@value #MYSQL_PENDING_SINCE_MIGRATION} and {@value #MYSQL_PARKING_MIGRATION} that
      * the table still needs (it looks at its columns and indexes first).
      *
@@ -157,6 +172,9 @@ public final class OutboxSchema {
             connection.setAutoCommit(true);
             try (Statement statement = connection.createStatement()) {
                 for (String sql : postgresParkingMigration(table)) {
+                    statement.execute(sql);
+                }
+                for (String sql : postgresHorizonMigration(table)) {
                     statement.execute(sql);
                 }
             } finally {
@@ -205,7 +223,8 @@ public final class OutboxSchema {
         return template(resource)
                 .replace("${outbox_table}", table.qualifiedName())
                 .replace("${outbox_name}", table.name())
-                .replace("${outbox_wake}", table.wakeSequenceQualifiedName());
+                .replace("${outbox_wake}", table.wakeSequenceQualifiedName())
+                .replace("${outbox_reentry}", table.reentrySequenceQualifiedName());
     }
 
     /**

@@ -84,7 +84,9 @@ public final class OutboxStatements {
      * @param ordering the relay's ordering
      * @param batchSize most events per claim, written into the text as a literal
      * @param maxBatchBytes most payload bytes per claim (always at least one event), written in as a literal
-     * @return the claim; parameters: owner id, lease token (uuid), lease in milliseconds; returns position, id,
+     * @return the claim; parameters: the re-entries seen and the floor (the claim walks from the floor, or from the
+     *         first position when the table's re-entry sequence has moved past the re-entries seen; 0 and 0 walk from
+     *         the first position as before), owner id, lease token (uuid), lease in milliseconds; returns position, id,
      *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts, and the row's age in
      *         microseconds (the claim's time minus its creation time). The relay runs
      *         {@link #unparkDue()} just before it. On MySQL and MariaDB the plain read of candidate positions; its one
@@ -153,7 +155,11 @@ public final class OutboxStatements {
 
     /**
      * @return the statement the relay runs before each claim, making parked events whose time has come claimable
-     *         again; no parameters
+     *         again and sighting the table for the relay's floor; parameter: the floor (0 for the first position);
+     *         returns one row: the lowest position it made claimable and its draw from
+     *         {@link OutboxTable#reentrySequenceQualifiedName()} (both null when none), the first ready position at or
+     *         above the floor, the highest position, the transactions holding a write lock on the table (virtual ids),
+     *         and the re-entry sequence's last value
      */
     public String unparkDue() {
         return postgresOnly("unparkDue").unparkDue;

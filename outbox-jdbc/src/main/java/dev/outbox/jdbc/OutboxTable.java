@@ -72,6 +72,17 @@ public record OutboxTable(String schema, String name) {
         return schema == null ? '"' + wake + '"' : '"' + schema + "\".\"" + wake + '"';
     }
 
+    /**
+     * @return the double-quoted, schema-qualified name of the PostgreSQL sequence that counts re-entries: every
+     *         statement that makes events ready again (unparked, released, requeued) draws from it, so that relays
+     *         whose claims start past the first position know to look below it. This table's name with
+     *         {@code _reentry} appended
+     */
+    public String reentrySequenceQualifiedName() {
+        String reentry = name + "_reentry";
+        return schema == null ? '"' + reentry + '"' : '"' + schema + "\".\"" + reentry + '"';
+    }
+
     /** @return the quoted, qualified name of the index {@code <table>_<suffix>}, for {@code to_regclass} */
     String indexName(String suffix) {
         String index = name + "_" + suffix;

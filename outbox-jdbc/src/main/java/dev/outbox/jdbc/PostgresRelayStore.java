@@ -25,6 +25,7 @@ final class PostgresRelayStore implements RelayStore {
     private final String claimSql;
     private final String parkingClaimSql;
     private final ParkingSchedule schedule = new ParkingSchedule();
+    private final ClaimFloor floor = new ClaimFloor();
     private final int timeoutSeconds;
 
     /**
@@ -41,8 +42,9 @@ final class PostgresRelayStore implements RelayStore {
     }
 
     /**
-     * Makes parked events whose time has come ready, then claims; now and then, first looks for events left parked
-     * with nothing holding them back.
+     * Makes parked events whose time has come ready and sights the table for the floor, then claims from the floor;
+     * now and then, first looks for events left parked with nothing holding them back and walks from the first
+     * position again.
      */
     @Override
     public ClaimedBatch claim(String owner, Duration lease) throws SQLException {
@@ -54,16 +56,19 @@ final class PostgresRelayStore implements RelayStore {
                 if (schedule.sweepNow()) {
                     execute(connection, PostgresStatements.JIT_OFF + sql.unparkOrphans, null);
                     commitUnlessAuto(connection, autoCommit);
+                    floor.sweep();
                 }
-                execute(connection, sql.unparkDue, null);
+                sight(connection);
                 commitUnlessAuto(connection, autoCommit);
                 ClaimedBatch batch;
                 long sent = System.nanoTime();
                 try (PreparedStatement claim = connection.prepareStatement(parking ? parkingClaimSql : claimSql)) {
                     claim.setQueryTimeout(timeoutSeconds);
-                    claim.setString(1, owner);
-                    claim.setObject(2, token);
-                    claim.setLong(3, lease.toMillis());
+                    claim.setLong(1, floor.seen());
+                    claim.setLong(2, floor.from());
+                    claim.setString(3, owner);
+                    claim.setObject(4, token);
+                    claim.setLong(5, lease.toMillis());
                     boolean rows = claim.execute();
                     if (parking) {
                         rows = claim.getMoreResults(); // past the JIT setting's row
@@ -83,6 +88,33 @@ final class PostgresRelayStore implements RelayStore {
                 throw e;
             }
         }
+    }
+
+    /** @return where the next claim walks from, unless a re-entry sends it to the first position */
+    long floor() {
+        return floor.from();
+    }
+
+    /** Runs the statement that unparks what is due and sights the table, and tells the floor what it saw. */
+    private void sight(Connection connection) throws SQLException {
+        ClaimFloor.Start start = floor.start();
+        try (PreparedStatement sight = connection.prepareStatement(sql.unparkDue)) {
+            sight.setQueryTimeout(timeoutSeconds);
+            sight.setLong(1, start.from());
+            try (ResultSet rs = sight.executeQuery()) {
+                rs.next();
+                Array writers = rs.getArray(5);
+                ClaimFloor.Sighting seen = new ClaimFloor.Sighting(orNone(rs, 3), orNone(rs, 4),
+                        ClaimFloor.writers((Object[]) writers.getArray()), orNone(rs, 1), orNone(rs, 2), rs.getLong(6));
+                writers.free();
+                floor.sighted(start, seen);
+            }
+        }
+    }
+
+    private static long orNone(ResultSet rs, int column) throws SQLException {
+        long value = rs.getLong(column);
+        return rs.wasNull() ? ClaimFloor.NONE : value;
     }
 
     private static void commitUnlessAuto(Connection connection, boolean autoCommit) throws SQLException {
@@ -211,7 +243,8 @@ final class PostgresRelayStore implements RelayStore {
         for (int i = 0; i < n; i++) {
             positions[i] = settlements.get(i).row().position();
         }
-        return onConnection(connection -> {
+        long[] freed = {0, ClaimFloor.NONE, ClaimFloor.NONE}; // how many released, the lowest, the draw
+        Set<Long> written = onConnection(connection -> {
             try (PreparedStatement record = connection.prepareStatement(
                     allPublished ? sql.recordPublished : sql.recordOutcomes)) {
                 record.setQueryTimeout(timeoutSeconds);
@@ -242,12 +275,12 @@ final class PostgresRelayStore implements RelayStore {
                 }
                 Set<Long> recorded = new HashSet<>();
                 try (ResultSet rs = record.executeQuery()) {
-                    int freed = 0;
                     while (rs.next()) {
                         recorded.add(rs.getLong(1));
-                        freed = rs.getInt(2);
+                        freed[0] = rs.getInt(2);
+                        freed[1] = orNone(rs, 3);
+                        freed[2] = orNone(rs, 4);
                     }
-                    released.addAndGet(freed);
                 }
                 for (Array array : arrays) {
                     array.free();
@@ -255,6 +288,10 @@ final class PostgresRelayStore implements RelayStore {
                 return recorded;
             }
         });
+        if (freed[0] > 0) {
+            released.addAndGet((int) freed[0]);
+            floor.reentered(freed[1], freed[2]);
+        }
+        return written;
     }
-
 }

@@ -42,6 +42,13 @@ final class PostgresStatements {
     }
 
     /**
+     * Row {@code %s} is pending and set aside from the claim's walk: dead or parked. The aside index holds exactly
+     * these rows, by aggregate.
+     */
+    private static final String ASIDE =
+            "%s.published_at IS NULL AND (%s.dead_at IS NOT NULL OR %s.parked_until IS NOT NULL)";
+
+    /**
      * An earlier unpublished event of {@code h}'s aggregate that cannot be published now: dead, backing off or
      * delayed, or parked. Such an event holds {@code h} back until it is published, requeued or discarded.
      */
@@ -79,6 +86,7 @@ final class PostgresStatements {
                   FROM %1$s h
                   WHERE h.published_at IS NULL AND h.dead_at IS NULL AND h.parked_until IS NULL
                     AND (h.lease_until IS NULL OR h.lease_until < now())
+                    AND h.position >= (SELECT position FROM walk)
                     AND h.position < (SELECT CASE WHEN count(*) < :limit THEN 9223372036854775807 ELSE max(position) END
                                       FROM candidate)
                     AND h.position NOT IN (SELECT position FROM candidate)
@@ -115,12 +123,14 @@ final class PostgresStatements {
     /**
      * Releases the events parked behind an earlier event ('infinity') of the aggregates in {@code cte}, whose event
      * was just published, requeued or discarded. An event still held back by another is parked again by the next
-     * claim that walks it.
+     * claim that walks it. When it releases any (or {@code alsoReentering} holds), it draws from the re-entry
+     * sequence ({@code drawn}): relays then know that events became ready again, maybe below their floor.
+     *
+     * <p>ARRAY(...) computes the positions first, and LATERAL with OFFSET 0 makes each aggregate one lookup in the
+     * held index: the planner, which cannot estimate the CTE, would otherwise loop over every held row once per
+     * aggregate (0.9 s for 500 published events with 7,500 held).
      */
-    private static String release(String table, String cte) {
-        // ARRAY(...) computes the positions first, and LATERAL with OFFSET 0 makes each aggregate one lookup in the
-        // held index: the planner, which cannot estimate the CTE, would otherwise loop over every held row once per
-        // aggregate (0.9 s for 500 published events with 7,500 held).
+    private static String release(String table, String cte, String reentry, String alsoReentering) {
         return """
                 released AS (
                   UPDATE %1$s t SET parked_until = NULL
@@ -133,9 +143,46 @@ final class PostgresStatements {
                         AND h.parked_until = 'infinity'
                       OFFSET 0) h))
                     AND t.published_at IS NULL
-                  RETURNING 1
-                )""".formatted(table, cte);
+                  RETURNING t.position
+                ), drawn AS (
+                  SELECT nextval('%3$s') AS n WHERE EXISTS (SELECT 1 FROM released)%4$s
+                )""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering);
     }
+
+    /**
+     * The oldest holder of the horizon (HorizonHolder): kind, age in milliseconds, xid age, who, pid. Sessions with a
+     * snapshot or transaction id (this one and autovacuum's workers left out), replication slots and prepared
+     * transactions, the one with the oldest xmin first.
+     */
+    static final String HORIZON = """
+            SELECT kind, age_ms, age(x), who, pid FROM (
+              SELECT 'SESSION' AS kind, (extract(epoch FROM now() - coalesce(a.xact_start, a.query_start)) * 1000)::bigint
+                     AS age_ms,
+                     CASE WHEN a.backend_xid IS NULL THEN a.backend_xmin
+                          WHEN a.backend_xmin IS NULL THEN a.backend_xid
+                          WHEN age(a.backend_xid) > age(a.backend_xmin) THEN a.backend_xid
+                          ELSE a.backend_xmin END AS x,
+                     format('pid %s, user %s, application %s, client %s, %s since %s: %s', a.pid, a.usename,
+                            nullif(a.application_name, ''), a.client_addr, a.state,
+                            to_char(coalesce(a.xact_start, a.query_start), 'YYYY-MM-DD HH24:MI:SS TZ'),
+                            left(regexp_replace(a.query, '\s+', ' ', 'g'), 200)) AS who,
+                     a.pid::bigint AS pid
+              FROM pg_stat_activity a
+              WHERE (a.backend_xmin IS NOT NULL OR a.backend_xid IS NOT NULL) AND a.pid <> pg_backend_pid()
+                AND a.backend_type <> 'autovacuum worker' -- vacuum ignores vacuum's own snapshot
+              UNION ALL
+              SELECT 'REPLICATION_SLOT', 0, s.xmin,
+                     format('replication slot %s (%s, %s)', s.slot_name, s.slot_type,
+                            CASE WHEN s.active THEN 'active' ELSE 'inactive' END), NULL
+              FROM pg_replication_slots s
+              WHERE s.xmin IS NOT NULL
+              UNION ALL
+              SELECT 'PREPARED_TRANSACTION', (extract(epoch FROM now() - p.prepared) * 1000)::bigint, p.transaction,
+                     format('prepared transaction %s of %s', p.gid, p.owner), NULL
+              FROM pg_prepared_xacts p
+            ) h
+            ORDER BY age(x) DESC
+            LIMIT 1""";
 
     /** Counts up to this are exact in {@link #stats}; larger ones are estimates. */
     static final int EXACT_COUNT_LIMIT = 2_000;
@@ -257,6 +304,16 @@ final class PostgresStatements {
     PostgresStatements(OutboxTable table) {
         this.table = table;
         String t = table.qualifiedName();
+        String reentry = table.reentrySequenceQualifiedName();
+        // Where the claim's walk starts: the relay's floor (parameter 2), or the first position when the re-entry
+        // sequence moved past what the relay has taken into account (parameter 1), that is when a statement the relay
+        // has not heard of made events ready again, maybe below its floor. The sequence is read after the claim's
+        // snapshot was taken: a statement that made events ready and committed before it drew before it too.
+        String walk = """
+                walk AS (
+                  SELECT CASE WHEN coalesce(pg_sequence_last_value('%s'), 0) > ?::bigint THEN 0 ELSE ?::bigint END
+                         AS position
+                )""".formatted(reentry);
 
         insert = """
                 INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at)
@@ -322,19 +379,29 @@ final class PostgresStatements {
         //    another relay holds its lock right now.
         // 3. kept (when the relay caps an aggregate's share of a batch): the first claimable events of each aggregate.
         // Then the lease is written. Rows come back in any order; ClaimedBatch sorts them by position.
+        // Every walk starts at the relay's floor (walk, ClaimFloor): no event at or below it is ready, and an
+        // unpublished event below it is dead or parked, which the aside index finds by aggregate. So neither the
+        // walk nor the aggregate checks step over the index entries of events published before the floor, which
+        // stay until vacuum removes them, and vacuum cannot while a long transaction holds the horizon.
         // OFFSET 0 keeps each NOT EXISTS a per-row lookup on the unpublished_by_aggregate index: without it the
         // planner turns them into anti-joins over every unpublished row, which makes each claim cost as much as
         // the whole backlog (141 ms instead of 31 ms for 500 of 100,000 pending events).
         claimOrdered = """
-                WITH candidate AS (
+                WITH %5$s, candidate AS (
                   SELECT c.position, c.aggregate_type, c.aggregate_id, octet_length(c.payload::text) AS bytes
                   FROM %1$s c
-                  WHERE %2$s
+                  WHERE %2$s AND c.position >= (SELECT position FROM walk)
                     AND NOT EXISTS (
                       SELECT 1 FROM %1$s b
                       WHERE b.aggregate_type = c.aggregate_type AND b.aggregate_id = c.aggregate_id
+                        AND b.position >= (SELECT position FROM walk)
                         AND b.position < c.position AND b.published_at IS NULL
                         AND (%4$s OR b.lease_until >= now())
+                      OFFSET 0)
+                    AND NOT EXISTS (
+                      SELECT 1 FROM %1$s b
+                      WHERE b.aggregate_type = c.aggregate_type AND b.aggregate_id = c.aggregate_id
+                        AND b.position < c.position AND %6$s
                       OFFSET 0)
                   ORDER BY c.position
                   LIMIT :limit
@@ -345,44 +412,69 @@ final class PostgresStatements {
                   WHERE NOT EXISTS (
                     SELECT 1 FROM %1$s b
                     WHERE b.aggregate_type = e.aggregate_type AND b.aggregate_id = e.aggregate_id
+                      AND b.position >= (SELECT position FROM walk)
                       AND b.position < e.position AND b.published_at IS NULL
                       AND b.position NOT IN (SELECT position FROM candidate)
                     OFFSET 0)
                 ):cap:park
-                """.formatted(t, CLAIMABLE, ADMITTED, holdsBack("b")) + lease(t, ":leased");
+                """.formatted(t, CLAIMABLE, ADMITTED, holdsBack("b"), walk, ASIDE.replace("%s", "b")) + lease(t, ":leased");
 
         claimUnordered = """
-                WITH candidate AS (
+                WITH %4$s, candidate AS (
                   SELECT c.position, octet_length(c.payload::text) AS bytes
                   FROM %1$s c
-                  WHERE %2$s
+                  WHERE %2$s AND c.position >= (SELECT position FROM walk)
                   ORDER BY c.position
                   LIMIT :limit
                   FOR UPDATE SKIP LOCKED
                 ), %3$s:park
-                """.formatted(t, CLAIMABLE, ADMITTED) + lease(t, "admitted");
+                """.formatted(t, CLAIMABLE, ADMITTED, walk) + lease(t, "admitted");
 
         // Parked rows whose time has come go back to the claim's walk, a part of every claim. A row may come back
         // while still held (its aggregate's head failed again): a claim then parks it anew.
+        // The same statement sights the table for the relay's floor (ClaimFloor), walking from it (parameter 1): the
+        // lowest position it made ready and what it drew from the re-entry sequence, the first ready position, the
+        // highest position, the transactions holding a write lock on the table (every append takes it before it
+        // draws a position; pg_locks is read after the snapshot) and the re-entry sequence's last value.
         unparkDue = """
-                UPDATE %1$s SET parked_until = NULL
-                WHERE position IN (
-                  SELECT position FROM %1$s
-                  WHERE parked_until <= now()
-                  ORDER BY parked_until
-                  LIMIT %2$d
-                  FOR UPDATE SKIP LOCKED)""".formatted(t, UNPARK_PER_CLAIM);
+                WITH unparked AS (
+                  UPDATE %1$s SET parked_until = NULL
+                  WHERE position IN (
+                    SELECT position FROM %1$s
+                    WHERE parked_until <= now()
+                    ORDER BY parked_until
+                    LIMIT %2$d
+                    FOR UPDATE SKIP LOCKED)
+                  RETURNING position
+                ), drawn AS (
+                  SELECT nextval('%3$s') AS n WHERE EXISTS (SELECT 1 FROM unparked)
+                )
+                SELECT (SELECT min(position) FROM unparked),
+                       (SELECT n FROM drawn),
+                       (SELECT position FROM %1$s
+                        WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL AND position >= ?
+                        ORDER BY position LIMIT 1),
+                       (SELECT max(position) FROM %1$s),
+                       ARRAY(SELECT l.virtualtransaction FROM pg_locks l
+                             WHERE l.locktype = 'relation' AND l.relation = '%1$s'::regclass
+                               AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()),
+                       coalesce(pg_sequence_last_value('%3$s'), 0)""".formatted(t, UNPARK_PER_CLAIM, reentry);
 
         // Rows parked behind an earlier event that no longer holds them back: publishing, requeueing and discarding
         // release them at once, but a claim that parked one while its blocker was being published or requeued by
         // someone else can leave it behind. Run now and then.
         unparkOrphans = """
-                UPDATE %1$s SET parked_until = NULL
-                WHERE position IN (
-                  SELECT h.position FROM %1$s h
-                  WHERE h.parked_until = 'infinity' AND NOT %3$s
-                  LIMIT %2$d
-                  FOR UPDATE SKIP LOCKED)""".formatted(t, UNPARK_PER_CLAIM, blockedBy(t, "h"));
+                WITH unparked AS (
+                  UPDATE %1$s SET parked_until = NULL
+                  WHERE position IN (
+                    SELECT h.position FROM %1$s h
+                    WHERE h.parked_until = 'infinity' AND NOT %3$s
+                    LIMIT %2$d
+                    FOR UPDATE SKIP LOCKED)
+                  RETURNING 1
+                )
+                SELECT nextval('%4$s') WHERE EXISTS (SELECT 1 FROM unparked)""".formatted(t, UNPARK_PER_CLAIM,
+                blockedBy(t, "h"), reentry);
 
         // A relay loop about to wait for a notification says so: the next append draws 1 from the wake sequence and
         // notifies. Outside transactions, like every change to a sequence.
@@ -402,7 +494,9 @@ final class PostgresStatements {
                   WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
                   RETURNING t.position, t.aggregate_type, t.aggregate_id
                 ), %2$s
-                SELECT position, (SELECT count(*) FROM released) FROM done""".formatted(t, release(t, "done"));
+                SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
+                       (SELECT n FROM drawn)
+                FROM done""".formatted(t, release(t, "done", reentry, null));
 
         // A batch that outlives half its lease extends it for the events it has not settled yet, only where its
         // token is still in place.
@@ -432,8 +526,9 @@ final class PostgresStatements {
                 WHERE t.position = o.position AND t.lease_token = ?
                 RETURNING t.position, t.aggregate_type, t.aggregate_id, t.published_at IS NOT NULL AS published
                 ), %2$s
-                SELECT position, (SELECT count(*) FROM released) FROM done""".formatted(t,
-                release(t, "(SELECT * FROM done WHERE published) p"));
+                SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
+                       (SELECT n FROM drawn)
+                FROM done""".formatted(t, release(t, "(SELECT * FROM done WHERE published) p", reentry, null));
 
         // A delayed event's created_at is when it is due, so events delayed into the future sort after every due one
         // and the oldest pending age is the oldest created_at that is due. (A table written by an earlier version has
@@ -486,7 +581,8 @@ final class PostgresStatements {
                   WHERE dead_at IS NOT NULL AND published_at IS NULL AND %%s
                   RETURNING aggregate_type, aggregate_id
                 ), %2$s
-                SELECT count(*) FROM requeued""".formatted(t, release(t, "requeued"));
+                SELECT (SELECT count(*) FROM requeued), (SELECT n FROM drawn)""".formatted(t,
+                release(t, "requeued", reentry, "EXISTS (SELECT 1 FROM requeued)"));
         requeueDeadById = requeue.formatted("id = ANY(?::uuid[])");
         requeueDeadByType = requeue.formatted("event_type = ?");
         requeueAllDead = requeue.formatted("true");
@@ -496,7 +592,8 @@ final class PostgresStatements {
                   DELETE FROM %1$s WHERE dead_at IS NOT NULL AND published_at IS NULL AND id = ANY(?::uuid[])
                   RETURNING aggregate_type, aggregate_id
                 ), %2$s
-                SELECT count(*) FROM discarded""".formatted(t, release(t, "discarded"));
+                SELECT (SELECT count(*) FROM discarded), (SELECT n FROM drawn)""".formatted(t,
+                release(t, "discarded", reentry, null));
 
         purgePublished = """
                 DELETE FROM %1$s

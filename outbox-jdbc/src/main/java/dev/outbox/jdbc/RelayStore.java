@@ -131,7 +131,7 @@ interface RelayStore {
 
     /**
      * @return for an error that says a table or column is missing, what to run; else empty. A PostgreSQL table created
-     *         by an earlier version lacks the parked_until column or the wake sequence; a MySQL or MariaDB one the
+     *         by an earlier version lacks the parked_until column, the wake sequence or the re-entry sequence; a MySQL or MariaDB one the
      *         column or the ready index.
      */
     static String schemaHint(OutboxTable table, SQLException e) {
@@ -139,7 +139,7 @@ interface RelayStore {
         if ("42P01".equals(state) || "42703".equals(state)) {
             return " (is the schema up to date? Create it with OutboxSchema.create, or bring a table made by an earlier"
                     + " version up to date with OutboxSchema.migrate(dataSource, " + table + "), resource "
-                    + OutboxSchema.POSTGRES_PARKING_MIGRATION + ")";
+                    + OutboxSchema.POSTGRES_PARKING_MIGRATION + " then " + OutboxSchema.POSTGRES_HORIZON_MIGRATION + ")";
         }
         if ("42S02".equals(state) || "42S22".equals(state) || e.getErrorCode() == MYSQL_NO_SUCH_INDEX) {
             return " (is the schema up to date? Create it with OutboxSchema.create (resource "

@@ -1,10 +1,10 @@
 -- Outbox table for PostgreSQL 12 or later.
 --
--- Three placeholders, in the dollar-brace syntax of Flyway and Liquibase, so this file can be copied into a
+-- Four placeholders, in the dollar-brace syntax of Flyway and Liquibase, so this file can be copied into a
 -- migration as it is: outbox_table is the table, quoted and possibly schema-qualified ("app"."outbox_event");
 -- outbox_name is its bare name, used to name the indexes; outbox_wake is the sequence that gates wake-ups, the
--- outbox table's name with "_wake" appended, quoted and qualified alike ("app"."outbox_event_wake").
--- OutboxSchema.postgres(table) fills them in.
+-- outbox table's name with "_wake" appended, quoted and qualified alike ("app"."outbox_event_wake"); outbox_reentry
+-- the sequence that counts re-entries, named alike with "_reentry". OutboxSchema.postgres(table) fills them in.
 
 CREATE TABLE IF NOT EXISTS ${outbox_table} (
     -- Append order. Events of one aggregate are published in this order.
@@ -72,6 +72,12 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_pending_since
     ON ${outbox_table} (created_at)
     WHERE published_at IS NULL AND dead_at IS NULL;
 
+-- Pending events set aside from the claim's walk (dead or parked), by aggregate: the claim's check for an earlier
+-- event holding an aggregate back, below where the relay's walk starts.
+CREATE INDEX IF NOT EXISTS ${outbox_name}_aside
+    ON ${outbox_table} (aggregate_type, aggregate_id, position)
+    WHERE published_at IS NULL AND (dead_at IS NOT NULL OR parked_until IS NOT NULL);
+
 -- Dead events, for listDead() and the dead count.
 CREATE INDEX IF NOT EXISTS ${outbox_name}_dead
     ON ${outbox_table} (position)
@@ -93,3 +99,8 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_published_at
 -- notifying transactions one at a time). A sequence, not a table: drawing from it is outside transactions, alike at
 -- every isolation level, and leaves no rows behind.
 CREATE SEQUENCE IF NOT EXISTS ${outbox_wake} CACHE 1;
+
+-- Re-entries: every statement that makes events ready again (unparked when due, released when the event holding
+-- them back is published, requeued) draws from this sequence. A relay's claims walk from a floor below which nothing
+-- is ready; one that sees a draw it did not make walks from the start again, so no event is left below it.
+CREATE SEQUENCE IF NOT EXISTS ${outbox_reentry} CACHE 1;

@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * <li>{@code outbox.relay.failures} counter, tagged {@code stage} ({@code claim}, {@code record}).</li>
  * <li>Gauges from a snapshot refreshed every {@link Builder#refreshInterval} on a daemon thread, never a query per
  *     scrape: {@code outbox.events.pending}, {@code outbox.events.in_flight}, {@code outbox.events.dead},
- *     {@code outbox.events.oldest_pending_age} (seconds), {@code outbox.relay.loops} (running loops),
+ *     {@code outbox.events.oldest_pending_age} (seconds), {@code outbox.database.horizon_age} (seconds the database's
+ *     horizon has been held, {@link dev.outbox.jdbc.OutboxOperations#horizon()}), {@code outbox.relay.loops} (running loops),
  *     {@code outbox.relay.listening} (1 while commits wake the relay), {@code outbox.relay.broker_open} (1 while any
  *     destination is paused as unavailable); per destination, tagged {@code destination_system} and
  *     {@code destination}: {@code outbox.destination.open} (1 while its events wait for an outage to end) and
@@ -84,8 +85,8 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
 
     /** What the gauges read, refreshed on an interval. */
     private record Snapshot(OutboxStats stats, int loops, boolean listening, boolean brokerOpen,
-                            Map<Destination, DestinationStatus> destinations) {
-        static final Snapshot EMPTY = new Snapshot(null, 0, false, false, Map.of());
+                            Map<Destination, DestinationStatus> destinations, double horizonAgeSeconds) {
+        static final Snapshot EMPTY = new Snapshot(null, 0, false, false, Map.of(), Double.NaN);
     }
 
     /** Destinations whose gauges are registered. */
@@ -142,6 +143,8 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
                 s -> s.stats == null ? Double.NaN : s.stats.dead());
         gauge("outbox.events.oldest_pending_age", "Age of the oldest pending event, seconds",
                 s -> s.stats == null ? Double.NaN : s.stats.oldestPendingAge().toMillis() / 1000.0);
+        gauge("outbox.database.horizon_age", "How long the oldest transaction, snapshot or slot has held the database's"
+                + " horizon (vacuum cannot remove row versions newer than it), seconds", s -> s.horizonAgeSeconds);
         gauge("outbox.relay.loops", "Running relay loops", s -> s.loops);
         gauge("outbox.relay.listening", "1 while commits wake the relay", s -> s.listening ? 1 : 0);
         gauge("outbox.relay.broker_open", "1 while any destination is paused as unavailable",
@@ -164,13 +167,20 @@ public final class OutboxMetrics implements RelayListener, AutoCloseable {
             log.debug("outbox metrics: stats unreadable, gauges show NaN: {}", e.getMessage());
             stats = null;
         }
+        double horizonAge;
+        try {
+            horizonAge = operations.horizon().map(h -> h.age().toMillis() / 1000.0).orElse(0.0);
+        } catch (RuntimeException e) {
+            log.debug("outbox metrics: horizon unreadable, its gauge shows NaN: {}", e.getMessage());
+            horizonAge = Double.NaN;
+        }
         List<RelayLoop> loops = relay.loops();
         Map<Destination, DestinationStatus> destinations = new java.util.HashMap<>();
         for (DestinationStatus d : relay.destinations()) {
             destinations.put(d.destination(), d);
         }
         snapshot = new Snapshot(stats, (int) loops.stream().filter(RelayLoop::isRunning).count(), relay.isListening(),
-                relay.brokerState() == JdbcRelay.BrokerState.OPEN, destinations);
+                relay.brokerState() == JdbcRelay.BrokerState.OPEN, destinations, horizonAge);
         destinations.keySet().forEach(this::destinationGauges);
     }
 

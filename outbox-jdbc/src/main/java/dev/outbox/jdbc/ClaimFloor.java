@@ -1,0 +1,225 @@
+package dev.outbox.jdbc;
+
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Where a PostgreSQL relay's claims start their walk of the ready index: the floor, a position below which no event is
+ * ready or can become ready without the relay hearing of it. Claims walk from the floor, not from the first position,
+ * so they never step over the index entries that published events leave behind until vacuum removes them; while a
+ * long transaction elsewhere holds the database's horizon, vacuum cannot, and a walk from the start would grow with
+ * every event published meanwhile.
+ *
+ * <p>The floor rises in three steps, each learnt from a sighting (the first ready position at or above the floor, the
+ * highest position and the transactions writing the table, read in one statement before a claim):
+ * <ol>
+ * <li>a candidate: the first ready position seen, or the position after the highest one when nothing is ready. Every
+ *     event below it was published, dead or parked at that sighting, or belongs to a transaction that was then writing
+ *     the table: a transaction takes its lock on the table before it draws a position, so one that drew a position and
+ *     had not committed was among the writers seen.</li>
+ * <li>confirmed by a sighting that began after the candidate was taken and sees none of its writers any more: their
+ *     events are all visible now, or rolled back.</li>
+ * <li>taken by a sighting that began after the confirmation: the floor becomes the lower of the candidate and that
+ *     sighting's first ready position, which sees the late writers' events, if ready, since its walk starts at the old
+ *     floor.</li>
+ * </ol>
+ * A transaction that writes the table and stays open holds the floor where it was until it ends, as it must.
+ *
+ * <p>Events become ready again below the floor when they are unparked, released or requeued. Those this relay makes
+ * ready lower its floor at once ({@link #reentered}, and a sighting's own unparked events). Every statement that makes
+ * events ready again draws from the table's re-entry sequence; a sighting that finds a draw this relay did not make
+ * sets the floor back to the first position, from where it rises again as above.
+ *
+ * <p>Safe for the relay's loops to share: every method is synchronized and short.
+ */
+final class ClaimFloor {
+
+    /** No position: nothing ready, or an empty table. */
+    static final long NONE = -1;
+
+    /**
+     * What a sighting was taken against.
+     *
+     * @param from the floor its walk started at
+     * @param at when it began, in this floor's own count of events
+     */
+    record Start(long from, long at) {
+    }
+
+    /**
+     * One statement's view of the table, read after its snapshot was taken.
+     *
+     * @param firstReady the first ready position at or above the start's floor, or {@link #NONE}
+     * @param lastPosition the highest position, or {@link #NONE}
+     * @param writers the transactions (virtual ids) holding a write lock on the table, the sighting's own excluded
+     * @param unparked the lowest position the sighting's own statement made ready again, or {@link #NONE}
+     * @param drawn what that statement drew from the re-entry sequence, or {@link #NONE}
+     * @param reentries the re-entry sequence's last value, 0 before its first draw
+     */
+    record Sighting(long firstReady, long lastPosition, Set<String> writers, long unparked, long drawn,
+                    long reentries) {
+    }
+
+    private record Candidate(long position, Set<String> writers, long takenAt, long confirmedAt) {
+        Candidate lowered(long to) {
+            return new Candidate(Math.min(position, to), writers, takenAt, confirmedAt);
+        }
+    }
+
+    private long floor;
+    private long count;
+    private long loweredAt;
+    private Candidate candidate;
+    private long reentriesSeen = NONE;
+    private final TreeSet<Long> ownDraws = new TreeSet<>();
+    private long resets;
+
+    /** @return the floor the next claim walks from, unless the re-entry sequence moved past {@link #seen()} */
+    synchronized long from() {
+        return floor;
+    }
+
+    /** @return how often the floor went back to the first position for a re-entry this relay did not make */
+    synchronized long resets() {
+        return resets;
+    }
+
+    /** @return the start of a sighting about to be sent */
+    synchronized Start start() {
+        return new Start(floor, ++count);
+    }
+
+    /**
+     * Sets the floor back to the first position, as a foreign re-entry does: the relay's sweep does it once a minute,
+     * which finds events made ready again by statements that drew nothing (a hand-written update, a relay of an
+     * earlier version).
+     */
+    synchronized void sweep() {
+        floor = 0;
+        candidate = null;
+        loweredAt = ++count;
+    }
+
+    /**
+     * @return the re-entry count up to which every draw has been taken into account: a claim that finds the sequence
+     *         past it walks from the first position
+     */
+    synchronized long seen() {
+        return Math.max(reentriesSeen, 0);
+    }
+
+    /** Takes in what a sighting saw. */
+    synchronized void sighted(Start start, Sighting seen) {
+        if (seen.drawn() != NONE) {
+            ownDraws.add(seen.drawn());
+            absorbOwnDraws();
+        }
+        if (foreignReentry(seen.reentries())) {
+            resets++;
+            floor = 0;
+            candidate = null;
+            loweredAt = ++count;
+            return;
+        }
+        long firstReady = min(seen.firstReady(), seen.unparked());
+        if (start.at() > loweredAt) {
+            if (candidate != null && candidate.confirmedAt() != 0 && start.at() > candidate.confirmedAt()) {
+                floor = Math.max(floor, min(candidate.position(), firstReady));
+                candidate = null;
+            } else if (candidate != null && candidate.confirmedAt() == 0 && start.at() > candidate.takenAt()
+                    && disjoint(candidate.writers(), seen.writers())) {
+                candidate = new Candidate(candidate.position(), candidate.writers(), candidate.takenAt(), ++count);
+            }
+            if (candidate == null) {
+                long position = firstReady != NONE ? firstReady
+                        : seen.lastPosition() != NONE ? seen.lastPosition() + 1 : start.from();
+                candidate = new Candidate(Math.max(position, start.from()), Set.copyOf(seen.writers()), ++count, 0);
+            }
+        }
+        if (seen.unparked() != NONE) {
+            lower(seen.unparked());
+        }
+    }
+
+    /**
+     * Says that a statement of this relay, now committed, made events ready again.
+     *
+     * @param lowest the lowest position among them
+     * @param drawn what it drew from the re-entry sequence, or {@link #NONE}
+     */
+    synchronized void reentered(long lowest, long drawn) {
+        if (drawn != NONE) {
+            ownDraws.add(drawn);
+            absorbOwnDraws();
+        }
+        lower(lowest);
+    }
+
+    private void lower(long to) {
+        boolean changed = false;
+        if (to < floor) {
+            floor = to;
+            changed = true;
+        }
+        if (candidate != null && to < candidate.position()) {
+            candidate = candidate.lowered(to);
+            changed = true;
+        }
+        if (changed) {
+            loweredAt = ++count;
+        }
+    }
+
+    /** Moves what has been taken into account past this relay's own draws that follow it. */
+    private void absorbOwnDraws() {
+        while (reentriesSeen != NONE && ownDraws.remove(reentriesSeen + 1)) {
+            reentriesSeen++;
+        }
+    }
+
+    /**
+     * @return whether the re-entry sequence moved past what this relay has accounted for by a draw of another's; the
+     *         first sighting only learns where it stands
+     */
+    private boolean foreignReentry(long reentries) {
+        if (reentriesSeen == NONE) {
+            reentriesSeen = reentries;
+            ownDraws.headSet(reentries, true).clear();
+            return false;
+        }
+        if (reentries <= reentriesSeen) {
+            return false;
+        }
+        boolean foreign = false;
+        for (long n = reentriesSeen + 1; n <= reentries; n++) {
+            if (!ownDraws.remove(n)) {
+                foreign = true;
+                break;
+            }
+        }
+        reentriesSeen = reentries;
+        ownDraws.headSet(reentries, true).clear();
+        return foreign;
+    }
+
+    private static long min(long a, long b) {
+        return a == NONE ? b : b == NONE ? a : Math.min(a, b);
+    }
+
+    private static boolean disjoint(Set<String> a, Set<String> b) {
+        for (String s : a) {
+            if (b.contains(s)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return the writers of a sighting, from the array PostgreSQL returns */
+    static Set<String> writers(Object[] virtualIds) {
+        return virtualIds == null ? Set.of() : new HashSet<>(Arrays.asList(Arrays.copyOf(virtualIds, virtualIds.length,
+                String[].class)));
+    }
+}

@@ -1,0 +1,124 @@
+package dev.outbox.jdbc;
+
+import static dev.outbox.jdbc.ClaimFloor.NONE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The floor's steps, one sighting at a time, without a database. */
+class ClaimFloorTest {
+
+    private final ClaimFloor floor = new ClaimFloor();
+
+    /** One sighting: taken now, seen as given. */
+    private void sight(long firstReady, long last, Set<String> writers, long reentries) {
+        floor.sighted(floor.start(), new ClaimFloor.Sighting(firstReady, last, writers, NONE, NONE, reentries));
+    }
+
+    @Test
+    void risesToTheFirstReadyEventOnceTheWritersSeenWithItHaveEnded() {
+        sight(100, 500, Set.of("3/1", "4/7"), 0); // candidate 100, two appends under way
+        assertEquals(0, floor.from());
+        sight(120, 520, Set.of("4/7", "5/2"), 0); // one of them still writes: not confirmed
+        assertEquals(0, floor.from());
+        sight(130, 530, Set.of("5/2"), 0); // both ended: confirmed
+        assertEquals(0, floor.from());
+        sight(140, 540, Set.of("6/1"), 0); // taken: the lower of the candidate and what this sighting sees
+        assertEquals(100, floor.from());
+        sight(150, 550, Set.of(), 0); // the next candidate (140) is confirmed
+        sight(160, 560, Set.of(), 0);
+        assertEquals(140, floor.from());
+    }
+
+    @Test
+    void aLateWritersEventBelowTheCandidateHoldsTheFloorUnderIt() {
+        sight(100, 500, Set.of("3/1"), 0);
+        sight(100, 500, Set.of(), 0);
+        // The late writer committed position 60: the sighting that takes the candidate walks from the old floor and
+        // sees it.
+        sight(60, 501, Set.of(), 0);
+        assertEquals(60, floor.from());
+    }
+
+    @Test
+    void nothingReadyRaisesTheFloorPastTheLastPosition() {
+        sight(NONE, 500, Set.of(), 0);
+        sight(NONE, 500, Set.of(), 0);
+        sight(NONE, 500, Set.of(), 0);
+        assertEquals(501, floor.from());
+        sight(NONE, NONE, Set.of(), 0); // an empty table (everything purged) never lowers it
+        sight(NONE, NONE, Set.of(), 0);
+        assertEquals(501, floor.from());
+    }
+
+    @Test
+    void aSightingThatBeganBeforeTheCandidateWasTakenConfirmsNothing() {
+        ClaimFloor.Start early = floor.start();
+        sight(100, 500, Set.of("3/1"), 0);
+        floor.sighted(early, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 0));
+        sight(100, 500, Set.of(), 0); // confirms
+        sight(100, 500, Set.of(), 0); // takes
+        assertEquals(100, floor.from());
+        ClaimFloor.Start beforeConfirmation = floor.start();
+        sight(200, 600, Set.of(), 0); // confirms the candidate 100 -> the next one is 100 again; take 200 later
+        floor.sighted(beforeConfirmation, new ClaimFloor.Sighting(200, 600, Set.of(), NONE, NONE, 0));
+        assertEquals(100, floor.from(), "a sighting sent before the confirmation cannot take it");
+    }
+
+    @Test
+    void ownReentriesLowerTheFloorAndAnotherRelaysSendItToTheStart() {
+        sight(100, 500, Set.of(), 5);
+        sight(100, 500, Set.of(), 5);
+        sight(100, 500, Set.of(), 5);
+        assertEquals(100, floor.from());
+        assertEquals(5, floor.seen());
+
+        floor.reentered(40, 6); // this relay released events from 40 and drew 6
+        assertEquals(40, floor.from());
+        assertEquals(6, floor.seen());
+        sight(40, 500, Set.of(), 6);
+        assertEquals(40, floor.from());
+
+        sight(40, 500, Set.of(), 8); // 7 and 8 were drawn by someone else
+        assertEquals(0, floor.from());
+        assertEquals(8, floor.seen());
+        assertEquals(1, floor.resets());
+    }
+
+    @Test
+    void aSightingsOwnUnparkedEventsCountAsReady() {
+        sight(100, 500, Set.of(), 1);
+        sight(100, 500, Set.of(), 1);
+        sight(100, 500, Set.of(), 1);
+        assertEquals(100, floor.from());
+        floor.sighted(floor.start(), new ClaimFloor.Sighting(100, 500, Set.of(), 30, 2, 2));
+        assertEquals(30, floor.from());
+        assertEquals(2, floor.seen());
+        assertEquals(0, floor.resets());
+    }
+
+    @Test
+    void aDrawNotYetReportedIsTakenForAnothersAndResetsSafely() {
+        sight(100, 500, Set.of(), 1);
+        sight(100, 500, Set.of(), 2); // this relay's record drew 2 but has not said so yet
+        assertEquals(1, floor.resets());
+        floor.reentered(90, 2); // said now: already taken into account
+        assertEquals(0, floor.from());
+        assertEquals(2, floor.seen());
+    }
+
+    @Test
+    void theSweepSendsTheFloorToTheStart() {
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        assertEquals(100, floor.from());
+        floor.sweep();
+        assertEquals(0, floor.from());
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        assertEquals(100, floor.from());
+    }
+}

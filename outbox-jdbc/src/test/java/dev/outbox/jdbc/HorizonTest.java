@@ -1,0 +1,265 @@
+package dev.outbox.jdbc;
+
+import static dev.outbox.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.queryLong;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.outbox.Event;
+import dev.outbox.OutboxException;
+import dev.outbox.spi.PublishOutcome;
+import dev.outbox.testing.RecordingPublisher;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * PostgreSQL claims walk from a floor (ClaimFloor) instead of the first position, so that the entries published events
+ * leave in the ready index until vacuum removes them cost nothing, however long a transaction elsewhere holds the
+ * horizon. Nothing may be left below the floor: an append that commits late, an event requeued or released by someone
+ * else, an event made ready by hand.
+ */
+class HorizonTest {
+
+    private final TestDb tdb = TestDb.POSTGRESQL;
+    private DataSource db;
+    private OutboxTable table;
+    private JdbcOutbox outbox;
+
+    @BeforeEach
+    void newTable() {
+        assumeTrue(tdb.unavailable() == null, tdb::unavailable);
+        db = tdb.dataSource();
+        table = tdb.newTable();
+        outbox = JdbcOutbox.create(table);
+    }
+
+    private PostgresRelayStore store() {
+        return new PostgresRelayStore(db, table, Ordering.PER_AGGREGATE, 100, JdbcRelay.DEFAULT_MAX_BATCH_BYTES,
+                Integer.MAX_VALUE, Duration.ofSeconds(30));
+    }
+
+    private void append(String aggregate, int count) {
+        commit(db, c -> {
+            for (int i = 0; i < count; i++) {
+                outbox.append(c, Event.of("order", aggregate, "step", "{\"n\":" + i + "}"));
+            }
+        });
+    }
+
+    /** Claims once and marks what it claimed published. @return the claimed events' aggregate ids, in order */
+    private List<String> claimAndPublish(PostgresRelayStore store) throws SQLException {
+        ClaimedBatch batch = store.claim("test", Duration.ofSeconds(30));
+        List<Settlement> settlements = new ArrayList<>();
+        List<String> aggregates = new ArrayList<>();
+        for (ClaimedBatch.Row row : batch.rows()) {
+            settlements.add(new Settlement(row, Settlement.Kind.PUBLISHED, 0, null));
+            aggregates.add(row.aggregateId());
+        }
+        if (!settlements.isEmpty()) {
+            store.record(batch.leaseToken(), settlements, new AtomicInteger());
+        }
+        return aggregates;
+    }
+
+    @Test
+    void anAppendThatCommitsLateIsClaimedThoughLaterEventsRaisedTheFloor() throws Exception {
+        PostgresRelayStore store = store();
+        try (Connection late = db.getConnection()) {
+            late.setAutoCommit(false);
+            outbox.append(late, Event.of("order", "late", "step", "{}")); // its position is drawn now
+            long latePosition;
+            try (Statement s = late.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT position FROM " + table.qualifiedName())) {
+                rs.next();
+                latePosition = rs.getLong(1);
+            }
+            for (int round = 0; round < 6; round++) {
+                append("busy-" + round, 5);
+                claimAndPublish(store);
+            }
+            assertTrue(store.floor() <= latePosition,
+                    "the floor stays below a writer's event while it writes: " + store.floor());
+            late.commit();
+        }
+        List<String> claimed = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            claimed.addAll(claimAndPublish(store));
+        }
+        assertEquals(List.of("late"), claimed);
+        assertEquals(0, pending());
+    }
+
+    @Test
+    void theFloorRisesWhileNothingWrites() throws Exception {
+        PostgresRelayStore store = store();
+        for (int round = 0; round < 6; round++) {
+            append("a" + round, 10);
+            claimAndPublish(store);
+        }
+        assertTrue(store.floor() > 10, "the floor rose past published events: " + store.floor());
+    }
+
+    @Test
+    void anEventRequeuedBelowTheFloorIsClaimedByTheNextClaimInOrderWithItsAggregate() throws Exception {
+        RecordingPublisher poisonRejecting = new RecordingPublisher(
+                e -> e.type().equals("poison") ? PublishOutcome.rejected("bad") : PublishOutcome.published());
+        Event poison = Event.of("order", "A", "poison", "{}");
+        Event follower = Event.of("order", "A", "step", "{}");
+        commit(db, c -> outbox.appendAll(c, List.of(poison, follower)));
+        try (JdbcRelay relay = JdbcRelay.builder(db, poisonRejecting).table(table).build()) {
+            relay.drain(Duration.ofSeconds(10));
+        }
+        assertEquals(1, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE dead_at IS NOT NULL"));
+        PostgresRelayStore store = store();
+        for (int round = 0; round < 6; round++) {
+            append("b" + round, 10);
+            claimAndPublish(store);
+        }
+        long floor = store.floor();
+        assertTrue(floor > queryLong(db, "SELECT max(position) FROM " + table.qualifiedName()
+                + " WHERE aggregate_id = 'A'"), "the floor is past aggregate A: " + floor);
+
+        new OutboxOperations(db, table).requeueDead(List.of(poison.id())); // another process, as far as the relay knows
+        List<String> next = claimAndPublish(store);
+        assertEquals(List.of("A", "A"), next, "the next claim walks from the start and takes both, in order");
+        assertEquals(0, pending());
+    }
+
+    @Test
+    void anEventMadeReadyByHandIsFoundByTheSweep() throws Exception {
+        append("x", 5);
+        PostgresRelayStore store = store();
+        claimAndPublish(store);
+        for (int round = 0; round < 6; round++) {
+            append("c" + round, 10);
+            claimAndPublish(store);
+        }
+        // A hand-written update that draws nothing: the relay's sweep (once a minute, and at its first claim) walks
+        // from the start.
+        commit(db, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("UPDATE " + table.qualifiedName() + " SET published_at = NULL"
+                        + " WHERE aggregate_id = 'x'");
+            }
+        });
+        assertTrue(store.floor() > 5);
+        PostgresRelayStore fresh = store(); // a relay that starts now sweeps first
+        List<String> claimed = claimAndPublish(fresh);
+        assertEquals(5, claimed.stream().filter("x"::equals).count(), "claimed: " + claimed);
+    }
+
+    @Test
+    void underAPinnedHorizonTheClaimDoesNotWalkWhatWasPublished() throws Exception {
+        PostgresRelayStore store = store();
+        try (Connection pin = db.getConnection()) {
+            pin.setAutoCommit(false);
+            pin.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try (Statement s = pin.createStatement()) {
+                s.execute("SELECT count(*) FROM pg_class"); // takes the snapshot and holds the horizon
+            }
+            for (int round = 0; round < 40; round++) {
+                append("p" + (round % 7), 250);
+                while (!claimAndPublish(store).isEmpty()) {
+                    // until drained
+                }
+            }
+            append("last", 1);
+            long fromFloor = claimBuffers(store.floor());
+            long fromStart = claimBuffers(0);
+            assertTrue(fromFloor * 10 < fromStart, "a claim from the floor read " + fromFloor
+                    + " buffers, from the start " + fromStart);
+            pin.rollback();
+        }
+    }
+
+    /** @return the buffers a claim walking from {@code floor} reads, by EXPLAIN, its lease rolled back */
+    private long claimBuffers(long floor) throws SQLException {
+        String claim = new PostgresStatements(table).claim(Ordering.PER_AGGREGATE, 100, JdbcRelay.DEFAULT_MAX_BATCH_BYTES,
+                false);
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim)) {
+                s.setLong(1, Long.MAX_VALUE);
+                s.setLong(2, floor);
+                s.setString(3, "explain");
+                s.setObject(4, UUID.randomUUID());
+                s.setLong(5, 1000);
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    String plan = rs.getString(1);
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"Shared Hit Blocks\": (\\d+)")
+                            .matcher(plan);
+                    long hit = m.find() ? Long.parseLong(m.group(1)) : -1;
+                    java.util.regex.Matcher r = java.util.regex.Pattern.compile("\"Shared Read Blocks\": (\\d+)")
+                            .matcher(plan);
+                    long read = r.find() ? Long.parseLong(r.group(1)) : 0;
+                    return hit + read;
+                }
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    @Test
+    void aTableOfThePreviousVersionIsMigratedWithEventsPending() throws Exception {
+        RecordingPublisher poisonRejecting = new RecordingPublisher(
+                e -> e.type().equals("poison") ? PublishOutcome.rejected("bad") : PublishOutcome.published());
+        Event poison = Event.of("order", "H", "poison", "{}");
+        List<Event> held = new ArrayList<>();
+        commit(db, c -> outbox.append(c, poison));
+        for (int i = 0; i < 5; i++) {
+            held.add(Event.of("order", "H", "step", "{\"n\":" + i + "}"));
+        }
+        commit(db, c -> outbox.appendAll(c, held));
+        try (JdbcRelay relay = JdbcRelay.builder(db, poisonRejecting).table(table).build()) {
+            relay.drain(Duration.ofSeconds(10));
+        }
+        append("ready", 20);
+        // The table as the previous version left it: no aside index, no re-entry sequence; a dead event, its
+        // followers parked behind it, and ready events.
+        for (String sql : List.of("DROP INDEX \"" + table.name() + "_aside\"",
+                "DROP SEQUENCE " + table.reentrySequenceQualifiedName())) {
+            commit(db, c -> c.createStatement().execute(sql));
+        }
+        try (JdbcRelay relay = JdbcRelay.builder(db, new RecordingPublisher()).table(table).build()) {
+            OutboxException e = assertThrows(OutboxException.class, relay::runOnce);
+            assertTrue(e.getMessage().contains(OutboxSchema.POSTGRES_HORIZON_MIGRATION), e.getMessage());
+        }
+        assertEquals(2, OutboxSchema.postgresHorizonMigration(table).size());
+        OutboxSchema.migrate(db, table);
+        OutboxSchema.migrate(db, table); // again: harmless
+        RecordingPublisher publisher = new RecordingPublisher();
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).build()) {
+            relay.drain(Duration.ofSeconds(10));
+            assertEquals(20, publisher.deliveries().size());
+            new OutboxOperations(db, table).requeueDead(List.of(poison.id()));
+            relay.drain(Duration.ofSeconds(10));
+        }
+        List<UUID> expected = new ArrayList<>(List.of(poison.id()));
+        held.forEach(e -> expected.add(e.id()));
+        List<UUID> h = publisher.deliveries().stream().filter(e -> e.aggregateId().equals("H")).map(Event::id).toList();
+        assertEquals(expected, h);
+        assertEquals(0, pending());
+        assertFalse(queryLong(db, "SELECT count(*) FROM pg_indexes WHERE indexname = '" + table.name() + "_aside'") == 0);
+    }
+
+    private long pending() {
+        return queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE published_at IS NULL");
+    }
+
+}
