@@ -49,7 +49,9 @@ final class BareClaimLoop {
         try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
                 parking ? claimAndPark : claim)) {
             try (PreparedStatement unpark = c.prepareStatement(unparkDue)) {
-                unpark.setLong(1, 0); // walks from the first position: the loop keeps no floor
+                unpark.setObject(1, java.time.OffsetDateTime.parse("1970-01-01T00:00:00Z")); // every event due
+                unpark.setLong(2, 0); // walks from the first position: the loop keeps no floor
+                unpark.setLong(3, 0);
                 unpark.executeQuery().close();
             }
             s.setLong(1, Long.MAX_VALUE); // never past the re-entries seen

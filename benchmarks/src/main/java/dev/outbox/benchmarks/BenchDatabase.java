@@ -70,6 +70,7 @@ final class BenchDatabase implements AutoCloseable {
     void drop(OutboxTable table) {
         execute(pool, "DROP TABLE IF EXISTS " + table.qualifiedName());
         execute(pool, "DROP SEQUENCE IF EXISTS " + table.wakeSequenceQualifiedName());
+        execute(pool, "DROP SEQUENCE IF EXISTS " + table.reentrySequenceQualifiedName());
     }
 
     /**
@@ -119,6 +120,16 @@ final class BenchDatabase implements AutoCloseable {
         return "{\"account\":\"acc-" + aggregate + "\",\"amount\":" + ThreadLocalRandom.current().nextInt(10_000)
                 + ",\"currency\":\"EUR\",\"reference\":\"" + Long.toHexString(System.nanoTime())
                 + "\",\"channel\":\"mobile\",\"note\":\"monthly savings transfer\"}";
+    }
+
+    static String queryString(javax.sql.DataSource dataSource, String sql) {
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static long queryLong(javax.sql.DataSource dataSource, String sql) {

@@ -42,13 +42,14 @@ public final class Benchmarks {
             } else if (arg.startsWith("--only=")) {
                 only = arg.substring("--only=".length());
             } else if (!arg.equals("--quick")) {
-                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|inbox|observe|mariadb|horizon]");
+                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|inbox|observe|mariadb|horizon|mariadb-horizon]");
                 System.exit(2);
             }
         }
         Mode m = mode;
         long started = System.nanoTime();
         List<Row> rows = new ArrayList<>();
+        String mariadb = System.getenv("OUTBOX_BENCH_MARIADB_URL");
         try (BenchDatabase db = new BenchDatabase()) {
             System.out.printf(Locale.ROOT, "outbox benchmarks, %s mode, on %s (%s), %d cores, Java %s%n", mode.name,
                     db.url(), db.serverVersion(), Runtime.getRuntime().availableProcessors(),
@@ -66,7 +67,6 @@ public final class Benchmarks {
             rows.addAll(section("claims", () -> new ClaimCost(db, m.claimPublished, m.claimBacklog).run()));
             rows.addAll(section("throttle", () -> new Throttling(db, m.slowBrokerEvents).run()));
             rows.addAll(section("inbox", () -> new InboxOverhead(db, m.appendPhase, m.appendRounds).run()));
-            String mariadb = System.getenv("OUTBOX_BENCH_MARIADB_URL");
             if (mariadb != null && !mariadb.isBlank()) {
                 rows.addAll(section("mariadb", () -> new MariaDbBench(mariadb, m.relayEvents / 2, m.appendPhase,
                         m.appendRounds, Math.min(m.claimPublished, 200_000), m.claimBacklog).run()));
@@ -74,8 +74,15 @@ public final class Benchmarks {
                 System.out.println("skipping mariadb: set OUTBOX_BENCH_MARIADB_URL, such as"
                         + " jdbc:mariadb://127.0.0.1:3306/test?user=root");
             }
-            rows.addAll(section("horizon", () -> new PinnedHorizon(db, m.horizonFree, m.horizonPinned, m.horizonAfter,
-                    m.horizonWindow, Duration.ofSeconds(60)).run()));
+            rows.addAll(section("horizon", () -> new PinnedHorizon(PinnedHorizon.postgres(db), m.horizonFree,
+                    m.horizonPinned, m.horizonAfter, m.horizonWindow, Duration.ofSeconds(60)).run()));
+            if (mariadb != null && !mariadb.isBlank() && "mariadb-horizon".equals(only)) {
+                // Opt-in only (--only=mariadb-horizon): as long as the PostgreSQL run.
+                try (com.zaxxer.hikari.HikariDataSource pool = MariaDbBench.pool(mariadb, 16)) {
+                    rows.addAll(new PinnedHorizon(PinnedHorizon.mariadb(pool), m.horizonFree, m.horizonPinned,
+                            m.horizonAfter, m.horizonWindow, Duration.ofSeconds(60)).run());
+                }
+            }
             rows.addAll(section("observe", () -> new ObservabilityOverhead(db, m.relayEvents / 2, m.appendPhase,
                     m.appendRounds).run()));
         }

@@ -64,12 +64,17 @@ final class MariaDbBench {
         this.claimBacklog = claimBacklog;
     }
 
-    List<Row> run() throws Exception {
+    /** @return a pool of {@code size} connections on the MySQL or MariaDB database at {@code url} */
+    static HikariDataSource pool(String url, int size) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url);
-        config.setMaximumPoolSize(12);
+        config.setMaximumPoolSize(size);
         config.setPoolName("bench-mariadb");
-        try (HikariDataSource pool = new HikariDataSource(config)) {
+        return new HikariDataSource(config);
+    }
+
+    List<Row> run() throws Exception {
+        try (HikariDataSource pool = pool(url, 12)) {
             Database database = Database.of(pool);
             try (Connection c = pool.getConnection(); Statement s = c.createStatement();
                  ResultSet rs = s.executeQuery("SELECT version()")) {

@@ -9,7 +9,6 @@ import dev.outbox.jdbc.OutboxTable;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -34,7 +33,9 @@ import java.util.concurrent.locks.LockSupport;
  * {@value #PURGE_SECONDS} s. After the free phase another connection opens a REPEATABLE READ transaction, takes a
  * snapshot and holds it for the pinned phase; then lets go, and the run goes on for a last free phase. Each window
  * prints commit-to-publish p50/p99, the mean claim (the relay's whole claim: unpark, sighting and claim), and the
- * table's dead tuples and size, after 5 s of warm-up at the same rate. The rows compare the last pinned window with
+ * table's dead tuples and size, after 5 s of warm-up at the same rate. On a server whose autovacuum is off, the run
+ * vacuums and analyzes the table itself every {@value #MAINTAIN_SECONDS} s (autovacuum's naptime), as autovacuum would
+ * with the table's settings, so that the planner has statistics and the free phases are free. The rows compare the last pinned window with
  * the first free one.
  */
 final class PinnedHorizon {
@@ -42,15 +43,176 @@ final class PinnedHorizon {
     static final int RATE = 800;
     static final int WRITERS = 4;
     static final int PURGE_SECONDS = 10;
+    /** How often the run vacuums and analyzes where the server's autovacuum is off: its naptime, 1 min. */
+    static final int MAINTAIN_SECONDS = 60;
 
-    private final BenchDatabase db;
+    /** The database under test: PostgreSQL, or MySQL and MariaDB. */
+    interface Target {
+        /** @return "PostgreSQL" or "MariaDB" */
+        String name();
+
+        javax.sql.DataSource pool();
+
+        OutboxTable newTable();
+
+        void drop(OutboxTable table);
+
+        /** @return the old row versions waiting for vacuum (dead tuples) or for purge (history list length) */
+        long oldVersions(OutboxTable table);
+
+        /** @return what the old versions are called */
+        String oldVersionsLabel();
+
+        /** @return the table's size with its indexes */
+        long bytes(OutboxTable table);
+
+        /** @return a connection whose transaction holds a snapshot, and with it the horizon */
+        Connection pin() throws SQLException;
+
+        /** @return how often the relay polls: PostgreSQL's relays wake on commit, MariaDB's poll */
+        Duration pollInterval();
+
+        /**
+         * Does what the database's own background work would: on a PostgreSQL server whose autovacuum is off (as on
+         * the machines this project's CI runs on), {@code VACUUM (ANALYZE)} of the table, which its autovacuum
+         * settings would run at every naptime at this rate; nothing elsewhere.
+         */
+        default void maintain(OutboxTable table) {
+        }
+    }
+
+    /** @return the benchmark's PostgreSQL as the target */
+    static Target postgres(BenchDatabase db) {
+        return new Target() {
+            public String name() {
+                return "PostgreSQL";
+            }
+
+            public javax.sql.DataSource pool() {
+                return db.pool();
+            }
+
+            public OutboxTable newTable() {
+                return db.newOutboxTable();
+            }
+
+            public void drop(OutboxTable table) {
+                db.drop(table);
+            }
+
+            public long oldVersions(OutboxTable table) {
+                return BenchDatabase.queryLong(db.pool(), "SELECT n_dead_tup FROM pg_stat_user_tables"
+                        + " WHERE relid = '" + table.qualifiedName() + "'::regclass");
+            }
+
+            public String oldVersionsLabel() {
+                return "dead tuples";
+            }
+
+            public long bytes(OutboxTable table) {
+                return BenchDatabase.queryLong(db.pool(), "SELECT pg_total_relation_size('"
+                        + table.qualifiedName() + "'::regclass)");
+            }
+
+            public Connection pin() throws SQLException {
+                Connection pin = db.pool().getConnection();
+                pin.setAutoCommit(false);
+                pin.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                try (Statement s = pin.createStatement()) {
+                    s.execute("SELECT count(*) FROM pg_class");
+                }
+                return pin;
+            }
+
+            public Duration pollInterval() {
+                return Duration.ofSeconds(1);
+            }
+
+            private final boolean autovacuumOff = "off".equals(BenchDatabase.queryString(db.pool(), "SHOW autovacuum"));
+
+            @Override
+            public void maintain(OutboxTable table) {
+                if (autovacuumOff) {
+                    try (Connection c = db.pool().getConnection(); Statement s = c.createStatement()) {
+                        // Throttled as autovacuum is by default (a manual VACUUM is not): 2 ms after every 200
+                        // cost units.
+                        s.execute("SET vacuum_cost_delay = 2");
+                        s.execute("SET vacuum_cost_limit = 200");
+                        s.execute("VACUUM (ANALYZE) " + table.qualifiedName());
+                        s.execute("RESET vacuum_cost_delay");
+                        s.execute("RESET vacuum_cost_limit");
+                    } catch (SQLException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }
+        };
+    }
+
+    /** @return a MySQL or MariaDB database (tables made and dropped in it) as the target */
+    static Target mariadb(com.zaxxer.hikari.HikariDataSource pool) {
+        return new Target() {
+            private int tables;
+
+            public String name() {
+                return "MariaDB";
+            }
+
+            public javax.sql.DataSource pool() {
+                return pool;
+            }
+
+            public OutboxTable newTable() {
+                OutboxTable table = OutboxTable.named("bench_horizon_" + (++tables) + "_" + ProcessHandle.current().pid());
+                dev.outbox.jdbc.OutboxSchema.create(pool, table);
+                return table;
+            }
+
+            public void drop(OutboxTable table) {
+                try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+                    s.execute("DROP TABLE IF EXISTS " + table.name());
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+
+            public long oldVersions(OutboxTable table) {
+                return BenchDatabase.queryLong(pool, "SELECT `COUNT` FROM information_schema.INNODB_METRICS"
+                        + " WHERE NAME = 'trx_rseg_history_len'");
+            }
+
+            public String oldVersionsLabel() {
+                return "history list";
+            }
+
+            public long bytes(OutboxTable table) {
+                return BenchDatabase.queryLong(pool, "SELECT data_length + index_length FROM information_schema.TABLES"
+                        + " WHERE table_schema = DATABASE() AND table_name = '" + table.name() + "'");
+            }
+
+            public Connection pin() throws SQLException {
+                Connection pin = pool.getConnection();
+                pin.setAutoCommit(false);
+                try (Statement s = pin.createStatement()) {
+                    s.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+                }
+                return pin;
+            }
+
+            public Duration pollInterval() {
+                return Duration.ofMillis(100);
+            }
+        };
+    }
+
+    private final Target db;
     private final Duration free;
     private final Duration pinned;
     private final Duration after;
     private final Duration window;
     private final Duration retention;
 
-    PinnedHorizon(BenchDatabase db, Duration free, Duration pinned, Duration after, Duration window,
+    PinnedHorizon(Target db, Duration free, Duration pinned, Duration after, Duration window,
                   Duration retention) {
         this.db = db;
         this.free = free;
@@ -121,7 +283,7 @@ final class PinnedHorizon {
     }
 
     List<Row> run() throws Exception {
-        OutboxTable table = db.newOutboxTable();
+        OutboxTable table = db.newTable();
         Meter meter = new Meter();
         Publisher publisher = new Publisher() {
             @Override
@@ -139,9 +301,11 @@ final class PinnedHorizon {
         ExecutorService relayThreads = Executors.newCachedThreadPool();
         List<Window> windows = new ArrayList<>();
         List<String> phases = new ArrayList<>();
-        try (JdbcRelay relay = JdbcRelay.builder(db.pool(), publisher).table(table).listener(meter).build()) {
+        try (JdbcRelay relay = JdbcRelay.builder(db.pool(), publisher).table(table).listener(meter)
+                .pollInterval(db.pollInterval()).build()) {
             relay.start(relayThreads);
             warmUp(outbox, meter);
+            db.maintain(table);
             long total = free.plus(pinned).plus(after).toNanos();
             long start = System.nanoTime();
             long end = start + total;
@@ -155,9 +319,14 @@ final class PinnedHorizon {
                 }));
             }
             done.add(writers.submit(() -> {
+                long maintained = System.nanoTime();
                 while (System.nanoTime() < end) {
                     Thread.sleep(PURGE_SECONDS * 1000L);
                     operations.purgePublished(retention, 10_000);
+                    if (System.nanoTime() - maintained >= TimeUnit.SECONDS.toNanos(MAINTAIN_SECONDS)) {
+                        db.maintain(table);
+                        maintained = System.nanoTime();
+                    }
                 }
                 return null;
             }));
@@ -168,20 +337,19 @@ final class PinnedHorizon {
                 for (long next = start + window.toNanos(); next <= end + 1_000_000; next += window.toNanos()) {
                     LockSupport.parkNanos(next - System.nanoTime());
                     double[] m = meter.take();
-                    long dead = BenchDatabase.queryLong(db.pool(), "SELECT n_dead_tup FROM pg_stat_user_tables"
-                            + " WHERE relid = '" + table.qualifiedName() + "'::regclass");
-                    long bytes = BenchDatabase.queryLong(db.pool(), "SELECT pg_total_relation_size('"
-                            + table.qualifiedName() + "'::regclass)");
+                    long dead = db.oldVersions(table);
+                    long bytes = db.bytes(table);
                     Window w = new Window(m[0], m[1], m[2], (long) m[3], dead, bytes);
                     String phase = pin != null ? "pinned" : next - start <= free.toNanos() ? "free" : "released";
                     windows.add(w);
                     phases.add(phase);
                     System.out.printf(Locale.ROOT, "  %4.0f s %-8s commit->publish p50 %s p99 %s, claim %.2f ms x %d,"
-                                    + " dead tuples %,d, table %s%n", (next - start) / 1e9, phase,
-                            Format.millis(w.p50()), Format.millis(w.p99()), w.claimMillis(), w.claims(), w.deadTuples(),
+                                    + " %s %,d, table %s%n", (next - start) / 1e9, phase,
+                            Format.millis(w.p50()), Format.millis(w.p99()), w.claimMillis(), w.claims(), db.oldVersionsLabel(),
+                            w.deadTuples(),
                             mib(w.bytes()));
                     if (pin == null && System.nanoTime() >= pinAt && System.nanoTime() < unpinAt) {
-                        pin = pin();
+                        pin = db.pin();
                     } else if (pin != null && System.nanoTime() >= unpinAt) {
                         pin.rollback();
                         pin.close();
@@ -206,7 +374,7 @@ final class PinnedHorizon {
         Window base = windows.get(firstFree);
         Window worst = windows.get(lastPinned);
         Window last = windows.get(windows.size() - 1);
-        String label = String.format(Locale.ROOT, "12. pinned horizon, %d events/s, %s pinned: ", RATE,
+        String label = String.format(Locale.ROOT, "12. pinned horizon, %s, %d events/s, %s pinned: ", db.name(), RATE,
                 pinned.toSeconds() + " s");
         return List.of(
                 new Row(label + "mean claim, last pinned window vs first free one",
@@ -216,12 +384,12 @@ final class PinnedHorizon {
                 new Row(label + "commit-to-publish p99, last pinned window vs first free one",
                         Format.millis(worst.p99()), Format.millis(base.p99()),
                         Format.ratio(worst.p99() / base.p99()), "<= 2x"),
-                new Row(label + "table size and dead tuples, end of the pinned phase vs first free window",
-                        mib(worst.bytes()) + ", " + String.format(Locale.ROOT, "%,d dead", worst.deadTuples()),
-                        mib(base.bytes()) + ", " + String.format(Locale.ROOT, "%,d dead", base.deadTuples()),
+                new Row(label + "table size and old versions, end of the pinned phase vs first free window",
+                        mib(worst.bytes()) + ", " + String.format(Locale.ROOT, "%,d %s", worst.deadTuples(), db.oldVersionsLabel()),
+                        mib(base.bytes()) + ", " + String.format(Locale.ROOT, "%,d %s", base.deadTuples(), db.oldVersionsLabel()),
                         Format.ratio((double) worst.bytes() / base.bytes()), "-"),
-                new Row(label + "table size and dead tuples, end of the run (horizon free again)",
-                        mib(last.bytes()) + ", " + String.format(Locale.ROOT, "%,d dead", last.deadTuples()),
+                new Row(label + "table size and old versions, end of the run (horizon free again)",
+                        mib(last.bytes()) + ", " + String.format(Locale.ROOT, "%,d %s", last.deadTuples(), db.oldVersionsLabel()),
                         mib(worst.bytes()) + " at the end of the pinned phase",
                         Format.ratio((double) last.bytes() / worst.bytes()), "-"));
     }
@@ -233,17 +401,6 @@ final class PinnedHorizon {
         CommitLatency.writeAtRate(db.pool(), outbox, periodNanos, end, meter::committed);
         Thread.sleep(500);
         meter.take();
-    }
-
-    /** @return a connection whose REPEATABLE READ transaction holds a snapshot, and with it the horizon */
-    private Connection pin() throws SQLException {
-        Connection pin = DriverManager.getConnection(db.url());
-        pin.setAutoCommit(false);
-        pin.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-        try (Statement s = pin.createStatement()) {
-            s.execute("SELECT count(*) FROM pg_class");
-        }
-        return pin;
     }
 
     private static String mib(long bytes) {

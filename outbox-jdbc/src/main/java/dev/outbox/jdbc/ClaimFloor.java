@@ -16,16 +16,16 @@ import java.util.TreeSet;
  * highest position and the transactions writing the table, read in one statement before a claim):
  * <ol>
  * <li>a candidate: the first ready position seen, or the position after the highest one when nothing is ready. Every
- *     event below it was published, dead or parked at that sighting, or belongs to a transaction that was then writing
- *     the table: a transaction takes its lock on the table before it draws a position, so one that drew a position and
- *     had not committed was among the writers seen.</li>
+ *     event below it was published, dead or parked at that sighting, or belongs to a transaction that had drawn a
+ *     position and not ended: drawing locks the position's sequence until the transaction ends, and the lock is taken
+ *     before the draw, so every such transaction was among the writers seen.</li>
  * <li>confirmed by a sighting that began after the candidate was taken and sees none of its writers any more: their
  *     events are all visible now, or rolled back.</li>
  * <li>taken by a sighting that began after the confirmation: the floor becomes the lower of the candidate and that
  *     sighting's first ready position, which sees the late writers' events, if ready, since its walk starts at the old
  *     floor.</li>
  * </ol>
- * A transaction that writes the table and stays open holds the floor where it was until it ends, as it must.
+ * A transaction that appends and stays open holds the floor where it was until it ends, as it must.
  *
  * <p>Events become ready again below the floor when they are unparked, released or requeued. Those this relay makes
  * ready lower its floor at once ({@link #reentered}, and a sighting's own unparked events). Every statement that makes
@@ -53,7 +53,7 @@ final class ClaimFloor {
      *
      * @param firstReady the first ready position at or above the start's floor, or {@link #NONE}
      * @param lastPosition the highest position, or {@link #NONE}
-     * @param writers the transactions (virtual ids) holding a write lock on the table, the sighting's own excluded
+     * @param writers the transactions (virtual ids) that drew positions and had not ended, the sighting's own excluded
      * @param unparked the lowest position the sighting's own statement made ready again, or {@link #NONE}
      * @param drawn what that statement drew from the re-entry sequence, or {@link #NONE}
      * @param reentries the re-entry sequence's last value, 0 before its first draw

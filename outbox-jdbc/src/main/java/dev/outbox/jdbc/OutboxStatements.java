@@ -155,11 +155,14 @@ public final class OutboxStatements {
 
     /**
      * @return the statement the relay runs before each claim, making parked events whose time has come claimable
-     *         again and sighting the table for the relay's floor; parameter: the floor (0 for the first position);
-     *         returns one row: the lowest position it made claimable and its draw from
+     *         again and sighting the table for the relay's floor; parameters: the time after which events parked
+     *         until now are looked at ({@code timestamptz}; the relay passes a few seconds before its previous claim,
+     *         and the earliest time once a minute), and the floor twice (0 for the first position); returns one row: the
+     *         lowest position it made claimable and its draw from
      *         {@link OutboxTable#reentrySequenceQualifiedName()} (both null when none), the first ready position at or
-     *         above the floor, the highest position, the transactions holding a write lock on the table (virtual ids),
-     *         and the re-entry sequence's last value
+     *         above the floor, the highest position, the transactions that drew positions and have not ended (virtual ids),
+     *         the re-entry sequence's last value, the statement's time, how many events it made claimable, and
+     *         whether a ready event at or above the floor is under no live lease
      */
     public String unparkDue() {
         return postgresOnly("unparkDue").unparkDue;

@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * When a relay's claim also parks what it walked past and could not take, and when the relay looks for events left
  * parked with nothing holding them back. Parking walks the claim's stretch a second time: once in {@value #PARK_EVERY}
  * claims bounds that to an eighth of the walk, and a stretch of held events is parked within eight claims of
- * appearing; after a claim that found nothing without parking, the next one parks, so that a walk over nothing
- * claimable is paid once. Safe for the relay's loops to share.
+ * appearing; after a claim that found nothing without parking, though it walked over events no relay held, the next
+ * one parks, so that a walk over nothing claimable is paid once. Safe for the relay's loops to share.
  */
 final class ParkingSchedule {
 
@@ -34,7 +34,20 @@ final class ParkingSchedule {
      * @param parked whether it parked
      */
     void claimed(int size, boolean parked) {
-        parkNext = size == 0 && !parked;
+        claimed(size, parked, true);
+    }
+
+    /**
+     * Says how a claim went.
+     *
+     * @param size the events it claimed
+     * @param parked whether it parked
+     * @param passedOver whether it walked over events no other relay held, so that an empty claim passed over
+     *        something it could not take; an empty claim that found only events under others' leases, or nothing,
+     *        leaves nothing to park
+     */
+    void claimed(int size, boolean parked, boolean passedOver) {
+        parkNext = size == 0 && !parked && passedOver;
     }
 
     /** @return whether this call, alone among concurrent ones, sweeps orphans now: once per {@link #ORPHAN_SWEEP} */

@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -26,6 +27,14 @@ final class PostgresRelayStore implements RelayStore {
     private final String parkingClaimSql;
     private final ParkingSchedule schedule = new ParkingSchedule();
     private final ClaimFloor floor = new ClaimFloor();
+    /**
+     * Events parked until this time or earlier were unparked by an earlier claim: the next one looks only after it.
+     * The sweep sets it back to the start.
+     */
+    private volatile OffsetDateTime unparkedUpTo = EARLIEST;
+    private static final OffsetDateTime EARLIEST = OffsetDateTime.parse("1970-01-01T00:00:00Z");
+    /** How far before a claim's time the next one looks for due events: commits that park as they become due. */
+    private static final long UNPARK_OVERLAP_MILLIS = 5_000;
     private final int timeoutSeconds;
 
     /**
@@ -53,12 +62,13 @@ final class PostgresRelayStore implements RelayStore {
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
             try {
-                if (schedule.sweepNow()) {
+                boolean swept = schedule.sweepNow();
+                if (swept) {
                     execute(connection, PostgresStatements.JIT_OFF + sql.unparkOrphans, null);
                     commitUnlessAuto(connection, autoCommit);
                     floor.sweep();
                 }
-                sight(connection);
+                boolean passable = sight(connection, swept);
                 commitUnlessAuto(connection, autoCommit);
                 ClaimedBatch batch;
                 long sent = System.nanoTime();
@@ -81,7 +91,7 @@ final class PostgresRelayStore implements RelayStore {
                     }
                 }
                 commitUnlessAuto(connection, autoCommit);
-                schedule.claimed(batch.size(), parking);
+                schedule.claimed(batch.size(), parking, passable);
                 return batch;
             } catch (SQLException | RuntimeException e) {
                 RelayStore.rollbackQuietly(connection, autoCommit, e);
@@ -95,19 +105,37 @@ final class PostgresRelayStore implements RelayStore {
         return floor.from();
     }
 
-    /** Runs the statement that unparks what is due and sights the table, and tells the floor what it saw. */
-    private void sight(Connection connection) throws SQLException {
+    /**
+     * Runs the statement that unparks what is due and sights the table, and tells the floor what it saw.
+     *
+     * @param everythingDue whether to look at every parked event that is due, not only those due since the last
+     *        claims looked
+     * @return whether a ready event at or above the floor was under no live lease: one the claim can take, or must
+     *         pass over
+     */
+    private boolean sight(Connection connection, boolean everythingDue) throws SQLException {
         ClaimFloor.Start start = floor.start();
         try (PreparedStatement sight = connection.prepareStatement(sql.unparkDue)) {
             sight.setQueryTimeout(timeoutSeconds);
-            sight.setLong(1, start.from());
+            sight.setObject(1, everythingDue ? EARLIEST : unparkedUpTo);
+            sight.setLong(2, start.from());
+            sight.setLong(3, start.from());
             try (ResultSet rs = sight.executeQuery()) {
                 rs.next();
+                if (rs.getLong(8) < PostgresStatements.UNPARK_PER_CLAIM) {
+                    OffsetDateTime upTo = rs.getObject(7, OffsetDateTime.class).minusNanos(UNPARK_OVERLAP_MILLIS * 1_000_000);
+                    synchronized (this) {
+                        if (upTo.isAfter(unparkedUpTo)) {
+                            unparkedUpTo = upTo;
+                        }
+                    }
+                }
                 Array writers = rs.getArray(5);
                 ClaimFloor.Sighting seen = new ClaimFloor.Sighting(orNone(rs, 3), orNone(rs, 4),
                         ClaimFloor.writers((Object[]) writers.getArray()), orNone(rs, 1), orNone(rs, 2), rs.getLong(6));
                 writers.free();
                 floor.sighted(start, seen);
+                return rs.getBoolean(9);
             }
         }
     }

@@ -79,7 +79,20 @@ final class PostgresStatements {
      * them.
      */
     private static String park(String table, boolean ordered) {
-        String blocked = ordered ? blockedBy(table, "h") : "false";
+        // Whether an earlier event holds h back, looking no lower than the walk's start (the floor) but for the dead
+        // and parked events below it, which the aside index finds by aggregate.
+        String blocked = !ordered ? "false" : """
+                (EXISTS (
+                   SELECT 1 FROM %1$s b
+                   WHERE b.aggregate_type = h.aggregate_type AND b.aggregate_id = h.aggregate_id
+                     AND b.position >= (SELECT position FROM walk) AND b.position < h.position
+                     AND b.published_at IS NULL AND %2$s
+                   OFFSET 0)
+                 OR EXISTS (
+                   SELECT 1 FROM %1$s b
+                   WHERE b.aggregate_type = h.aggregate_type AND b.aggregate_id = h.aggregate_id
+                     AND b.position < h.position AND %3$s
+                   OFFSET 0))""".formatted(table, holdsBack("b"), ASIDE.replace("%s", "b"));
         return """
                 walked AS (
                   SELECT h.position, h.aggregate_type, h.aggregate_id, h.next_attempt_at, %3$s AS blocked
@@ -96,9 +109,13 @@ final class PostgresStatements {
                   SELECT b.position, b.aggregate_type, b.aggregate_id
                   FROM %1$s b
                   WHERE b.position = ANY(ARRAY(
-                      SELECT (SELECT min(x.position) FROM %1$s x
-                              WHERE x.aggregate_type = w.aggregate_type AND x.aggregate_id = w.aggregate_id
-                                AND x.published_at IS NULL AND %4$s)
+                      SELECT LEAST(
+                          (SELECT min(x.position) FROM %1$s x
+                           WHERE x.aggregate_type = w.aggregate_type AND x.aggregate_id = w.aggregate_id
+                             AND x.position >= (SELECT position FROM walk) AND x.published_at IS NULL AND %4$s),
+                          (SELECT min(x.position) FROM %1$s x
+                           WHERE x.aggregate_type = w.aggregate_type AND x.aggregate_id = w.aggregate_id
+                             AND %6$s))
                       FROM (SELECT DISTINCT aggregate_type, aggregate_id FROM walked WHERE blocked) w))
                     AND b.published_at IS NULL AND %5$s
                   FOR SHARE SKIP LOCKED
@@ -107,17 +124,20 @@ final class PostgresStatements {
                   UNION ALL
                   SELECT f.position, 'infinity'::timestamptz
                   FROM blocker k
-                  JOIN %1$s f ON f.aggregate_type = k.aggregate_type AND f.aggregate_id = k.aggregate_id
-                             AND f.position > k.position
-                  WHERE f.published_at IS NULL AND f.dead_at IS NULL AND f.parked_until IS NULL
-                    AND (f.lease_until IS NULL OR f.lease_until < now())
+                  CROSS JOIN LATERAL (
+                    SELECT f.position FROM %1$s f
+                    WHERE f.aggregate_type = k.aggregate_type AND f.aggregate_id = k.aggregate_id
+                      AND f.position > k.position
+                      AND f.published_at IS NULL AND f.dead_at IS NULL AND f.parked_until IS NULL
+                      AND (f.lease_until IS NULL OR f.lease_until < now())
+                    ORDER BY f.aggregate_type, f.aggregate_id, f.position) f
                 ), parked AS (
                   UPDATE %1$s t SET parked_until = held.until
                   FROM held
                   WHERE t.position = held.position AND (t.lease_until IS NULL OR t.lease_until < now())
                     AND t.position IN (SELECT position FROM %1$s WHERE position IN (SELECT position FROM held)
                                        FOR UPDATE SKIP LOCKED)
-                )""".formatted(table, PARK_PER_CLAIM, blocked, holdsBack("x"), holdsBack("b"));
+                )""".formatted(table, PARK_PER_CLAIM, blocked, holdsBack("x"), holdsBack("b"), ASIDE.replace("%s", "x"));
     }
 
     /**
@@ -432,16 +452,25 @@ final class PostgresStatements {
 
         // Parked rows whose time has come go back to the claim's walk, a part of every claim. A row may come back
         // while still held (its aggregate's head failed again): a claim then parks it anew.
-        // The same statement sights the table for the relay's floor (ClaimFloor), walking from it (parameter 1): the
+        // Parameter 1: due after this time. The relay passes a few seconds before its last such statement's time, so that
+        // the walk of the parked index does not step over the entries left by events unparked before, which stay until
+        // vacuum removes them; now and then (its sweep) it passes the earliest time, and every event due is found.
+        // The same statement sights the table for the relay's floor (ClaimFloor), walking from it (parameter 2): the
         // lowest position it made ready and what it drew from the re-entry sequence, the first ready position, the
-        // highest position, the transactions holding a write lock on the table (every append takes it before it
-        // draws a position; pg_locks is read after the snapshot) and the re-entry sequence's last value.
+        // highest position, the transactions that drew positions and have not ended (nextval locks the position's
+        // sequence until the transaction ends, and takes the lock before it draws; pg_locks is read after the
+        // snapshot; purges, claims and records draw none) and the re-entry sequence's last value; then the
+        // statement's time, how many events it unparked, and whether a ready event at or above the floor (parameter 3,
+        // the floor again) is under no live lease: if the claim then takes nothing, it passed over something it
+        // could not take, which the next claim parks. Each part orders by position, so that it walks the ready index
+        // from the floor: an EXISTS without an order was planned on the pending_since index, which it walked whole
+        // (124 ms under a held horizon).
         unparkDue = """
                 WITH unparked AS (
                   UPDATE %1$s SET parked_until = NULL
                   WHERE position IN (
                     SELECT position FROM %1$s
-                    WHERE parked_until <= now()
+                    WHERE parked_until <= now() AND parked_until > ?
                     ORDER BY parked_until
                     LIMIT %2$d
                     FOR UPDATE SKIP LOCKED)
@@ -456,9 +485,15 @@ final class PostgresStatements {
                         ORDER BY position LIMIT 1),
                        (SELECT max(position) FROM %1$s),
                        ARRAY(SELECT l.virtualtransaction FROM pg_locks l
-                             WHERE l.locktype = 'relation' AND l.relation = '%1$s'::regclass
+                             WHERE l.locktype = 'relation'
+                               AND l.relation = pg_get_serial_sequence('%1$s', 'position')::regclass
                                AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()),
-                       coalesce(pg_sequence_last_value('%3$s'), 0)""".formatted(t, UNPARK_PER_CLAIM, reentry);
+                       coalesce(pg_sequence_last_value('%3$s'), 0),
+                       now(), (SELECT count(*) FROM unparked),
+                       (SELECT position FROM %1$s
+                        WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL AND position >= ?
+                          AND (lease_until IS NULL OR lease_until < now())
+                        ORDER BY position LIMIT 1) IS NOT NULL""".formatted(t, UNPARK_PER_CLAIM, reentry);
 
         // Rows parked behind an earlier event that no longer holds them back: publishing, requeueing and discarding
         // release them at once, but a claim that parked one while its blocker was being published or requeued by
@@ -595,12 +630,21 @@ final class PostgresStatements {
                 SELECT (SELECT count(*) FROM discarded), (SELECT n FROM drawn)""".formatted(t,
                 release(t, "discarded", reentry, null));
 
+        // Parameters: retention in milliseconds, how many, and the earliest published_at to look at (parameter 3):
+        // OutboxOperations passes a minute before the latest one it deleted, so that the walk of the published_at
+        // index does not step over the entries of rows deleted before, which stay until vacuum removes them, and
+        // now and then the earliest time. Returns how many it deleted and the latest published_at among them.
         purgePublished = """
-                DELETE FROM %1$s
-                WHERE position IN (
-                  SELECT position FROM %1$s
-                  WHERE published_at IS NOT NULL AND published_at < now() - ? * interval '1 millisecond'
-                  ORDER BY published_at
-                  LIMIT ?)""".formatted(t);
+                WITH purged AS (
+                  DELETE FROM %1$s
+                  WHERE position IN (
+                    SELECT position FROM %1$s
+                    WHERE published_at IS NOT NULL AND published_at < now() - ? * interval '1 millisecond'
+                      AND published_at >= ?
+                    ORDER BY published_at
+                    LIMIT ?)
+                  RETURNING published_at
+                )
+                SELECT count(*), max(published_at) FROM purged""".formatted(t);
     }
 }

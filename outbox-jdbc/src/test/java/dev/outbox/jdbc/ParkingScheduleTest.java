@@ -44,6 +44,17 @@ class ParkingScheduleTest {
     }
 
     @Test
+    void anEmptyClaimThatPassedOverNothingLeavesNothingToPark() {
+        ParkingSchedule schedule = new ParkingSchedule();
+        schedule.claimed(0, schedule.parkNow()); // the first parks
+        schedule.claimed(0, schedule.parkNow()); // the counter's first turn
+        boolean third = schedule.parkNow();
+        assertFalse(third);
+        schedule.claimed(0, third, false); // empty: everything ready was under other loops' leases
+        assertFalse(schedule.parkNow(), "nothing was passed over, so nothing waits to be parked");
+    }
+
+    @Test
     void oneCallerSweepsOrphansAtATime() throws Exception {
         ParkingSchedule schedule = new ParkingSchedule();
         ExecutorService threads = Executors.newFixedThreadPool(8);
