@@ -36,6 +36,13 @@ public record HorizonHolder(Kind kind, Duration age, long transactionsBehind, St
     }
 
     /**
+     * Checks the parts that must be there.
+     *
+     * @param kind what holds it
+     * @param age how long it has held it
+     * @param transactionsBehind how many transactions the horizon lags behind
+     * @param who the holder, for an operator
+     * @param pid the holder's process or thread id, or -1
      * @throws NullPointerException when kind, age or who is null
      */
     public HorizonHolder {
