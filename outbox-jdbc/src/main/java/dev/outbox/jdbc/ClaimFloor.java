@@ -97,6 +97,11 @@ final class ClaimFloor {
      * earlier version).
      */
     synchronized void sweep() {
+        toStart();
+    }
+
+    /** Sends the floor to the first position and drops the candidate; sightings sent before count for nothing. */
+    private void toStart() {
         floor = 0;
         candidate = null;
         loweredAt = ++count;
@@ -118,9 +123,7 @@ final class ClaimFloor {
         }
         if (foreignReentry(seen.reentries())) {
             resets++;
-            floor = 0;
-            candidate = null;
-            loweredAt = ++count;
+            toStart();
             return;
         }
         long firstReady = min(seen.firstReady(), seen.unparked());

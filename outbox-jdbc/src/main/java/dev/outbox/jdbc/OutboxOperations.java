@@ -380,11 +380,11 @@ public final class OutboxOperations {
                 }
                 try (PreparedStatement s = connection.prepareStatement(sql.purgePublished)) {
                     s.setLong(1, retention.toMillis());
-                    s.setObject(2, purgeFrom());
+                    s.setObject(2, purgeWalk.from());
                     s.setInt(3, batchSize);
                     try (ResultSet rs = s.executeQuery()) {
                         rs.next();
-                        purged(rs.getObject(2, java.time.OffsetDateTime.class));
+                        purgeWalk.reached(rs.getObject(2, java.time.OffsetDateTime.class));
                         return rs.getInt(1);
                     }
                 }
@@ -396,32 +396,14 @@ public final class OutboxOperations {
     }
 
     /**
-     * Where the next purge on PostgreSQL starts its walk of published events: a minute before the latest one a purge of
-     * this instance deleted, so that it does not step over the index entries of the rows deleted before (they stay
-     * until vacuum removes them, which it cannot while a long transaction holds the horizon); from the start at the
-     * first purge and again every {@link #PURGE_FULL_WALK}, which finds events published by a transaction that
-     * committed more than a minute after it began.
+     * Where a purge on PostgreSQL starts its walk of published events: a minute before the latest one a purge of this
+     * instance deleted; from the start at the first purge and again every {@link #PURGE_FULL_WALK}, which finds events
+     * published by a transaction that committed more than a minute after it began.
      */
-    private synchronized java.time.OffsetDateTime purgeFrom() {
-        if (purgedThrough == null || System.nanoTime() - purgeWalkedAllAt > PURGE_FULL_WALK.toNanos()) {
-            purgeWalkedAllAt = System.nanoTime();
-            purgedThrough = null;
-            return PURGE_START;
-        }
-        return purgedThrough.minusMinutes(1);
-    }
-
-    private synchronized void purged(java.time.OffsetDateTime latest) {
-        if (latest != null && (purgedThrough == null || latest.isAfter(purgedThrough))) {
-            purgedThrough = latest;
-        }
-    }
+    private final WalkStart purgeWalk = new WalkStart(Duration.ofMinutes(1), PURGE_FULL_WALK);
 
     /** How often a purge walks published events from the start. */
     static final Duration PURGE_FULL_WALK = Duration.ofMinutes(10);
-    private static final java.time.OffsetDateTime PURGE_START = java.time.OffsetDateTime.parse("1970-01-01T00:00:00Z");
-    private java.time.OffsetDateTime purgedThrough;
-    private long purgeWalkedAllAt;
 
     private int byIds(String what, String statement, String mysqlStatement, Collection<UUID> ids) {
         if (ids == null || ids.stream().anyMatch(java.util.Objects::isNull)) {

@@ -28,13 +28,10 @@ final class PostgresRelayStore implements RelayStore {
     private final ParkingSchedule schedule = new ParkingSchedule();
     private final ClaimFloor floor = new ClaimFloor();
     /**
-     * Events parked until this time or earlier were unparked by an earlier claim: the next one looks only after it.
-     * The sweep sets it back to the start.
+     * Where the unpark before a claim starts its walk of parked events by due time: a few seconds before the previous
+     * one's time (commits that park as they become due), from the start once per orphan sweep interval.
      */
-    private volatile OffsetDateTime unparkedUpTo = EARLIEST;
-    private static final OffsetDateTime EARLIEST = OffsetDateTime.parse("1970-01-01T00:00:00Z");
-    /** How far before a claim's time the next one looks for due events: commits that park as they become due. */
-    private static final long UNPARK_OVERLAP_MILLIS = 5_000;
+    private final WalkStart unparkWalk = new WalkStart(Duration.ofSeconds(5), ParkingSchedule.ORPHAN_SWEEP);
     private final int timeoutSeconds;
 
     /**
@@ -62,13 +59,12 @@ final class PostgresRelayStore implements RelayStore {
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
             try {
-                boolean swept = schedule.sweepNow();
-                if (swept) {
+                if (schedule.sweepNow()) {
                     execute(connection, PostgresStatements.JIT_OFF + sql.unparkOrphans, null);
                     commitUnlessAuto(connection, autoCommit);
                     floor.sweep();
                 }
-                boolean passable = sight(connection, swept);
+                boolean passable = sight(connection);
                 commitUnlessAuto(connection, autoCommit);
                 ClaimedBatch batch;
                 long sent = System.nanoTime();
@@ -108,27 +104,20 @@ final class PostgresRelayStore implements RelayStore {
     /**
      * Runs the statement that unparks what is due and sights the table, and tells the floor what it saw.
      *
-     * @param everythingDue whether to look at every parked event that is due, not only those due since the last
-     *        claims looked
      * @return whether a ready event at or above the floor was under no live lease: one the claim can take, or must
      *         pass over
      */
-    private boolean sight(Connection connection, boolean everythingDue) throws SQLException {
+    private boolean sight(Connection connection) throws SQLException {
         ClaimFloor.Start start = floor.start();
         try (PreparedStatement sight = connection.prepareStatement(sql.unparkDue)) {
             sight.setQueryTimeout(timeoutSeconds);
-            sight.setObject(1, everythingDue ? EARLIEST : unparkedUpTo);
+            sight.setObject(1, unparkWalk.from());
             sight.setLong(2, start.from());
             sight.setLong(3, start.from());
             try (ResultSet rs = sight.executeQuery()) {
                 rs.next();
-                if (rs.getLong(8) < PostgresStatements.UNPARK_PER_CLAIM) {
-                    OffsetDateTime upTo = rs.getObject(7, OffsetDateTime.class).minusNanos(UNPARK_OVERLAP_MILLIS * 1_000_000);
-                    synchronized (this) {
-                        if (upTo.isAfter(unparkedUpTo)) {
-                            unparkedUpTo = upTo;
-                        }
-                    }
+                if (rs.getLong(8) < PostgresStatements.UNPARK_PER_CLAIM) { // else more are due: look again from here
+                    unparkWalk.reached(rs.getObject(7, OffsetDateTime.class));
                 }
                 Array writers = rs.getArray(5);
                 ClaimFloor.Sighting seen = new ClaimFloor.Sighting(orNone(rs, 3), orNone(rs, 4),
