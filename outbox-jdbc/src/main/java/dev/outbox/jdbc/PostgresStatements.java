@@ -80,14 +80,17 @@ final class PostgresStatements {
      */
     private static String park(String table, boolean ordered) {
         // Whether an earlier event holds h back, looking no lower than the walk's start (the floor) but for the dead
-        // and parked events below it, which the aside index finds by aggregate.
+        // and parked events below it, which the aside index finds by aggregate. Above the floor, the first earlier
+        // event that holds h back or is under a live lease decides: a lease is left alone (see above), and the look
+        // stops there rather than stepping over the rest of the aggregate's events for each of its rows (a busy
+        // aggregate's followers, waiting behind its leased head, cost each of them a walk of all the others).
         String blocked = !ordered ? "false" : """
-                (EXISTS (
-                   SELECT 1 FROM %1$s b
-                   WHERE b.aggregate_type = h.aggregate_type AND b.aggregate_id = h.aggregate_id
-                     AND b.position >= (SELECT position FROM walk) AND b.position < h.position
-                     AND b.published_at IS NULL AND %2$s
-                   OFFSET 0)
+                ((SELECT %2$s FROM %1$s b
+                  WHERE b.aggregate_type = h.aggregate_type AND b.aggregate_id = h.aggregate_id
+                    AND b.position >= (SELECT position FROM walk) AND b.position < h.position
+                    AND b.published_at IS NULL AND (%2$s OR b.lease_until >= now())
+                  ORDER BY b.aggregate_type, b.aggregate_id, b.position
+                  LIMIT 1) IS TRUE
                  OR EXISTS (
                    SELECT 1 FROM %1$s b
                    WHERE b.aggregate_type = h.aggregate_type AND b.aggregate_id = h.aggregate_id

@@ -1,0 +1,104 @@
+package dev.outbox.jdbc;
+
+import static dev.outbox.testing.Transactions.commit;
+import static dev.outbox.testing.Transactions.queryLong;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.outbox.Event;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A busy aggregate's events waiting behind its leased head cost the parking claim one look each (PostgreSQL): the
+ * claim's held-back test stops at the first earlier event that holds back or is leased, instead of stepping over the
+ * aggregate's other waiting events for each of them, which made the claim's cost grow with the square of the backlog.
+ */
+class BusyAggregateTest {
+
+    private final TestDb tdb = TestDb.POSTGRESQL;
+    private DataSource db;
+    private OutboxTable table;
+    private JdbcOutbox outbox;
+
+    @BeforeEach
+    void newTable() {
+        assumeTrue(tdb.unavailable() == null, tdb::unavailable);
+        db = tdb.dataSource();
+        table = tdb.newTable();
+        outbox = JdbcOutbox.create(table);
+    }
+
+    private void append(String aggregate, int count) {
+        commit(db, c -> {
+            for (int i = 0; i < count; i++) {
+                outbox.append(c, Event.of("order", aggregate, "step", "{\"n\":" + i + "}"));
+            }
+        });
+    }
+
+    @Test
+    void followersOfALeasedHeadCostTheParkingClaimALookEach() throws Exception {
+        append("hot", 1);
+        PostgresRelayStore store = new PostgresRelayStore(db, table, Ordering.PER_AGGREGATE, 100,
+                JdbcRelay.DEFAULT_MAX_BATCH_BYTES, Integer.MAX_VALUE, Duration.ofSeconds(30));
+        assertEquals(1, store.claim("holder", Duration.ofMinutes(5)).rows().size(), "the head is leased");
+
+        append("hot", 400);
+        long few = parkingClaimBuffers();
+        append("hot", 1_200);
+        long many = parkingClaimBuffers();
+
+        // Linear: about 4x for 4x the followers; a walk of the others for each follower made it about 16x.
+        assertTrue(many < few * 7, "400 followers: " + few + " buffers, 1,600 followers: " + many);
+        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE parked_until IS NOT NULL"),
+                "followers held back only by a live lease are left alone");
+    }
+
+    /**
+     * @return the buffers the walk of a parking claim from the first position reads (what the claim passed over and
+     *         whether it is held back), by EXPLAIN, its changes rolled back
+     */
+    private long parkingClaimBuffers() throws SQLException {
+        String claim = new PostgresStatements(table).claim(Ordering.PER_AGGREGATE, 100,
+                JdbcRelay.DEFAULT_MAX_BATCH_BYTES, true);
+        try (Connection c = db.getConnection()) {
+            try (PreparedStatement analyze = c.prepareStatement("ANALYZE " + table.qualifiedName())) {
+                analyze.execute(); // plans as a table with statistics has them (autovacuum analyzes)
+            }
+            c.setAutoCommit(false);
+            try (PreparedStatement jit = c.prepareStatement(PostgresStatements.JIT_OFF)) {
+                jit.execute();
+            }
+            try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim)) {
+                s.setLong(1, Long.MAX_VALUE);
+                s.setLong(2, 0);
+                s.setString(3, "explain");
+                s.setObject(4, UUID.randomUUID());
+                s.setLong(5, 1000);
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    String plan = rs.getString(1);
+                    // The walk of what the claim passed over (a Limit node: no filter text before its counts).
+                    Matcher walked = Pattern.compile(
+                            "\"Subplan Name\": \"CTE walked\"[^\\[]*?\"Shared Hit Blocks\": (\\d+)[^\\[]*?"
+                                    + "\"Shared Read Blocks\": (\\d+)").matcher(plan);
+                    assertTrue(walked.find(), plan);
+                    return Long.parseLong(walked.group(1)) + Long.parseLong(walked.group(2));
+                }
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+}
