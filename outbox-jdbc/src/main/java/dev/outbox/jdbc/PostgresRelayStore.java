@@ -25,6 +25,8 @@ final class PostgresRelayStore implements RelayStore {
     private final PostgresStatements sql;
     private final String claimSql;
     private final String parkingClaimSql;
+    private final String recordPublishedSql;
+    private final String recordOutcomesSql;
     private final ParkingSchedule schedule = new ParkingSchedule();
     private final ClaimFloor floor = new ClaimFloor();
     /**
@@ -44,6 +46,10 @@ final class PostgresRelayStore implements RelayStore {
         this.sql = new PostgresStatements(table);
         this.claimSql = sql.claim(ordering, batchSize, maxBatchBytes, false, perAggregate);
         this.parkingClaimSql = sql.parkingClaim(ordering, batchSize, maxBatchBytes, perAggregate);
+        // A claim that leases a share of an aggregate parks the rest behind it; publishing releases the next share.
+        int share = ordering == Ordering.PER_AGGREGATE && perAggregate < batchSize ? perAggregate : Integer.MAX_VALUE;
+        this.recordPublishedSql = sql.recordPublished(share);
+        this.recordOutcomesSql = sql.recordOutcomes(share);
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
     }
 
@@ -263,7 +269,7 @@ final class PostgresRelayStore implements RelayStore {
         long[] freed = {0, ClaimFloor.NONE, ClaimFloor.NONE}; // how many released, the lowest, the draw
         Set<Long> written = onConnection(connection -> {
             try (PreparedStatement record = connection.prepareStatement(
-                    allPublished ? sql.recordPublished : sql.recordOutcomes)) {
+                    allPublished ? recordPublishedSql : recordOutcomesSql)) {
                 record.setQueryTimeout(timeoutSeconds);
                 Array[] arrays;
                 if (allPublished) {

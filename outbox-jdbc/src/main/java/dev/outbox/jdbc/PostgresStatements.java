@@ -149,14 +149,23 @@ final class PostgresStatements {
      * claim that walks it. When it releases any (or {@code alsoReentering} holds), it draws from the re-entry
      * sequence ({@code drawn}): relays then know that events became ready again, maybe below their floor.
      *
+     * <p>With a {@code share}, each aggregate's first {@code share} held events are released, in position order, and
+     * the rest stay for the next publish of the aggregate's events: a claim that leases no more of an aggregate than a
+     * batch sends parks the rest of its backlog behind the leased ones (see {@link #claim}), and releasing all of it
+     * at each publish would only have the next claim park it again.
+     *
      * <p>ARRAY(...) computes the positions first, and LATERAL with OFFSET 0 makes each aggregate one lookup in the
-     * held index: the planner, which cannot estimate the CTE, would otherwise loop over every held row once per
+     * held index (the aside index, in position order, with a share): the planner, which cannot estimate the CTE, would otherwise loop over every held row once per
      * aggregate (0.9 s for 500 published events with 7,500 held). The positions are joined by primary key, with the
      * unpublished test inside a CASE: written as {@code position = ANY(...) AND published_at IS NULL}, the planner
      * took the partial per-aggregate index, whose predicate that matches, and walked it whole (a second under a held
      * horizon); a CASE implies no index predicate, so only the primary key fits. The park's blocker does the same.
      */
-    private static String release(String table, String cte, String reentry, String alsoReentering) {
+    private static String release(String table, String cte, String reentry, String alsoReentering, int share) {
+        String held = share == Integer.MAX_VALUE ? "OFFSET 0" : """
+                AND h.published_at IS NULL
+                        ORDER BY h.aggregate_type, h.aggregate_id, h.position
+                        LIMIT %d""".formatted(share);
         return """
                 released AS (
                   UPDATE %1$s t SET parked_until = NULL
@@ -167,12 +176,12 @@ final class PostgresStatements {
                       SELECT position FROM %1$s h
                       WHERE h.aggregate_type = r.aggregate_type AND h.aggregate_id = r.aggregate_id
                         AND h.parked_until = 'infinity'
-                      OFFSET 0) h)) p(position)
+                      %5$s) h)) p(position)
                   WHERE t.position = p.position AND CASE WHEN t.published_at IS NULL THEN true ELSE false END
                   RETURNING t.position
                 ), drawn AS (
                   SELECT nextval('%3$s') AS n WHERE EXISTS (SELECT 1 FROM released)%4$s
-                )""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering);
+                )""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering, held);
     }
 
     /**
@@ -283,9 +292,13 @@ final class PostgresStatements {
 
     /**
      * The claim, as above, leasing at most {@code perAggregate} events of one aggregate (the first ones, in position
-     * order); the aggregate's candidates beyond that are not leased and stay where they are for a later claim. A
-     * batch takes no more of one aggregate than it can send, so a hot aggregate's backlog is not leased and given back
-     * batch after batch.
+     * order). A batch takes no more of one aggregate than it can send, so a hot aggregate's backlog is not leased and
+     * given back batch after batch. The aggregate's candidates beyond that share are parked behind the leased ones
+     * ('infinity'): every one of them is held back by an event this statement leases, so no other claim could take
+     * them, and out of the ready index they cost later claims nothing while the aggregate is in flight (before, every
+     * claim stepped over a busy aggregate's whole backlog). Publishing the leased events releases the next share
+     * ({@link #recordPublished(int)}); an outcome other than published keeps them parked until the event holding them
+     * back is published, requeued or discarded, as for any held event.
      */
     String claim(Ordering ordering, int limit, long maxBytes, boolean parking, int perAggregate) {
         boolean ordered = ordering == Ordering.PER_AGGREGATE;
@@ -299,7 +312,10 @@ final class PostgresStatements {
                            row_number() OVER (PARTITION BY c.aggregate_type, c.aggregate_id ORDER BY c.position) AS n
                     FROM claimable k JOIN candidate c ON c.position = k.position) ranked
                   WHERE n <= %d
-                )""".formatted(perAggregate);
+                ), beyond AS (
+                  UPDATE %s t SET parked_until = 'infinity'
+                  WHERE t.position IN (SELECT position FROM claimable EXCEPT SELECT position FROM kept)
+                )""".formatted(perAggregate, table.qualifiedName());
         return template.replace(":park", park)
                 .replace(":cap", cap)
                 .replace(":leased", capped ? "kept" : "claimable")
@@ -320,6 +336,55 @@ final class PostgresStatements {
     /** The parking claim, leasing at most {@code perAggregate} events of one aggregate. */
     String parkingClaim(Ordering ordering, int limit, long maxBytes, int perAggregate) {
         return JIT_OFF + claim(ordering, limit, maxBytes, true, perAggregate);
+    }
+
+    /**
+     * Marks events published (parameters: positions, lease token), releasing the events held behind them: all of
+     * them, or each aggregate's first {@code share} (see {@link #release}).
+     */
+    String recordPublished(int share) {
+        String t = table.qualifiedName();
+        String reentry = table.reentrySequenceQualifiedName();
+        return """
+                WITH done AS (
+                  UPDATE %1$s t
+                  SET published_at = now(), claimed_by = NULL, lease_token = NULL, lease_until = NULL,
+                      parked_until = NULL
+                  WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
+                  RETURNING t.position, t.aggregate_type, t.aggregate_id
+                ), %2$s
+                SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
+                       (SELECT n FROM drawn)
+                FROM done""".formatted(t, release(t, "done", reentry, null, share));
+    }
+
+    /**
+     * Writes outcomes (parameters: positions, outcomes, delays, errors, lease token), releasing the events held behind
+     * the published ones: all of them, or each aggregate's first {@code share} (see {@link #release}).
+     */
+    String recordOutcomes(int share) {
+        String t = table.qualifiedName();
+        String reentry = table.reentrySequenceQualifiedName();
+        return """
+                WITH done AS (
+                UPDATE %1$s t
+                SET published_at    = CASE WHEN o.outcome = 'published' THEN now() END,
+                    dead_at         = CASE WHEN o.outcome = 'dead' THEN now() END,
+                    next_attempt_at = CASE WHEN o.outcome IN ('retry', 'released')
+                                           THEN now() + o.delay_ms * interval '1 millisecond'
+                                           ELSE t.next_attempt_at END,
+                    parked_until    = CASE WHEN o.outcome IN ('retry', 'released') AND o.delay_ms > 0
+                                           THEN now() + o.delay_ms * interval '1 millisecond' END,
+                    attempts        = CASE WHEN o.outcome = 'released' THEN t.attempts - 1 ELSE t.attempts END,
+                    last_error      = COALESCE(o.error, t.last_error),
+                    claimed_by = NULL, lease_token = NULL, lease_until = NULL
+                FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::text[]) AS o(position, outcome, delay_ms, error)
+                WHERE t.position = o.position AND t.lease_token = ?
+                RETURNING t.position, t.aggregate_type, t.aggregate_id, t.published_at IS NOT NULL AS published
+                ), %2$s
+                SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
+                       (SELECT n FROM drawn)
+                FROM done""".formatted(t, release(t, "(SELECT * FROM done WHERE published) p", reentry, null, share));
     }
 
     /** Turns JIT compilation off for the rest of the transaction, the implicit one of a pipelined statement too. */
@@ -397,33 +462,40 @@ final class PostgresStatements {
         insertDelayedNotifying = "WITH appended AS (\n" + insertDelayed + "\n)" + notify;
 
         // Per-aggregate order, in two steps.
-        // 1. candidate: the first claimable rows in position order whose aggregate is not blocked by an earlier
-        //    event that is dead, backing off or leased to a live claim. Filtering blocked rows here keeps one
-        //    stuck aggregate from filling every batch. SKIP LOCKED passes over rows another relay is claiming.
+        // 1. candidate: the first claimable rows in position order whose aggregate's first unpublished event (from
+        //    the walk's start) is not dead, backing off or leased to a live claim, and that have no earlier dead or
+        //    parked event. Filtering blocked rows here keeps one stuck aggregate from filling every batch; it looks
+        //    at the aggregate's first event only, one index entry, so that a busy aggregate's rows do not each step
+        //    over all the others. SKIP LOCKED passes over rows another relay is claiming.
         // 2. claimable: a candidate is taken only if every earlier unpublished event of its aggregate is also a
-        //    candidate of this claim. That catches what step 1 cannot see: an earlier event skipped because
-        //    another relay holds its lock right now.
+        //    candidate of this claim: before the aggregate's first unpublished event that is not a candidate (gap,
+        //    one walk of the aggregate's index entries per aggregate, not one per candidate: MATERIALIZED, or the
+        //    planner inlines it and runs the walk for each candidate, twice). That is the test that
+        //    keeps the order: it catches whatever step 1 does not look at, an earlier event that holds back or is
+        //    leased behind the first one, or an event skipped because another relay holds its lock right now.
         // 3. kept (when the relay caps an aggregate's share of a batch): the first claimable events of each aggregate.
         // Then the lease is written. Rows come back in any order; ClaimedBatch sorts them by position.
         // Every walk starts at the relay's floor (walk, ClaimFloor): no event at or below it is ready, and an
         // unpublished event below it is dead or parked, which the aside index finds by aggregate. So neither the
         // walk nor the aggregate checks step over the index entries of events published before the floor, which
         // stay until vacuum removes them, and vacuum cannot while a long transaction holds the horizon.
-        // OFFSET 0 keeps each NOT EXISTS a per-row lookup on the unpublished_by_aggregate index: without it the
-        // planner turns them into anti-joins over every unpublished row, which makes each claim cost as much as
-        // the whole backlog (141 ms instead of 31 ms for 500 of 100,000 pending events).
+        // OFFSET 0 (LIMIT 1 for the first event) keeps each NOT EXISTS a per-row lookup on an aggregate index:
+        // without it the planner turns them into anti-joins over every unpublished row, which makes each claim cost
+        // as much as the whole backlog (141 ms instead of 31 ms for 500 of 100,000 pending events).
         claimOrdered = """
                 WITH %5$s, candidate AS (
                   SELECT c.position, c.aggregate_type, c.aggregate_id, octet_length(c.payload::text) AS bytes
                   FROM %1$s c
                   WHERE %2$s AND c.position >= (SELECT position FROM walk)
                     AND NOT EXISTS (
-                      SELECT 1 FROM %1$s b
-                      WHERE b.aggregate_type = c.aggregate_type AND b.aggregate_id = c.aggregate_id
-                        AND b.position >= (SELECT position FROM walk)
-                        AND b.position < c.position AND b.published_at IS NULL
-                        AND (%4$s OR b.lease_until >= now())
-                      OFFSET 0)
+                      SELECT 1 FROM (
+                        SELECT b.dead_at, b.next_attempt_at, b.parked_until, b.lease_until FROM %1$s b
+                        WHERE b.aggregate_type = c.aggregate_type AND b.aggregate_id = c.aggregate_id
+                          AND b.position >= (SELECT position FROM walk)
+                          AND b.position < c.position AND b.published_at IS NULL
+                        ORDER BY b.aggregate_type, b.aggregate_id, b.position
+                        LIMIT 1) b
+                      WHERE %4$s OR b.lease_until >= now())
                     AND NOT EXISTS (
                       SELECT 1 FROM %1$s b
                       WHERE b.aggregate_type = c.aggregate_type AND b.aggregate_id = c.aggregate_id
@@ -432,16 +504,20 @@ final class PostgresStatements {
                   ORDER BY c.position
                   LIMIT :limit
                   FOR UPDATE SKIP LOCKED
-                ), %3$s, claimable AS (
-                  SELECT e.position
-                  FROM admitted k JOIN %1$s e ON e.position = k.position
-                  WHERE NOT EXISTS (
-                    SELECT 1 FROM %1$s b
-                    WHERE b.aggregate_type = e.aggregate_type AND b.aggregate_id = e.aggregate_id
-                      AND b.position >= (SELECT position FROM walk)
-                      AND b.position < e.position AND b.published_at IS NULL
-                      AND b.position NOT IN (SELECT position FROM candidate)
-                    OFFSET 0)
+                ), %3$s, gap AS MATERIALIZED (
+                  SELECT a.aggregate_type, a.aggregate_id,
+                         (SELECT b.position FROM %1$s b
+                          WHERE b.aggregate_type = a.aggregate_type AND b.aggregate_id = a.aggregate_id
+                            AND b.position >= (SELECT position FROM walk) AND b.published_at IS NULL
+                            AND b.position NOT IN (SELECT position FROM candidate)
+                          ORDER BY b.aggregate_type, b.aggregate_id, b.position
+                          LIMIT 1) AS position
+                  FROM (SELECT DISTINCT aggregate_type, aggregate_id FROM candidate) a
+                ), claimable AS (
+                  SELECT c.position
+                  FROM admitted k JOIN candidate c ON c.position = k.position
+                  JOIN gap g ON g.aggregate_type = c.aggregate_type AND g.aggregate_id = c.aggregate_id
+                  WHERE g.position IS NULL OR c.position < g.position
                 ):cap:park
                 """.formatted(t, CLAIMABLE, ADMITTED, holdsBack("b"), walk, ASIDE.replace("%s", "b")) + lease(t, ":leased");
 
@@ -527,17 +603,7 @@ final class PostgresStatements {
         // Outcomes are written only where this claim's lease token is still in place: a relay whose lease
         // expired and was taken over cannot overwrite the new owner's result.
         // Publishing an event releases the events parked behind it.
-        recordPublished = """
-                WITH done AS (
-                  UPDATE %1$s t
-                  SET published_at = now(), claimed_by = NULL, lease_token = NULL, lease_until = NULL,
-                      parked_until = NULL
-                  WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
-                  RETURNING t.position, t.aggregate_type, t.aggregate_id
-                ), %2$s
-                SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
-                       (SELECT n FROM drawn)
-                FROM done""".formatted(t, release(t, "done", reentry, null));
+        recordPublished = recordPublished(Integer.MAX_VALUE);
 
         // A batch that outlives half its lease extends it for the events it has not settled yet, only where its
         // token is still in place.
@@ -550,26 +616,7 @@ final class PostgresStatements {
         // o.outcome: published | retry (after o.delay_ms) | dead | released (not attempted: the claim's
         // attempt is given back and the event is due again after o.delay_ms, at once when it is 0). A delay parks
         // the event until it is due.
-        recordOutcomes = """
-                WITH done AS (
-                UPDATE %1$s t
-                SET published_at    = CASE WHEN o.outcome = 'published' THEN now() END,
-                    dead_at         = CASE WHEN o.outcome = 'dead' THEN now() END,
-                    next_attempt_at = CASE WHEN o.outcome IN ('retry', 'released')
-                                           THEN now() + o.delay_ms * interval '1 millisecond'
-                                           ELSE t.next_attempt_at END,
-                    parked_until    = CASE WHEN o.outcome IN ('retry', 'released') AND o.delay_ms > 0
-                                           THEN now() + o.delay_ms * interval '1 millisecond' END,
-                    attempts        = CASE WHEN o.outcome = 'released' THEN t.attempts - 1 ELSE t.attempts END,
-                    last_error      = COALESCE(o.error, t.last_error),
-                    claimed_by = NULL, lease_token = NULL, lease_until = NULL
-                FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::text[]) AS o(position, outcome, delay_ms, error)
-                WHERE t.position = o.position AND t.lease_token = ?
-                RETURNING t.position, t.aggregate_type, t.aggregate_id, t.published_at IS NOT NULL AS published
-                ), %2$s
-                SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
-                       (SELECT n FROM drawn)
-                FROM done""".formatted(t, release(t, "(SELECT * FROM done WHERE published) p", reentry, null));
+        recordOutcomes = recordOutcomes(Integer.MAX_VALUE);
 
         // A delayed event's created_at is when it is due, so events delayed into the future sort after every due one
         // and the oldest pending age is the oldest created_at that is due. (A table written by an earlier version has
@@ -623,7 +670,7 @@ final class PostgresStatements {
                   RETURNING aggregate_type, aggregate_id
                 ), %2$s
                 SELECT (SELECT count(*) FROM requeued), (SELECT n FROM drawn)""".formatted(t,
-                release(t, "requeued", reentry, "EXISTS (SELECT 1 FROM requeued)"));
+                release(t, "requeued", reentry, "EXISTS (SELECT 1 FROM requeued)", Integer.MAX_VALUE));
         requeueDeadById = requeue.formatted("id = ANY(?::uuid[])");
         requeueDeadByType = requeue.formatted("event_type = ?");
         requeueAllDead = requeue.formatted("true");
@@ -634,7 +681,7 @@ final class PostgresStatements {
                   RETURNING aggregate_type, aggregate_id
                 ), %2$s
                 SELECT (SELECT count(*) FROM discarded), (SELECT n FROM drawn)""".formatted(t,
-                release(t, "discarded", reentry, null));
+                release(t, "discarded", reentry, null, Integer.MAX_VALUE));
 
         // Parameters: retention in milliseconds, how many, and the earliest published_at to look at (parameter 3):
         // OutboxOperations passes a minute before the latest one it deleted, so that the walk of the published_at

@@ -136,7 +136,8 @@ class ParkingTest extends EachDatabase {
             RelayResult retry = relay.runOnce();
             assertEquals(1, retry.published(), "only the head is claimed; its followers stay parked until it is out");
             assertTrue(retry.moreWaiting(), "publishing it released its followers, so the relay claims again at once");
-            assertEquals(0, parked("parked_until IS NOT NULL"));
+            // On PostgreSQL the next share (what a batch sends of one aggregate: 10 here), the rest as those go out.
+            assertEquals(tdb.database() == Database.POSTGRESQL ? 40 : 0, parked("parked_until IS NOT NULL"));
             relay.drain(Duration.ofSeconds(10));
             List<UUID> expected = new ArrayList<>(ids(head));
             expected.addAll(ids(followers));
