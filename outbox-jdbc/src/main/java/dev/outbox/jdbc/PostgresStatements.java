@@ -155,8 +155,9 @@ final class PostgresStatements {
      * at each publish would only have the next claim park it again.
      *
      * <p>ARRAY(...) computes the positions first, and LATERAL with OFFSET 0 makes each aggregate one lookup in the
-     * held index (the aside index, in position order, with a share): the planner, which cannot estimate the CTE, would otherwise loop over every held row once per
-     * aggregate (0.9 s for 500 published events with 7,500 held). The positions are joined by primary key, with the
+     * held index (with a share, in the aside index, in position order, LIMIT being the fence): the planner, which
+     * cannot estimate the CTE, would otherwise loop over every held row once per aggregate (0.9 s for 500 published
+     * events with 7,500 held). The positions are joined by primary key, with the
      * unpublished test inside a CASE: written as {@code position = ANY(...) AND published_at IS NULL}, the planner
      * took the partial per-aggregate index, whose predicate that matches, and walked it whole (a second under a held
      * horizon); a CASE implies no index predicate, so only the primary key fits. The park's blocker does the same.

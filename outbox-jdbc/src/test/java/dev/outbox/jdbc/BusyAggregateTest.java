@@ -66,7 +66,8 @@ class BusyAggregateTest {
 
         // Linear: about 4x for 4x the followers; a walk of the others for each follower made it about 16x.
         assertTrue(many < few * 7, "400 followers: " + few + " buffers, 1,600 followers: " + many);
-        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE parked_until IS NOT NULL"),
+        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName()
+                + " WHERE parked_until IS NOT NULL"),
                 "followers held back only by a live lease are left alone");
     }
 
@@ -89,7 +90,8 @@ class BusyAggregateTest {
             long parked = queryLong(db, "SELECT count(*) FROM " + table.qualifiedName()
                     + " WHERE aggregate_id = 'hot' AND parked_until = 'infinity'");
             // The other 40 it passed were parked behind them, and each record of some of the 10 released a share.
-            assertTrue(parked > 0 && parked < 40 && parked % 10 == 0, "parked behind the busy aggregate's share: " + parked);
+            assertTrue(parked > 0 && parked < 40 && parked % 10 == 0,
+                    "parked behind the busy aggregate's share: " + parked);
             relay.drain(Duration.ofSeconds(30));
         }
         assertEquals(600, publisher.deliveries().size());
