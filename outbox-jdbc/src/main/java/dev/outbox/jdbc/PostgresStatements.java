@@ -344,19 +344,13 @@ final class PostgresStatements {
      * them, or each aggregate's first {@code share} (see {@link #release}).
      */
     String recordPublished(int share) {
-        String t = table.qualifiedName();
-        String reentry = table.reentrySequenceQualifiedName();
-        return """
-                WITH done AS (
-                  UPDATE %1$s t
-                  SET published_at = now(), claimed_by = NULL, lease_token = NULL, lease_until = NULL,
-                      parked_until = NULL
-                  WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
-                  RETURNING t.position, t.aggregate_type, t.aggregate_id
-                ), %2$s
-                SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
-                       (SELECT n FROM drawn)
-                FROM done""".formatted(t, release(t, "done", reentry, null, share));
+        return recording("""
+                UPDATE %s t
+                SET published_at = now(), claimed_by = NULL, lease_token = NULL, lease_until = NULL,
+                    parked_until = NULL
+                WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
+                RETURNING t.position, t.aggregate_type, t.aggregate_id""".formatted(table.qualifiedName()),
+                "done", share);
     }
 
     /**
@@ -364,11 +358,8 @@ final class PostgresStatements {
      * the published ones: all of them, or each aggregate's first {@code share} (see {@link #release}).
      */
     String recordOutcomes(int share) {
-        String t = table.qualifiedName();
-        String reentry = table.reentrySequenceQualifiedName();
-        return """
-                WITH done AS (
-                UPDATE %1$s t
+        return recording("""
+                UPDATE %s t
                 SET published_at    = CASE WHEN o.outcome = 'published' THEN now() END,
                     dead_at         = CASE WHEN o.outcome = 'dead' THEN now() END,
                     next_attempt_at = CASE WHEN o.outcome IN ('retry', 'released')
@@ -381,11 +372,24 @@ final class PostgresStatements {
                     claimed_by = NULL, lease_token = NULL, lease_until = NULL
                 FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::text[]) AS o(position, outcome, delay_ms, error)
                 WHERE t.position = o.position AND t.lease_token = ?
-                RETURNING t.position, t.aggregate_type, t.aggregate_id, t.published_at IS NOT NULL AS published
-                ), %2$s
+                RETURNING t.position, t.aggregate_type, t.aggregate_id, t.published_at IS NOT NULL AS published"""
+                .formatted(table.qualifiedName()), "(SELECT * FROM done WHERE published) p", share);
+    }
+
+    /**
+     * A record statement: {@code update} (returning position and aggregate) as {@code done}, the release of what the
+     * events of {@code publishedOf} held back, then each written position with how many were released, the lowest of
+     * them and the re-entry draw.
+     */
+    private String recording(String update, String publishedOf, int share) {
+        return """
+                WITH done AS (
+                %s
+                ), %s
                 SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
                        (SELECT n FROM drawn)
-                FROM done""".formatted(t, release(t, "(SELECT * FROM done WHERE published) p", reentry, null, share));
+                FROM done""".formatted(update, release(table.qualifiedName(), publishedOf,
+                table.reentrySequenceQualifiedName(), null, share));
     }
 
     /** Turns JIT compilation off for the rest of the transaction, the implicit one of a pipelined statement too. */
