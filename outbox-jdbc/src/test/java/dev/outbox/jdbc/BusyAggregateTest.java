@@ -10,7 +10,6 @@ import dev.outbox.Event;
 import dev.outbox.testing.RecordingPublisher;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -104,35 +103,17 @@ class BusyAggregateTest {
      *         whether it is held back), by EXPLAIN, its changes rolled back
      */
     private long parkingClaimBuffers() throws SQLException {
-        String claim = new PostgresStatements(table).claim(Ordering.PER_AGGREGATE, 100,
-                JdbcRelay.DEFAULT_MAX_BATCH_BYTES, true);
-        try (Connection c = db.getConnection()) {
-            try (PreparedStatement analyze = c.prepareStatement("ANALYZE " + table.qualifiedName())) {
-                analyze.execute(); // plans as a table with statistics has them (autovacuum analyzes)
-            }
-            c.setAutoCommit(false);
-            try (PreparedStatement jit = c.prepareStatement(PostgresStatements.JIT_OFF)) {
-                jit.execute();
-            }
-            try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim)) {
-                s.setLong(1, Long.MAX_VALUE);
-                s.setLong(2, 0);
-                s.setString(3, "explain");
-                s.setObject(4, UUID.randomUUID());
-                s.setLong(5, 1000);
-                try (ResultSet rs = s.executeQuery()) {
-                    rs.next();
-                    String plan = rs.getString(1);
-                    // The walk of what the claim passed over (a Limit node: no filter text before its counts).
-                    Matcher walked = Pattern.compile(
-                            "\"Subplan Name\": \"CTE walked\"[^\\[]*?\"Shared Hit Blocks\": (\\d+)[^\\[]*?"
-                                    + "\"Shared Read Blocks\": (\\d+)").matcher(plan);
-                    assertTrue(walked.find(), plan);
-                    return Long.parseLong(walked.group(1)) + Long.parseLong(walked.group(2));
-                }
-            } finally {
-                c.rollback();
-            }
+        try (Connection c = db.getConnection();
+             PreparedStatement analyze = c.prepareStatement("ANALYZE " + table.qualifiedName())) {
+            analyze.execute(); // plans as a table with statistics has them (autovacuum analyzes)
         }
+        String plan = ClaimPlans.explain(db, new PostgresStatements(table).claim(Ordering.PER_AGGREGATE, 100,
+                JdbcRelay.DEFAULT_MAX_BATCH_BYTES, true), 0);
+        // The walk of what the claim passed over (a Limit node: no filter text before its counts).
+        Matcher walked = Pattern.compile(
+                "\"Subplan Name\": \"CTE walked\"[^\\[]*?\"Shared Hit Blocks\": (\\d+)[^\\[]*?"
+                        + "\"Shared Read Blocks\": (\\d+)").matcher(plan);
+        assertTrue(walked.find(), plan);
+        return Long.parseLong(walked.group(1)) + Long.parseLong(walked.group(2));
     }
 }

@@ -13,7 +13,6 @@ import dev.outbox.OutboxException;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.testing.RecordingPublisher;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -190,29 +189,12 @@ class HorizonTest {
     private long claimBuffers(long floor) throws SQLException {
         String claim = new PostgresStatements(table).claim(Ordering.PER_AGGREGATE, 100, JdbcRelay.DEFAULT_MAX_BATCH_BYTES,
                 false);
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
-            try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim)) {
-                s.setLong(1, Long.MAX_VALUE);
-                s.setLong(2, floor);
-                s.setString(3, "explain");
-                s.setObject(4, UUID.randomUUID());
-                s.setLong(5, 1000);
-                try (ResultSet rs = s.executeQuery()) {
-                    rs.next();
-                    String plan = rs.getString(1);
-                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"Shared Hit Blocks\": (\\d+)")
-                            .matcher(plan);
-                    long hit = m.find() ? Long.parseLong(m.group(1)) : -1;
-                    java.util.regex.Matcher r = java.util.regex.Pattern.compile("\"Shared Read Blocks\": (\\d+)")
-                            .matcher(plan);
-                    long read = r.find() ? Long.parseLong(r.group(1)) : 0;
-                    return hit + read;
-                }
-            } finally {
-                c.rollback();
-            }
-        }
+        String plan = ClaimPlans.explain(db, claim, floor);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"Shared Hit Blocks\": (\\d+)").matcher(plan);
+        long hit = m.find() ? Long.parseLong(m.group(1)) : -1;
+        java.util.regex.Matcher r = java.util.regex.Pattern.compile("\"Shared Read Blocks\": (\\d+)").matcher(plan);
+        long read = r.find() ? Long.parseLong(r.group(1)) : 0;
+        return hit + read;
     }
 
     @Test

@@ -1,0 +1,43 @@
+package dev.outbox.jdbc;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/** What a PostgreSQL claim statement does, by EXPLAIN: for tests that bound the work a claim reads. */
+final class ClaimPlans {
+
+    private ClaimPlans() {
+    }
+
+    /**
+     * Runs {@code claim} under {@code EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)} from {@code floor}, JIT off, in a
+     * transaction rolled back afterwards, so that its leases and parking leave nothing behind.
+     *
+     * @return the plan, as JSON
+     */
+    static String explain(DataSource db, String claim, long floor) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement jit = c.prepareStatement(PostgresStatements.JIT_OFF)) {
+                jit.execute();
+            }
+            try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim)) {
+                s.setLong(1, Long.MAX_VALUE); // never past the re-entries seen: the walk starts at the floor
+                s.setLong(2, floor);
+                s.setString(3, "explain");
+                s.setObject(4, UUID.randomUUID());
+                s.setLong(5, 1000);
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    return rs.getString(1);
+                }
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+}
