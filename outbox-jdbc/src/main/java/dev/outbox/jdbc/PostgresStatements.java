@@ -149,10 +149,14 @@ final class PostgresStatements {
      * claim that walks it. When it releases any (or {@code alsoReentering} holds), it draws from the re-entry
      * sequence ({@code drawn}): relays then know that events became ready again, maybe below their floor.
      *
-     * <p>With a {@code share}, each aggregate's first {@code share} held events are released, in position order, and
-     * the rest stay for the next publish of the aggregate's events: a claim that leases no more of an aggregate than a
-     * batch sends parks the rest of its backlog behind the leased ones (see {@link #claim}), and releasing all of it
-     * at each publish would only have the next claim park it again.
+     * <p>With a {@code share}, each aggregate's first {@code share} held events are released, in position order, unless
+     * a share released before is still waiting (the aggregate's first unpublished event under no live lease is not
+     * parked), and the rest stay for a later publish of the aggregate's events: a claim that leases no more of an
+     * aggregate than a batch sends parks the rest of its backlog behind the leased ones (see {@link #claim}), so that
+     * the next share is ready, and no more. Releasing all of it at each publish, or a share at each of a slow batch's
+     * several records, would have the next claim find a batch's worth of the aggregate's events in front of every
+     * other's, lease a share of them and park the rest again, batch after batch. The look at the first event steps
+     * over the aggregate's leased events only, at most a share.
      *
      * <p>ARRAY(...) computes the positions first, and LATERAL with OFFSET 0 makes each aggregate one lookup in the
      * held index (with a share, in the aside index, in position order, LIMIT being the fence): the planner, which
@@ -166,7 +170,12 @@ final class PostgresStatements {
         String held = share == Integer.MAX_VALUE ? "OFFSET 0" : """
                 AND h.published_at IS NULL
                         ORDER BY h.aggregate_type, h.aggregate_id, h.position
-                        LIMIT %d""".formatted(share);
+                        LIMIT CASE WHEN (SELECT f.parked_until IS NULL FROM %1$s f
+                                         WHERE f.aggregate_type = r.aggregate_type AND f.aggregate_id = r.aggregate_id
+                                           AND f.published_at IS NULL
+                                           AND (f.lease_until IS NULL OR f.lease_until < now())
+                                         ORDER BY f.aggregate_type, f.aggregate_id, f.position
+                                         LIMIT 1) THEN 0 ELSE %2$d END""".formatted(table, share);
         return """
                 released AS (
                   UPDATE %1$s t SET parked_until = NULL
@@ -294,10 +303,13 @@ final class PostgresStatements {
     /**
      * The claim, as above, leasing at most {@code perAggregate} events of one aggregate (the first ones, in position
      * order). A batch takes no more of one aggregate than it can send, so a hot aggregate's backlog is not leased and
-     * given back batch after batch. The aggregate's candidates beyond that share are parked behind the leased ones
-     * ('infinity'): every one of them is held back by an event this statement leases, so no other claim could take
-     * them, and out of the ready index they cost later claims nothing while the aggregate is in flight (before, every
-     * claim stepped over a busy aggregate's whole backlog). Publishing the leased events releases the next share
+     * given back batch after batch. An aggregate that fills its share has the rest of its ready backlog parked behind
+     * the leased events ('infinity', up to {@value #PARK_PER_CLAIM} rows a claim): every one of them is held back by
+     * an event this statement leases, so no other claim could take them, and out of the ready index they cost later
+     * claims nothing while the aggregate is in flight. Parking only the candidates beyond the share was not enough:
+     * once the share was published, the next claim's candidates were the aggregate's next ready events, a whole
+     * batch's worth of them, and it leased a share of them and nothing else, batch after batch, while every other
+     * aggregate waited for the other loops. Publishing the leased events releases the next share
      * ({@link #recordPublished(int)}); an outcome other than published keeps them parked until the event holding them
      * back is published, requeued or discarded, as for any held event.
      */
@@ -312,11 +324,26 @@ final class PostgresStatements {
                     SELECT c.position,
                            row_number() OVER (PARTITION BY c.aggregate_type, c.aggregate_id ORDER BY c.position) AS n
                     FROM claimable k JOIN candidate c ON c.position = k.position) ranked
-                  WHERE n <= %d
+                  WHERE n <= %1$d
+                ), full_share AS (
+                  SELECT c.aggregate_type, c.aggregate_id, max(c.position) AS last
+                  FROM kept k JOIN candidate c ON c.position = k.position
+                  GROUP BY c.aggregate_type, c.aggregate_id
+                  HAVING count(*) >= %1$d
                 ), beyond AS (
-                  UPDATE %s t SET parked_until = 'infinity'
-                  WHERE t.position IN (SELECT position FROM claimable EXCEPT SELECT position FROM kept)
-                )""".formatted(perAggregate, table.qualifiedName());
+                  UPDATE %2$s t SET parked_until = 'infinity'
+                  FROM unnest(ARRAY(
+                    SELECT f.position FROM full_share a
+                    CROSS JOIN LATERAL (
+                      SELECT f.position FROM %2$s f
+                      WHERE f.aggregate_type = a.aggregate_type AND f.aggregate_id = a.aggregate_id
+                        AND f.position > a.last AND f.published_at IS NULL AND f.dead_at IS NULL
+                        AND f.parked_until IS NULL AND (f.lease_until IS NULL OR f.lease_until < now())
+                      ORDER BY f.aggregate_type, f.aggregate_id, f.position
+                      LIMIT %3$d) f)) p(position)
+                  WHERE t.position = p.position
+                    AND t.position IN (SELECT position FROM %2$s WHERE position = p.position FOR UPDATE SKIP LOCKED)
+                )""".formatted(perAggregate, table.qualifiedName(), PARK_PER_CLAIM);
         return template.replace(":park", park)
                 .replace(":cap", cap)
                 .replace(":leased", capped ? "kept" : "claimable")
