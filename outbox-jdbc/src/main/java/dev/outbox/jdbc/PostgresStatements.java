@@ -155,8 +155,9 @@ final class PostgresStatements {
      * aggregate than a batch sends parks the rest of its backlog behind the leased ones (see {@link #claim}), so that
      * the next share is ready, and no more. Releasing all of it at each publish, or a share at each of a slow batch's
      * several records, would have the next claim find a batch's worth of the aggregate's events in front of every
-     * other's, lease a share of them and park the rest again, batch after batch. The look at the first event steps
-     * over the aggregate's leased events only, at most a share.
+     * other's, lease a share of them and park the rest again, batch after batch. The look at the first event starts
+     * after the last one published of the aggregate and steps over its leased events only, at most a share, and is
+     * made only for aggregates that hold events back.
      *
      * <p>ARRAY(...) computes the positions first, and LATERAL with OFFSET 0 makes each aggregate one lookup in the
      * held index (with a share, in the aside index, in position order, LIMIT being the fence): the planner, which
@@ -167,21 +168,30 @@ final class PostgresStatements {
      * horizon); a CASE implies no index predicate, so only the primary key fits. The park's blocker does the same.
      */
     private static String release(String table, String cte, String reentry, String alsoReentering, int share) {
-        String held = share == Integer.MAX_VALUE ? "OFFSET 0" : """
+        boolean shared = share != Integer.MAX_VALUE;
+        String held = !shared ? "OFFSET 0" : """
                 AND h.published_at IS NULL
                         ORDER BY h.aggregate_type, h.aggregate_id, h.position
                         LIMIT CASE WHEN (SELECT f.parked_until IS NULL FROM %1$s f
                                          WHERE f.aggregate_type = r.aggregate_type AND f.aggregate_id = r.aggregate_id
-                                           AND f.published_at IS NULL
+                                           AND f.position > r.last AND f.published_at IS NULL
                                            AND (f.lease_until IS NULL OR f.lease_until < now())
                                          ORDER BY f.aggregate_type, f.aggregate_id, f.position
                                          LIMIT 1) THEN 0 ELSE %2$d END""".formatted(table, share);
+        // With a share, only aggregates that hold events back (one look in the held index each), each with the last
+        // position published of it, from which the look for a waiting share starts.
+        String aggregates = !shared ? "SELECT DISTINCT aggregate_type, aggregate_id FROM " + cte : """
+                SELECT d.aggregate_type, d.aggregate_id, max(d.position) AS last FROM (SELECT * FROM %2$s) d
+                      WHERE EXISTS (SELECT 1 FROM %1$s x
+                                    WHERE x.aggregate_type = d.aggregate_type AND x.aggregate_id = d.aggregate_id
+                                      AND x.parked_until = 'infinity')
+                      GROUP BY d.aggregate_type, d.aggregate_id""".formatted(table, cte);
         return """
                 released AS (
                   UPDATE %1$s t SET parked_until = NULL
                   FROM unnest(ARRAY(
                     SELECT h.position
-                    FROM (SELECT DISTINCT aggregate_type, aggregate_id FROM %2$s) r
+                    FROM (%6$s) r
                     CROSS JOIN LATERAL (
                       SELECT position FROM %1$s h
                       WHERE h.aggregate_type = r.aggregate_type AND h.aggregate_id = r.aggregate_id
@@ -191,7 +201,8 @@ final class PostgresStatements {
                   RETURNING t.position
                 ), drawn AS (
                   SELECT nextval('%3$s') AS n WHERE EXISTS (SELECT 1 FROM released)%4$s
-                )""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering, held);
+                )""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering, held,
+                aggregates);
     }
 
     /**
