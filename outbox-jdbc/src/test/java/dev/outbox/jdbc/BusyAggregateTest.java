@@ -133,6 +133,35 @@ class BusyAggregateTest {
         assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName() + " WHERE published_at IS NULL"));
     }
 
+    @Test
+    void aShareWhoseRelayDiedGoesOutAfterItsLeaseAndTheParkedBacklogFollowsInOrder() throws Exception {
+        List<UUID> hot = new ArrayList<>();
+        commit(db, c -> {
+            for (int i = 0; i < 300; i++) {
+                Event e = Event.of("order", "hot", "step", "{\"n\":" + i + "}");
+                hot.add(e.id());
+                outbox.append(c, e);
+            }
+        });
+        // A relay leases a share of 10 and parks the rest behind it, then dies before publishing anything.
+        PostgresRelayStore dying = new PostgresRelayStore(db, table, Ordering.PER_AGGREGATE, 100,
+                JdbcRelay.DEFAULT_MAX_BATCH_BYTES, 10, Duration.ofSeconds(30));
+        assertEquals(10, dying.claim("dies", Duration.ofMillis(300)).rows().size());
+        assertEquals(290, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName()
+                + " WHERE parked_until = 'infinity'"), "the rest waits parked behind the leased share");
+
+        RecordingPublisher publisher = new RecordingPublisher();
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).batchSize(100).build()) {
+            assertEquals(0, relay.runOnce().published(), "nothing is claimable while the share's lease is live");
+            Thread.sleep(400);
+            relay.drain(Duration.ofSeconds(30));
+        }
+        assertEquals(hot, publisher.deliveriesOf("order", "hot").stream().map(Event::id).toList(),
+                "every event once, in order, after the lease ran out");
+        assertEquals(0, queryLong(db, "SELECT count(*) FROM " + table.qualifiedName()
+                + " WHERE published_at IS NULL OR parked_until IS NOT NULL"));
+    }
+
     private static void sleep(long millis) {
         try {
             Thread.sleep(millis);
