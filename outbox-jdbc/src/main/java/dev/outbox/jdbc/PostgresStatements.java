@@ -36,6 +36,15 @@ final class PostgresStatements {
               WHERE running <= :maxBytes OR n = 1
             )""";
 
+    /**
+     * Row {@code a} is pending, neither dead nor parked, and under no live lease: what a claim could take once nothing
+     * holds it back, and what parking may set aside.
+     */
+    private static String unleasedReady(String a) {
+        return ("%1$s.published_at IS NULL AND %1$s.dead_at IS NULL AND %1$s.parked_until IS NULL"
+                + " AND (%1$s.lease_until IS NULL OR %1$s.lease_until < now())").formatted(a);
+    }
+
     /** Row {@code a} cannot be published now: dead, backing off or delayed, or parked. */
     private static String holdsBack(String a) {
         return "(%1$s.dead_at IS NOT NULL OR %1$s.next_attempt_at > now() OR %1$s.parked_until IS NOT NULL)".formatted(a);
@@ -100,8 +109,7 @@ final class PostgresStatements {
                 walked AS (
                   SELECT h.position, h.aggregate_type, h.aggregate_id, h.next_attempt_at, %3$s AS blocked
                   FROM %1$s h
-                  WHERE h.published_at IS NULL AND h.dead_at IS NULL AND h.parked_until IS NULL
-                    AND (h.lease_until IS NULL OR h.lease_until < now())
+                  WHERE %7$s
                     AND h.position >= (SELECT position FROM walk)
                     AND h.position < (SELECT CASE WHEN count(*) < :limit THEN 9223372036854775807 ELSE max(position) END
                                       FROM candidate)
@@ -130,9 +138,7 @@ final class PostgresStatements {
                   CROSS JOIN LATERAL (
                     SELECT f.position FROM %1$s f
                     WHERE f.aggregate_type = k.aggregate_type AND f.aggregate_id = k.aggregate_id
-                      AND f.position > k.position
-                      AND f.published_at IS NULL AND f.dead_at IS NULL AND f.parked_until IS NULL
-                      AND (f.lease_until IS NULL OR f.lease_until < now())
+                      AND f.position > k.position AND %8$s
                     ORDER BY f.aggregate_type, f.aggregate_id, f.position) f
                 ), parked AS (
                   UPDATE %1$s t SET parked_until = held.until
@@ -140,7 +146,8 @@ final class PostgresStatements {
                   WHERE t.position = held.position AND (t.lease_until IS NULL OR t.lease_until < now())
                     AND t.position IN (SELECT position FROM %1$s WHERE position IN (SELECT position FROM held)
                                        FOR UPDATE SKIP LOCKED)
-                )""".formatted(table, PARK_PER_CLAIM, blocked, holdsBack("x"), holdsBack("b"), ASIDE.replace("%s", "x"));
+                )""".formatted(table, PARK_PER_CLAIM, blocked, holdsBack("x"), holdsBack("b"), ASIDE.replace("%s", "x"),
+                unleasedReady("h"), unleasedReady("f"));
     }
 
     /**
@@ -350,13 +357,12 @@ final class PostgresStatements {
                     CROSS JOIN LATERAL (
                       SELECT f.position FROM %2$s f
                       WHERE f.aggregate_type = a.aggregate_type AND f.aggregate_id = a.aggregate_id
-                        AND f.position > a.last AND f.published_at IS NULL AND f.dead_at IS NULL
-                        AND f.parked_until IS NULL AND (f.lease_until IS NULL OR f.lease_until < now())
+                        AND f.position > a.last AND %4$s
                       ORDER BY f.aggregate_type, f.aggregate_id, f.position
                       LIMIT %3$d) f)) p(position)
                   WHERE t.position = p.position
                     AND t.position IN (SELECT position FROM %2$s WHERE position = p.position FOR UPDATE SKIP LOCKED)
-                )""".formatted(perAggregate, table.qualifiedName(), PARK_PER_CLAIM);
+                )""".formatted(perAggregate, table.qualifiedName(), PARK_PER_CLAIM, unleasedReady("f"));
         return template.replace(":park", park)
                 .replace(":cap", cap)
                 .replace(":leased", capped ? "kept" : "claimable")

@@ -52,6 +52,27 @@ class BusyAggregateTest {
         });
     }
 
+    /**
+     * Appends {@code count} events of the aggregate "hot" in one transaction, each followed by one of {@code others}
+     * other aggregates in turn (none when 0).
+     *
+     * @return the hot events' ids, in order
+     */
+    private List<UUID> appendHot(int count, int others) {
+        List<UUID> hot = new ArrayList<>();
+        commit(db, c -> {
+            for (int i = 0; i < count; i++) {
+                Event e = Event.of("order", "hot", "step", "{\"n\":" + i + "}");
+                hot.add(e.id());
+                outbox.append(c, e);
+                if (others > 0) {
+                    outbox.append(c, Event.of("order", "a" + (i % others), "step", "{\"n\":" + i + "}"));
+                }
+            }
+        });
+        return hot;
+    }
+
     @Test
     void followersOfALeasedHeadCostTheParkingClaimALookEach() throws Exception {
         append("hot", 1);
@@ -73,15 +94,7 @@ class BusyAggregateTest {
 
     @Test
     void aBusyAggregatesBacklogBeyondABatchShareWaitsParkedAndGoesOutInOrder() throws Exception {
-        List<UUID> hot = new ArrayList<>();
-        commit(db, c -> {
-            for (int i = 0; i < 300; i++) {
-                Event e = Event.of("order", "hot", "step", "{\"n\":" + i + "}");
-                hot.add(e.id());
-                outbox.append(c, e);
-                outbox.append(c, Event.of("order", "a" + (i % 30), "step", "{\"n\":" + i + "}"));
-            }
-        });
+        List<UUID> hot = appendHot(300, 30);
         RecordingPublisher publisher = new RecordingPublisher(); // one event of an aggregate a call: 10 a batch
         try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).batchSize(100).build()) {
             // The first 100 in position order: 50 of each kind; 10 of the busy aggregate go, and the 50 others.
@@ -135,14 +148,7 @@ class BusyAggregateTest {
 
     @Test
     void aShareWhoseRelayDiedGoesOutAfterItsLeaseAndTheParkedBacklogFollowsInOrder() throws Exception {
-        List<UUID> hot = new ArrayList<>();
-        commit(db, c -> {
-            for (int i = 0; i < 300; i++) {
-                Event e = Event.of("order", "hot", "step", "{\"n\":" + i + "}");
-                hot.add(e.id());
-                outbox.append(c, e);
-            }
-        });
+        List<UUID> hot = appendHot(300, 0);
         // A relay leases a share of 10 and parks the rest behind it, then dies before publishing anything.
         PostgresRelayStore dying = new PostgresRelayStore(db, table, Ordering.PER_AGGREGATE, 100,
                 JdbcRelay.DEFAULT_MAX_BATCH_BYTES, 10, Duration.ofSeconds(30));
