@@ -35,16 +35,39 @@ final class PendingEstimate {
     }
 
     /**
+     * The runs drawn beyond a counted stretch, and how to scale what they hold.
+     *
+     * @param counted how many rows of the kind the counted stretch held
+     * @param span how many positions lie beyond it, up to the highest a row of the kind can have
+     * @param starts the first position of each run drawn; empty when the stretch held every row of the kind
+     * @param looked how many positions the runs cover
+     */
+    record Sample(long counted, long span, List<Long> starts, long looked) {
+
+        /** @return true when the counted stretch held every row of the kind, so that nothing needs looking up */
+        boolean exact() {
+            return starts.isEmpty();
+        }
+
+        /**
+         * @param hits how many rows of the kind the runs hold
+         * @return the estimated count, {@code counted} itself when the stretch held them all
+         */
+        long estimate(long hits) {
+            return exact() ? counted : counted + Math.round((double) span * hits / looked);
+        }
+    }
+
+    /**
      * @param counted how many rows of the kind the counted stretch held
      * @param limit the stretch's size: fewer than this counted means every row of the kind was counted
      * @param low the position of the last row counted
      * @param high the highest position a row of the kind can have
-     * @param probe looks the drawn runs up
-     * @return the estimated count, {@code counted} itself when the stretch held them all
+     * @return the runs to look up, none when the stretch held them all
      */
-    static long of(long counted, long limit, long low, long high, Probe probe) throws SQLException {
+    static Sample draw(long counted, long limit, long low, long high) {
         if (counted < limit || high <= low) {
-            return counted;
+            return new Sample(counted, 0, List.of(), 0);
         }
         long span = high - low;
         long runs = (span + RUN - 1) / RUN;
@@ -59,7 +82,19 @@ final class PendingEstimate {
         for (long start : starts) {
             looked += Math.min(RUN, high - start + 1); // the last run may stop at high
         }
-        long hits = probe.count(starts);
-        return counted + Math.round((double) span * hits / looked);
+        return new Sample(counted, span, starts, looked);
+    }
+
+    /**
+     * @param counted how many rows of the kind the counted stretch held
+     * @param limit the stretch's size: fewer than this counted means every row of the kind was counted
+     * @param low the position of the last row counted
+     * @param high the highest position a row of the kind can have
+     * @param probe looks the drawn runs up
+     * @return the estimated count, {@code counted} itself when the stretch held them all
+     */
+    static long of(long counted, long limit, long low, long high, Probe probe) throws SQLException {
+        Sample sample = draw(counted, limit, low, high);
+        return sample.exact() ? counted : sample.estimate(probe.count(sample.starts()));
     }
 }

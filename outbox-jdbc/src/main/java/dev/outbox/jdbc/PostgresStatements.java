@@ -250,7 +250,7 @@ final class PostgresStatements {
             LIMIT 1""";
 
     /** Counts up to this are exact in {@link #stats}; larger ones are estimates. */
-    static final int EXACT_COUNT_LIMIT = 2_000;
+    static final int EXACT_COUNT_LIMIT = 1_000;
 
     /**
      * How many of the oldest ready events stats() counts, exactly, and looks at for live leases: relays claim from
@@ -284,9 +284,7 @@ final class PostgresStatements {
     final String renewLease;
     final String recordOutcomes;
     final String stats;
-    final String parkedIndex;
-    final String readyProbe;
-    final String deadProbe;
+    final String probes;
     final String listDead;
     final String requeueDeadById;
     final String requeueDeadByType;
@@ -679,13 +677,14 @@ final class PostgresStatements {
         // Each part reads a bounded stretch of one partial index: the ready events (how many of the first READY_SCAN,
         // the last one's position, how many under a live lease: in-flight events are among the oldest ready ones,
         // where relays claim), the parked and the dead ones, the oldest pending age, and the highest positions. When
-        // there are more, OutboxOperations samples the rest (PendingEstimate, readyProbe and deadProbe) and takes
-        // parked ones beyond the limit from the parked index's statistics (parameter: its name).
+        // there are more, OutboxOperations samples the rest (PendingEstimate, probes) and takes
+        // parked ones beyond the limit from the parked index's statistics. No parameters: a pooled connection plans
+        // it once (pgjdbc prepares it on the server from its fifth run) and reuses the plan at each call.
         stats = """
                 SELECT r.n, r.low, r.in_flight, k.n, d.n, d.low, o.age_ms,
                        (SELECT max(position) FROM %1$s),
                        (SELECT max(position) FROM %1$s WHERE %7$s),
-                       (SELECT reltuples FROM pg_class WHERE oid = to_regclass(?))::bigint
+                       (SELECT reltuples FROM pg_class WHERE oid = to_regclass('%8$s'))::bigint
                 FROM (SELECT count(*) AS n, max(position) AS low, count(*) FILTER (WHERE lease_until >= now()) AS in_flight
                       FROM (SELECT position, lease_until FROM %1$s WHERE %5$s ORDER BY position LIMIT %3$d) x) r,
                      (SELECT count(*) AS n FROM (SELECT 1 FROM %1$s WHERE %6$s LIMIT %2$d) x) k,
@@ -696,15 +695,16 @@ final class PostgresStatements {
                             WHERE published_at IS NULL AND dead_at IS NULL
                             ORDER BY created_at LIMIT %4$d) x
                       WHERE created_at <= now() AND (attempts > 0 OR next_attempt_at <= now())) o
-                """.formatted(t, EXACT_COUNT_LIMIT + 1, READY_SCAN, OLDEST_SCAN, ready, parked, dead);
-        // Rows of a kind in runs of PendingEstimate.RUN positions from each start given: one index range a run.
+                """.formatted(t, EXACT_COUNT_LIMIT + 1, READY_SCAN, OLDEST_SCAN, ready, parked, dead,
+                table.indexName("parked"));
+        // Ready rows, then dead rows, in runs of PendingEstimate.RUN positions from each start given (two bigint[]
+        // parameters, either may be empty): one index range a run, both samples in one round trip.
         String probe = """
-                SELECT coalesce(sum(r.n), 0) FROM unnest(?::bigint[]) s(start)
-                CROSS JOIN LATERAL (SELECT count(*) AS n FROM %1$s
-                                    WHERE position BETWEEN s.start AND s.start + %3$d AND %2$s) r""";
-        readyProbe = probe.formatted(t, ready, PendingEstimate.RUN - 1);
-        deadProbe = probe.formatted(t, dead, PendingEstimate.RUN - 1);
-        parkedIndex = table.indexName("parked");
+                (SELECT coalesce(sum(r.n), 0) FROM unnest(?::bigint[]) s(start)
+                 CROSS JOIN LATERAL (SELECT count(*) AS n FROM %1$s
+                                     WHERE position BETWEEN s.start AND s.start + %3$d AND %2$s) r)""";
+        probes = "SELECT " + probe.formatted(t, ready, PendingEstimate.RUN - 1) + ",\n"
+                + probe.formatted(t, dead, PendingEstimate.RUN - 1);
 
         listDead = """
                 SELECT %s, t.last_error, t.dead_at

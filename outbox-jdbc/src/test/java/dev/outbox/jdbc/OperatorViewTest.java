@@ -145,4 +145,27 @@ class OperatorViewTest extends EachDatabase {
         assertFalse(stats.exact());
         assertTrue(Math.abs(stats.pending() - 15_000) <= 750, "within 5 % of the 15,000 pending: " + stats);
     }
+
+    @Test
+    void deadAndReadyCountsAboveTheLimitAreEstimatedEachFromItsOwnSample() {
+        // 3,000 dead events, then 3,000 ready ones: both counts pass the exact limit in the same call, and each
+        // sample lies in a range holding only its kind, so that each estimate is the truth and a sample read for the
+        // other kind would be far off.
+        for (String kind : List.of("d", "r")) {
+            for (int tx = 0; tx < 3; tx++) {
+                List<Event> batch = new java.util.ArrayList<>();
+                for (int i = 0; i < 1_000; i++) {
+                    batch.add(Event.of("order", kind + (tx * 1_000 + i), "placed", "{}"));
+                }
+                commit(db, c -> outbox.appendAll(c, batch));
+            }
+            if (kind.equals("d")) {
+                tdb.execute("UPDATE " + tdb.q(table) + " SET dead_at = " + tdb.now() + ", attempts = 1");
+            }
+        }
+        OutboxStats stats = ops.stats();
+        assertFalse(stats.exact(), stats.toString());
+        assertTrue(Math.abs(stats.pending() - 3_000) <= 150, "within 5 % of the 3,000 pending: " + stats);
+        assertTrue(Math.abs(stats.dead() - 3_000) <= 150, "within 5 % of the 3,000 dead: " + stats);
+    }
 }

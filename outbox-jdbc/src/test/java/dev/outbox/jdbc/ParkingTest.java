@@ -183,10 +183,10 @@ class ParkingTest extends EachDatabase {
         assertTrue(small.exact());
         assertEquals(100, small.pending());
 
-        appendAll("B", 1900);
+        appendAll("B", OutboxOperations.EXACT_COUNT_LIMIT - 100);
         OutboxStats counted = ops.stats();
-        assertTrue(counted.exact(), "2,000 ready events are counted: " + counted);
-        assertEquals(2000, counted.pending());
+        assertTrue(counted.exact(), "1,000 ready events are counted: " + counted);
+        assertEquals(OutboxOperations.EXACT_COUNT_LIMIT, counted.pending());
 
         for (int i = 0; i < 5; i++) {
             appendAll("C" + i, 1000);
@@ -194,9 +194,9 @@ class ParkingTest extends EachDatabase {
         // Publish one in three of the newest events, so that the estimate's sample meets a mix.
         tdb.execute("UPDATE " + tdb.q(table) + " SET published_at = " + tdb.now()
                 + " WHERE position % 3 = 0 AND aggregate_id LIKE 'C%'");
-        long truth = 2000 + 5000 - 5000 / 3;
+        long truth = OutboxOperations.EXACT_COUNT_LIMIT + 5000 - 5000 / 3;
         OutboxStats large = ops.stats();
-        assertFalse(large.exact(), "past the oldest 2,000 the count is estimated: " + large);
+        assertFalse(large.exact(), "past the oldest 1,000 the count is estimated: " + large);
         assertTrue(Math.abs(large.pending() - truth) <= truth / 20, "within 5 % of " + truth + ": " + large);
     }
 
