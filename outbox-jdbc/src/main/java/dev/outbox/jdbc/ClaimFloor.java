@@ -42,10 +42,12 @@ final class ClaimFloor {
     /**
      * What a sighting was taken against.
      *
-     * @param from the floor its walk started at
+     * @param from the floor its walk started at: the first position for a sweep
      * @param at when it began, in this floor's own count of events
+     * @param sweep whether it is the sweep's, which walks from the first position and lowers the floor to a ready
+     *        event it finds below
      */
-    record Start(long from, long at) {
+    record Start(long from, long at, boolean sweep) {
     }
 
     /**
@@ -75,6 +77,7 @@ final class ClaimFloor {
     private long reentriesSeen = NONE;
     private final TreeSet<Long> ownDraws = new TreeSet<>();
     private long resets;
+    private boolean sweepDue;
 
     /** @return the floor the next claim walks from, unless the re-entry sequence moved past {@link #seen()} */
     synchronized long from() {
@@ -86,18 +89,21 @@ final class ClaimFloor {
         return resets;
     }
 
-    /** @return the start of a sighting about to be sent */
+    /** @return the start of a sighting about to be sent: from the first position once after {@link #sweep} */
     synchronized Start start() {
-        return new Start(floor, ++count);
+        boolean sweep = sweepDue;
+        sweepDue = false;
+        return new Start(sweep ? 0 : floor, ++count, sweep);
     }
 
     /**
-     * Sets the floor back to the first position, as a foreign re-entry does: the relay's sweep does it once a minute,
-     * which finds events made ready again by statements that drew nothing (a hand-written update, a relay of an
-     * earlier version).
+     * Makes the next sighting walk from the first position, as the relay does once a minute, to find events made ready
+     * again by statements that drew nothing (a hand-written update, a relay of an earlier version): the floor goes down
+     * to the first ready event that sighting finds below it, and stays where it is when there is none. One walk from
+     * the start, by one sighting; the claims keep walking from the floor, which does not have to rise again.
      */
     synchronized void sweep() {
-        toStart();
+        sweepDue = true;
     }
 
     /** Sends the floor to the first position and drops the candidate; sightings sent before count for nothing. */
@@ -143,6 +149,9 @@ final class ClaimFloor {
         }
         if (seen.unparked() != NONE) {
             lower(seen.unparked());
+        }
+        if (start.sweep() && seen.firstReady() != NONE && seen.firstReady() < floor) {
+            lower(seen.firstReady());
         }
     }
 

@@ -50,6 +50,11 @@ final class ParkingSchedule {
         parkNext = size == 0 && !parked && passedOver;
     }
 
+    /** Makes the next claim sweep, whenever the last sweep was. */
+    void sweepNext() {
+        lastSweep.set(System.nanoTime() - ORPHAN_SWEEP.toNanos());
+    }
+
     /** @return whether this call, alone among concurrent ones, sweeps orphans now: once per {@link #ORPHAN_SWEEP} */
     boolean sweepNow() {
         long now = System.nanoTime();

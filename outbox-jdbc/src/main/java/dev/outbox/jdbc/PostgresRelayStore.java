@@ -47,7 +47,7 @@ final class PostgresRelayStore implements RelayStore {
         this.claimSql = sql.claim(ordering, batchSize, maxBatchBytes, false, perAggregate);
         this.parkingClaimSql = sql.parkingClaim(ordering, batchSize, maxBatchBytes, perAggregate);
         // A claim that leases a share of an aggregate parks the rest behind it; publishing releases the next share.
-        int share = ordering == Ordering.PER_AGGREGATE && perAggregate < batchSize ? perAggregate : Integer.MAX_VALUE;
+        int share = PostgresStatements.share(ordering, batchSize, perAggregate);
         this.recordPublishedSql = sql.recordPublished(share);
         this.recordOutcomesSql = sql.recordOutcomes(share);
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
@@ -66,8 +66,11 @@ final class PostgresRelayStore implements RelayStore {
             boolean autoCommit = connection.getAutoCommit();
             try {
                 if (schedule.sweepNow()) {
-                    execute(connection, PostgresStatements.JIT_OFF + sql.unparkOrphans, null);
+                    long[] orphans = unparkOrphans(connection);
                     commitUnlessAuto(connection, autoCommit);
+                    if (orphans != null) {
+                        floor.reentered(orphans[0], orphans[1]);
+                    }
                     floor.sweep();
                 }
                 boolean passable = sight(connection);
@@ -102,6 +105,29 @@ final class PostgresRelayStore implements RelayStore {
         }
     }
 
+    /**
+     * Makes ready the events left parked with nothing holding them back.
+     *
+     * @return the lowest position made ready and the re-entry draw, or null when there was none
+     */
+    private long[] unparkOrphans(Connection connection) throws SQLException {
+        try (PreparedStatement unpark = connection.prepareStatement(PostgresStatements.JIT_OFF + sql.unparkOrphans)) {
+            unpark.setQueryTimeout(timeoutSeconds);
+            unpark.execute();
+            if (!unpark.getMoreResults()) { // past the JIT setting's row
+                throw new SQLException("the orphan sweep returned no rows to read");
+            }
+            try (ResultSet rs = unpark.getResultSet()) {
+                return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : null;
+            }
+        }
+    }
+
+    /** Makes the next claim sweep (orphans, then a sighting from the first position), as it does once a minute. */
+    void sweepAtNextClaim() {
+        schedule.sweepNext();
+    }
+
     /** @return where the next claim walks from, unless a re-entry sends it to the first position */
     long floor() {
         return floor.from();
@@ -119,7 +145,7 @@ final class PostgresRelayStore implements RelayStore {
             sight.setQueryTimeout(timeoutSeconds);
             sight.setObject(1, unparkWalk.from());
             sight.setLong(2, start.from());
-            sight.setLong(3, start.from());
+            sight.setLong(3, start.sweep() ? floor.from() : start.from()); // the claim's walk starts at the floor
             try (ResultSet rs = sight.executeQuery()) {
                 rs.next();
                 if (rs.getLong(8) < PostgresStatements.UNPARK_PER_CLAIM) { // else more are due: look again from here
@@ -143,16 +169,6 @@ final class PostgresRelayStore implements RelayStore {
     private static void commitUnlessAuto(Connection connection, boolean autoCommit) throws SQLException {
         if (!autoCommit) {
             connection.commit();
-        }
-    }
-
-    private void execute(Connection connection, String statement, String parameter) throws SQLException {
-        try (PreparedStatement update = connection.prepareStatement(statement)) {
-            update.setQueryTimeout(timeoutSeconds);
-            if (parameter != null) {
-                update.setString(1, parameter);
-            }
-            update.execute();
         }
     }
 

@@ -335,7 +335,7 @@ final class PostgresStatements {
         boolean ordered = ordering == Ordering.PER_AGGREGATE;
         String template = ordered ? claimOrdered : claimUnordered;
         String park = parking ? ", " + park(table.qualifiedName(), ordered) : "";
-        boolean capped = ordered && perAggregate < limit;
+        boolean capped = share(ordering, limit, perAggregate) != Integer.MAX_VALUE;
         String cap = !capped ? "" : """
                 , kept AS (
                   SELECT position FROM (
@@ -366,6 +366,15 @@ final class PostgresStatements {
                 .replace(":leased", capped ? "kept" : "claimable")
                 .replace(":limit", Integer.toString(limit))
                 .replace(":maxBytes", Long.toString(maxBytes));
+    }
+
+    /**
+     * @return how many events of one aggregate a claim of {@code limit} leases and a publish releases, the rest of a
+     *         busy aggregate's backlog parked behind them: {@code perAggregate} when ordered and below the limit,
+     *         else {@link Integer#MAX_VALUE} (no share: claims are not capped and a publish releases all)
+     */
+    static int share(Ordering ordering, int limit, int perAggregate) {
+        return ordering == Ordering.PER_AGGREGATE && perAggregate < limit ? perAggregate : Integer.MAX_VALUE;
     }
 
     /**
@@ -586,13 +595,14 @@ final class PostgresStatements {
         // Parameter 1: due after this time. The relay passes a few seconds before its last such statement's time, so that
         // the walk of the parked index does not step over the entries left by events unparked before, which stay until
         // vacuum removes them; now and then (its sweep) it passes the earliest time, and every event due is found.
-        // The same statement sights the table for the relay's floor (ClaimFloor), walking from it (parameter 2): the
+        // The same statement sights the table for the relay's floor (ClaimFloor), walking from it (parameter 2; the
+        // first position for the relay's sweep once a minute): the
         // lowest position it made ready and what it drew from the re-entry sequence, the first ready position, the
         // highest position, the transactions that drew positions and have not ended (nextval locks the position's
         // sequence until the transaction ends, and takes the lock before it draws; pg_locks is read after the
         // snapshot; purges, claims and records draw none) and the re-entry sequence's last value; then the
-        // statement's time, how many events it unparked, and whether a ready event at or above the floor (parameter 3,
-        // the floor again) is under no live lease: if the claim then takes nothing, it passed over something it
+        // statement's time, how many events it unparked, and whether a ready event at or above the floor the claim
+        // walks from (parameter 3) is under no live lease: if the claim then takes nothing, it passed over something it
         // could not take, which the next claim parks. Each part orders by position, so that it walks the ready index
         // from the floor: an EXISTS without an order was planned on the pending_since index, which it walked whole
         // (124 ms under a held horizon).
@@ -628,7 +638,8 @@ final class PostgresStatements {
 
         // Rows parked behind an earlier event that no longer holds them back: publishing, requeueing and discarding
         // release them at once, but a claim that parked one while its blocker was being published or requeued by
-        // someone else can leave it behind. Run now and then.
+        // someone else can leave it behind. Run now and then. Returns the lowest position made ready and the draw
+        // from the re-entry sequence, or no row when there was none.
         unparkOrphans = """
                 WITH unparked AS (
                   UPDATE %1$s SET parked_until = NULL
@@ -637,9 +648,10 @@ final class PostgresStatements {
                     WHERE h.parked_until = 'infinity' AND NOT %3$s
                     LIMIT %2$d
                     FOR UPDATE SKIP LOCKED)
-                  RETURNING 1
+                  RETURNING position
                 )
-                SELECT nextval('%4$s') WHERE EXISTS (SELECT 1 FROM unparked)""".formatted(t, UNPARK_PER_CLAIM,
+                SELECT (SELECT min(position) FROM unparked), nextval('%4$s')
+                WHERE EXISTS (SELECT 1 FROM unparked)""".formatted(t, UNPARK_PER_CLAIM,
                 blockedBy(t, "h"), reentry);
 
         // A relay loop about to wait for a notification says so: the next append draws 1 from the wake sequence and

@@ -2,6 +2,8 @@ package dev.outbox.jdbc;
 
 import static dev.outbox.jdbc.ClaimFloor.NONE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -109,16 +111,43 @@ class ClaimFloorTest {
     }
 
     @Test
-    void theSweepSendsTheFloorToTheStart() {
+    void theSweepWalksFromTheStartOnceAndLeavesTheFloorWhenNothingIsReadyBelowIt() {
         sight(100, 500, Set.of(), 0);
         sight(100, 500, Set.of(), 0);
         sight(100, 500, Set.of(), 0);
         assertEquals(100, floor.from());
         floor.sweep();
-        assertEquals(0, floor.from());
+        assertEquals(100, floor.from(), "the claims keep walking from the floor");
+        ClaimFloor.Start sweep = floor.start();
+        assertTrue(sweep.sweep());
+        assertEquals(0, sweep.from(), "the sweep's sighting walks from the first position");
+        ClaimFloor.Start next = floor.start();
+        assertFalse(next.sweep(), "once");
+        assertEquals(100, next.from());
+        floor.sighted(sweep, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 0));
+        assertEquals(100, floor.from(), "nothing ready below the floor: it stays");
+    }
+
+    @Test
+    void theSweepLowersTheFloorToAnEventMadeReadyBelowItByHand() {
         sight(100, 500, Set.of(), 0);
         sight(100, 500, Set.of(), 0);
         sight(100, 500, Set.of(), 0);
+        assertEquals(100, floor.from());
+        floor.sweep();
+        ClaimFloor.Start sweep = floor.start();
+        ClaimFloor.Start before = floor.start(); // a claim's sighting under way meanwhile, from the floor
+        floor.sighted(sweep, new ClaimFloor.Sighting(40, 500, Set.of(), NONE, NONE, 0)); // no draw: by hand
+        assertEquals(40, floor.from());
+        floor.sighted(before, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 0));
+        assertEquals(40, floor.from(), "a sighting sent before the lowering raises nothing");
+        sight(40, 500, Set.of(), 0);
+        sight(40, 500, Set.of(), 0);
+        sight(40, 500, Set.of(), 0);
+        assertEquals(40, floor.from(), "held under the event while it is ready");
+        for (int i = 0; i < 4; i++) {
+            sight(100, 500, Set.of(), 0); // published: rises again as usual, through candidate, confirmation, take
+        }
         assertEquals(100, floor.from());
     }
 }

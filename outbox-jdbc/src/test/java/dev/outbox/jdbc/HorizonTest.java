@@ -155,10 +155,30 @@ class HorizonTest {
                         + " WHERE aggregate_id = 'x'");
             }
         });
-        assertTrue(store.floor() > 5);
-        PostgresRelayStore fresh = store(); // a relay that starts now sweeps first
-        List<String> claimed = claimAndPublish(fresh);
+        long risen = store.floor();
+        assertTrue(risen > 5);
+        assertEquals(List.of(), claimAndPublish(store), "below the floor: not seen between sweeps");
+        store.sweepAtNextClaim();
+        List<String> claimed = claimAndPublish(store);
         assertEquals(5, claimed.stream().filter("x"::equals).count(), "claimed: " + claimed);
+        assertTrue(store.floor() <= 5, "the sweep took the floor down to them: " + store.floor());
+    }
+
+    @Test
+    void aSweepThatFindsNothingBelowTheFloorLeavesIt() throws Exception {
+        append("x", 5);
+        PostgresRelayStore store = store();
+        for (int round = 0; round < 6; round++) {
+            append("c" + round, 10);
+            claimAndPublish(store);
+        }
+        long risen = store.floor();
+        assertTrue(risen > 5, "risen: " + risen);
+        append("d", 3);
+        store.sweepAtNextClaim();
+        assertEquals(List.of("d", "d", "d"), claimAndPublish(store));
+        assertTrue(store.floor() >= risen, "the claims go on from where they were, with no climb back to do: "
+                + store.floor() + " < " + risen);
     }
 
     @Test
