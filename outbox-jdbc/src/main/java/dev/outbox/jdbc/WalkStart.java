@@ -7,8 +7,10 @@ import java.time.OffsetDateTime;
  * Where a repeated walk of an index by time starts: a margin before the latest time an earlier walk reached, so that
  * it does not step over the entries of rows that earlier walks already dealt with (they stay in the index until vacuum
  * removes them, which it cannot while a long transaction holds the horizon); from the earliest time at first and again
- * once per full-walk interval, which finds what committed later than the margin allows. Serves the unpark before each
- * claim and the purge. Safe to share between threads.
+ * once per full-walk interval, which finds what committed later than the margin allows. One walk of an interval starts
+ * from the earliest time: walks asked for while it runs start from the margin as before, so that under a held horizon,
+ * where the full walk steps over every entry left since, a relay's other loops do not each make it too. Serves the
+ * unpark before each claim and the purge. Safe to share between threads.
  */
 final class WalkStart {
 
@@ -34,7 +36,6 @@ final class WalkStart {
         long now = System.nanoTime();
         if (reached == null || now - walkedAllAt > fullWalkNanos) {
             walkedAllAt = now;
-            reached = null;
             return EARLIEST;
         }
         return reached.minus(overlap);
