@@ -84,14 +84,7 @@ final class PostgresRelayStore implements RelayStore {
                     claim.setString(3, owner);
                     claim.setObject(4, token);
                     claim.setLong(5, lease.toMillis());
-                    boolean rows = claim.execute();
-                    if (parking) {
-                        rows = claim.getMoreResults(); // past the JIT setting's row
-                    }
-                    if (!rows) {
-                        throw new SQLException("the claim returned no rows to read");
-                    }
-                    try (ResultSet rs = claim.getResultSet()) {
+                    try (ResultSet rs = rows(claim, parking, "the claim")) {
                         batch = ClaimedBatch.read(token, rs, sent);
                     }
                 }
@@ -113,14 +106,27 @@ final class PostgresRelayStore implements RelayStore {
     private long[] unparkOrphans(Connection connection) throws SQLException {
         try (PreparedStatement unpark = connection.prepareStatement(PostgresStatements.JIT_OFF + sql.unparkOrphans)) {
             unpark.setQueryTimeout(timeoutSeconds);
-            unpark.execute();
-            if (!unpark.getMoreResults()) { // past the JIT setting's row
-                throw new SQLException("the orphan sweep returned no rows to read");
-            }
-            try (ResultSet rs = unpark.getResultSet()) {
+            try (ResultSet rs = rows(unpark, true, "the orphan sweep")) {
                 return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : null;
             }
         }
+    }
+
+    /**
+     * Runs {@code statement} and returns its rows.
+     *
+     * @param afterJitOff whether the statement follows {@link PostgresStatements#JIT_OFF}, whose row comes first
+     * @param what the statement, for the error when it returns no rows
+     */
+    private static ResultSet rows(PreparedStatement statement, boolean afterJitOff, String what) throws SQLException {
+        boolean rows = statement.execute();
+        if (afterJitOff) {
+            rows = statement.getMoreResults(); // past the JIT setting's row
+        }
+        if (!rows) {
+            throw new SQLException(what + " returned no rows to read");
+        }
+        return statement.getResultSet();
     }
 
     /** Makes the next claim sweep (orphans, then a sighting from the first position), as it does once a minute. */
