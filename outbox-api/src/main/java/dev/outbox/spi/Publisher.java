@@ -18,8 +18,8 @@ import java.util.List;
  *       declares none: the relay starts a call only when that much of the batch's lease is left. Events it could not
  *       send in that time come back {@link PublishOutcome#notSent not sent}, which spends nothing
  *       ({@link BrokerCalls} does this for publishers built on it).</li>
- *   <li>It is thread-safe: several relay loops call it at once. It logs event ids, never payloads, at INFO and
- *       above.</li>
+ *   <li>It is thread-safe: several relay loops call it at once, and a batch that one call cannot carry makes up to
+ *       four calls at once. It logs event ids, never payloads, at INFO and above.</li>
  * </ul>
  * A call that takes longer than its bound is waited for (the relay never abandons a call), logged as a warning,
  * and the relay renews its lease before any further call: events another relay took meanwhile, because their lease

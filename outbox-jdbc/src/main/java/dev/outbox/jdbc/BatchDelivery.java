@@ -11,6 +11,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,13 +27,20 @@ import org.slf4j.LoggerFactory;
  * that fails without an answer searched for its culprits ({@link CulpritSearch}), outcomes decided by
  * {@link OutcomeRules} and written by {@link BatchOutcomes}.
  *
+ * <p>When one call cannot carry the batch, calls overlap, up to {@value #MAX_CALLS_IN_FLIGHT} at once, each with
+ * aggregates none of the calls in flight carries, so an aggregate's next call starts when its own previous call is
+ * answered, not when every call before it is. They overlap only while the last call answered (by this batch, or by
+ * the relay before it) published all its events, no destination is probed and none is throttled; otherwise one call
+ * goes at a time. The calls in flight run on call threads; the batch's thread admits, settles and writes, and a single call
+ * runs on the batch's thread.
+ *
  * <p>An aggregate whose event failed, or whose event another relay took over (found by a renewal or a write), leaves
  * the batch: its remaining events go back unattempted. A destination that takes none of a call's events is paused, and
- * its remaining events go back to wait out the pause, while the other destinations' events go on. When a call is
- * answered, another follows, and the batch has run 50 ms since its claim or its last write (a slow broker, a hot
- * aggregate), the outcomes so far are written at once, so a hot aggregate's later calls never hold back what the
- * batch already published, and a later call that outlives the lease loses none of it; fast calls are written
- * together at the end. The batch stops early when its lease has no time left for a
+ * its remaining events go back to wait out the pause, while the other destinations' events go on. When another call
+ * follows and the batch has run 50 ms since its claim or its last write (a slow broker, a hot aggregate), the outcomes
+ * so far are written while that call is in flight, so a hot aggregate's later calls never hold back what the batch
+ * already published, and a later call that outlives the lease loses none of it; fast calls are written together at
+ * the end. The batch stops early when its lease has no time left for a
  * call; what it did not send goes back unattempted.
  */
 final class BatchDelivery {
@@ -48,6 +60,17 @@ final class BatchDelivery {
     /** A batch writes settled calls early once it has run this long since its claim or its last write. */
     private static final long EARLY_RECORD_AFTER_NANOS = 50_000_000L;
     private static final Destination NO_DESTINATION = new Destination("unknown", "destination() threw");
+    /** At most this many publisher calls of one batch are in flight at once. */
+    static final int MAX_CALLS_IN_FLIGHT = 4;
+    /**
+     * Where a batch's overlapping calls run: daemon threads, made as needed and ended after a minute idle. A batch's
+     * single call runs on the batch's own thread.
+     */
+    private static final Executor CALLS = Executors.newCachedThreadPool(task -> {
+        Thread thread = new Thread(task, "outbox-publisher-call");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     private final Publisher publisher;
     private final PublisherCall calls;
@@ -62,6 +85,12 @@ final class BatchDelivery {
     private final int maxEvents;
     private final Function<ClaimedBatch.Row, String> key;
     private final String ownerId;
+    /**
+     * Whether the last call any batch of the relay settled published all its events: a batch's first calls overlap
+     * only then, so a relay that has not yet seen the broker take everything, or saw a call fail, starts each batch
+     * with one call.
+     */
+    private volatile boolean lastRelayCallPublished;
 
     BatchDelivery(Publisher publisher, PublisherCall calls, CallLimits limits, Ordering ordering, OutcomeRules rules,
                   int maxCallsPerAggregate, Duration leaseDuration, BatchLease.Renewal renewal,
@@ -113,6 +142,17 @@ final class BatchDelivery {
         private final Map<Long, Destination> destinationOf = new HashMap<>();
         /** Destinations whose probe this batch holds: it ends each on every path. */
         private final Set<Destination> probing = new HashSet<>();
+        private final Set<Destination> batchDestinations;
+        /** Aggregates whose group is in a call not settled yet. */
+        private final Set<String> inFlight = new HashSet<>();
+        /** Calls answered on call threads, waiting to be settled on the batch's thread. */
+        private final BlockingQueue<Answered> answered = new LinkedBlockingQueue<>();
+        private final Set<Thread> callThreads = ConcurrentHashMap.newKeySet();
+        /** Calls started on call threads and not yet taken from {@link #answered}. */
+        private int calling;
+        /** As the relay's last call answered found the broker, at first; then as this batch's last call did. */
+        private boolean lastCallPublished = lastRelayCallPublished;
+        private boolean called;
         private DeliveryPlan plan;
         private boolean stopped;
         private boolean outOfTime;
@@ -125,6 +165,7 @@ final class BatchDelivery {
                 byPosition.put(row.position(), row);
                 destinationOf.put(row.position(), row.readable() ? destinationOf(row) : NO_DESTINATION);
             }
+            this.batchDestinations = new HashSet<>(destinationOf.values());
         }
 
         private Destination destinationOf(ClaimedBatch.Row row) {
@@ -175,19 +216,173 @@ final class BatchDelivery {
             plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, this::destination,
                     destinations::callLimit);
             long lastRecord = batch.claimedAtNanos();
-            while (!stopped && plan.hasNextCall()) {
-                List<ClaimedBatch.Row> call = admit(plan.nextCall());
-                if (!call.isEmpty()) {
-                    settle(call, search.publish(call, this::admit, this::destination));
+            try {
+                while (true) {
+                    List<List<ClaimedBatch.Row>> starting = nextCalls();
+                    if (starting.isEmpty() && calling == 0) {
+                        return;
+                    }
+                    boolean recordNow = !stopped && System.nanoTime() - lastRecord >= EARLY_RECORD_AFTER_NANOS;
+                    if (starting.size() == 1 && calling == 0 && !recordNow) {
+                        // The only call that may go now: made on this thread, as every call of a batch whose calls
+                        // cannot overlap.
+                        List<ClaimedBatch.Row> call = starting.get(0);
+                        List<PublishOutcome> answers = search.publish(call, this::admitNow, this::destination);
+                        synchronized (this) {
+                            settled(call, answers);
+                        }
+                        continue;
+                    }
+                    starting.forEach(this::startCall);
+                    if (recordNow) {
+                        // The batch has run a while (a slow broker, a hot aggregate) and calls are in flight: write
+                        // what is settled meanwhile, so its aggregates are free for other relays, and what was
+                        // published stays published if a later call outlives the lease.
+                        lastRecord = System.nanoTime();
+                        synchronized (this) {
+                            dropAggregatesOf(outcomes.record());
+                        }
+                    }
+                    awaitAnswers();
                 }
-                if (!stopped && plan.hasNextCall() && System.nanoTime() - lastRecord >= EARLY_RECORD_AFTER_NANOS) {
-                    // A later call follows and the batch has run a while (a slow broker, a hot aggregate): write
-                    // what is settled now, so its aggregates are free for other relays, and what was published stays
-                    // published if a later call outlives the lease.
-                    lastRecord = System.nanoTime();
-                    dropAggregatesOf(outcomes.record());
+            } finally {
+                awaitCallsEnded();
+            }
+        }
+
+        /**
+         * The calls that may start now, each admitted: one when no call is in flight, or while the batch's calls may
+         * overlap, as many as fit beside those in flight.
+         */
+        private synchronized List<List<ClaimedBatch.Row>> nextCalls() {
+            List<List<ClaimedBatch.Row>> starting = new ArrayList<>();
+            while (!stopped && calling + starting.size() < MAX_CALLS_IN_FLIGHT && plan.hasNextCall(inFlight)
+                    && (calling + starting.size() == 0 || mayOverlap())) {
+                // Chains apart from single groups while later calls may overlap: after the batch's first call too,
+                // unless that one fails.
+                boolean apart = (!called || lastCallPublished) && overlapAllowed();
+                List<ClaimedBatch.Row> call = admit(plan.nextCall(inFlight, apart));
+                if (!call.isEmpty()) {
+                    called = true;
+                    call.forEach(row -> inFlight.add(key.apply(row)));
+                    starting.add(call);
                 }
             }
+            return starting;
+        }
+
+        /**
+         * Calls overlap only while nothing can go wrong that a call in flight would repeat: the last call answered
+         * published all its events, no destination is being probed, and no destination of the batch is throttled
+         * (a window counts the events of one call).
+         */
+        private boolean mayOverlap() {
+            return lastCallPublished && overlapAllowed();
+        }
+
+        private boolean overlapAllowed() {
+            if (!probing.isEmpty()) {
+                return false;
+            }
+            for (Destination d : batchDestinations) {
+                if (destinations.callLimit(d) != Integer.MAX_VALUE) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private void startCall(List<ClaimedBatch.Row> call) {
+            synchronized (this) {
+                calling++;
+            }
+            CALLS.execute(() -> {
+                Thread self = Thread.currentThread();
+                callThreads.add(self);
+                List<PublishOutcome> answers = null;
+                Throwable failure = null;
+                try {
+                    answers = search.publish(call, this::admitNow, this::destination);
+                } catch (Throwable t) {
+                    failure = t;
+                } finally {
+                    callThreads.remove(self);
+                    Thread.interrupted(); // an interrupt meant for this call ends with it
+                    answered.add(new Answered(call, answers, failure));
+                }
+            });
+        }
+
+        /** Waits for a call in flight to be answered, and settles it and any others answered meanwhile. */
+        private void awaitAnswers() {
+            Answered first = take();
+            List<Answered> done = new ArrayList<>();
+            done.add(first);
+            answered.drainTo(done);
+            Throwable failure = null;
+            synchronized (this) {
+                for (Answered a : done) {
+                    calling--;
+                    if (a.failure() != null) {
+                        failure = failure == null ? a.failure() : failure;
+                        a.call().forEach(row -> inFlight.remove(key.apply(row)));
+                    } else {
+                        settled(a.call(), a.answers());
+                    }
+                }
+            }
+            if (failure instanceof RuntimeException e) {
+                throw e;
+            } else if (failure instanceof Error e) {
+                throw e;
+            } else if (failure != null) {
+                throw new IllegalStateException(failure);
+            }
+        }
+
+        /** Blocks until a call in flight is answered; an interrupt is passed on to the calls' threads and kept. */
+        private Answered take() {
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        return answered.take();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                        callThreads.forEach(Thread::interrupt);
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        /** Before the batch ends, however it ends: no call of it may still be in flight. */
+        private void awaitCallsEnded() {
+            while (true) {
+                synchronized (this) {
+                    if (calling == 0) {
+                        return;
+                    }
+                    calling--;
+                }
+                take();
+            }
+        }
+
+        /** {@link #admit} for a call's culprit search, which may run on a call thread. */
+        private synchronized List<ClaimedBatch.Row> admitNow(List<ClaimedBatch.Row> call) {
+            return admit(call);
+        }
+
+        /** Settles an answered call and frees its aggregates for the next call. */
+        private void settled(List<ClaimedBatch.Row> call, List<PublishOutcome> answers) {
+            settle(call, answers);
+            lastCallPublished = answers.stream().allMatch(PublishOutcome::isPublished);
+            lastRelayCallPublished = lastCallPublished;
+            call.forEach(row -> inFlight.remove(key.apply(row)));
         }
 
         /** Tells each destination of the call how it answered, then decides each event's outcome. */
@@ -274,6 +469,10 @@ final class BatchDelivery {
                 plan.drop(key.apply(byPosition.get(position)));
             }
         }
+    }
+
+    /** A call made on a call thread: its answers, or what its search threw. */
+    private record Answered(List<ClaimedBatch.Row> call, List<PublishOutcome> answers, Throwable failure) {
     }
 
     /** How one destination answered one call. */

@@ -17,9 +17,10 @@ import java.util.function.ToIntFunction;
  * whatever the publisher does within a call.
  *
  * <p>A call takes at most one group of each aggregate, a group being as many consecutive events as one call may carry
- * of one aggregate ({@code perCall}), and at most {@code maxEvents} events, never splitting a group. Calls go one after
- * another, so an aggregate's next group goes in a call made after the call that carried its previous group was
- * answered. The aggregates with the most groups waiting go first: they are the batch's longest chains of calls, and a
+ * of one aggregate ({@code perCall}), and at most {@code maxEvents} events, never splitting a group. An aggregate's
+ * next group goes in a call made after the call that carried its previous group was answered: an aggregate whose
+ * group is in a call not answered yet ({@code busy}) has no group in another call. The
+ * aggregates with the most groups waiting go first: they are the batch's longest chains of calls, and a
  * hot aggregate's next group rides in every call rather than waiting until every other aggregate has had its turn.
  * Among aggregates with as many groups waiting, those that have not had a turn yet go first, in position order. An
  * aggregate takes at most {@code perBatch} events of the batch; the rest are {@link #capped()}. An aggregate whose
@@ -92,11 +93,39 @@ final class DeliveryPlan {
         return !waiting.isEmpty();
     }
 
+    /** @return whether an aggregate not in {@code busy} has events waiting */
+    boolean hasNextCall(Set<String> busy) {
+        for (String aggregate : waiting.keySet()) {
+            if (!busy.contains(aggregate)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** @return the next call's events, in position order; they leave the plan */
     List<ClaimedBatch.Row> nextCall() {
-        List<Map.Entry<String, ArrayDeque<ClaimedBatch.Row>>> turns = new ArrayList<>(waiting.entrySet());
+        return nextCall(Set.of(), false);
+    }
+
+    /**
+     * @param busy aggregates whose group is in a call not answered yet: none of their events goes in this call
+     * @param chainsApart when the calls may overlap: if one call cannot take a group of each aggregate, a call that
+     *        takes an aggregate with more groups waiting takes no aggregate with a single group, so the calls of the
+     *        batch's longest chains stay short, and the single groups go in calls of their own beside them
+     * @return the next call's events, in position order; they leave the plan
+     */
+    List<ClaimedBatch.Row> nextCall(Set<String> busy, boolean chainsApart) {
+        List<Map.Entry<String, ArrayDeque<ClaimedBatch.Row>>> turns = new ArrayList<>(waiting.size());
+        for (Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn : waiting.entrySet()) {
+            if (!busy.contains(turn.getKey())) {
+                turns.add(turn);
+            }
+        }
         // Stable: among aggregates with as many groups waiting, the turn order (position order at first) holds.
         turns.sort(Comparator.comparingInt(e -> -groups(e.getValue().size())));
+        boolean chains = chainsApart && !turns.isEmpty() && groups(turns.get(0).getValue().size()) > 1
+                && oneGroupEach(turns) > maxEvents;
         List<ClaimedBatch.Row> call = new ArrayList<>();
         Map<Object, Integer> taken = new HashMap<>();
         List<String> served = new ArrayList<>();
@@ -105,6 +134,9 @@ final class DeliveryPlan {
                 break;
             }
             ArrayDeque<ClaimedBatch.Row> queue = turn.getValue();
+            if (chains && groups(queue.size()) < 2) {
+                break; // the turns are by groups waiting: the single groups go in another call
+            }
             int group = Math.min(perCall, queue.size());
             if (call.size() + group > maxEvents) {
                 continue; // a smaller group may still fit
@@ -128,6 +160,15 @@ final class DeliveryPlan {
         }
         call.sort(Comparator.comparingLong(ClaimedBatch.Row::position));
         return call;
+    }
+
+    /** @return how many events a call would take with one group of each of {@code turns} */
+    private long oneGroupEach(List<Map.Entry<String, ArrayDeque<ClaimedBatch.Row>>> turns) {
+        long events = 0;
+        for (Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn : turns) {
+            events += Math.min(perCall, turn.getValue().size());
+        }
+        return events;
     }
 
     private int groups(int events) {

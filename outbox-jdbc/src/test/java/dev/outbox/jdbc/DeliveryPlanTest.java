@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import dev.outbox.Event;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The calls of a batch, as the relay lays them out to keep each aggregate's order. */
@@ -54,6 +56,25 @@ class DeliveryPlanTest {
         assertEquals(List.of("h2", "c1", "d1"), names(plan.nextCall()));
         assertEquals(List.of("h3", "e1", "f1"), names(plan.nextCall()));
         assertEquals(List.of("h4"), names(plan.nextCall()));
+        assertFalse(plan.hasNextCall());
+    }
+
+    @Test
+    void overlappingCallsSkipBusyAggregatesAndKeepChainsApartFromSingleGroups() {
+        // h has 3 events, one per call; 5 others have one each; 3 events a call.
+        DeliveryPlan plan = plan(rows("h1", "a1", "b1", "h2", "c1", "d1", "h3", "e1"), 1, 100, 3);
+        Set<String> busy = new HashSet<>();
+        List<ClaimedBatch.Row> first = plan.nextCall(busy, true);
+        assertEquals(List.of("h1"), names(first), "the chain's call takes no single group");
+        first.forEach(r -> busy.add(plan.key(r)));
+        List<ClaimedBatch.Row> second = plan.nextCall(busy, true);
+        assertEquals(List.of("a1", "b1", "c1"), names(second), "h is in flight: single groups, up to maxEvents");
+        second.forEach(r -> busy.add(plan.key(r)));
+        assertEquals(List.of("d1", "e1"), names(plan.nextCall(busy, true)));
+        assertFalse(plan.hasNextCall(busy), "only h's events wait, and h is in flight");
+        first.forEach(r -> busy.remove(plan.key(r)));
+        assertEquals(List.of("h2"), names(plan.nextCall(busy, true)));
+        assertEquals(List.of("h3"), names(plan.nextCall(Set.of(), false)));
         assertFalse(plan.hasNextCall());
     }
 

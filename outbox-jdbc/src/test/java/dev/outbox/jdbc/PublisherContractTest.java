@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedClass;
@@ -267,11 +268,15 @@ class PublisherContractTest extends EachDatabase {
         List<Event> appended = appendRoundRobin(3, 25);
         Handovers handovers = new Handovers();
         List<Integer> callSizes = Collections.synchronizedList(new ArrayList<>());
+        Map<String, List<Long>> groups = new ConcurrentHashMap<>();
         Publisher fifo = new Publisher() {
             @Override
             public List<PublishOutcome> publish(List<Event> events) {
                 handovers.enter(events, 10);
                 callSizes.add(events.size());
+                events.stream().collect(Collectors.groupingBy(Event::aggregateId, Collectors.counting()))
+                        .forEach((aggregate, n) -> groups.computeIfAbsent(aggregate,
+                                a -> Collections.synchronizedList(new ArrayList<>())).add(n));
                 handovers.delivered.addAll(events);
                 handovers.leave(events);
                 return Collections.nCopies(events.size(), PublishOutcome.published());
@@ -288,8 +293,9 @@ class PublisherContractTest extends EachDatabase {
         assertEquals(0, handovers.tooManyPerCall.get());
         assertTrue(callSizes.stream().allMatch(n -> n <= 20), "calls within maxEvents: " + callSizes);
         // Groups of 10, 10 and 5 events per aggregate, one group of an aggregate per call, calls of at most 20
-        // without splitting a group: two groups a call, then the three groups of 5.
-        assertEquals(List.of(20, 20, 20, 15), callSizes);
+        // without splitting a group.
+        assertEquals(Map.of("o0", List.of(10L, 10L, 5L), "o1", List.of(10L, 10L, 5L), "o2", List.of(10L, 10L, 5L)),
+                groups, "each aggregate's groups, call by call: " + callSizes);
         assertOrderPerAggregate(appended, handovers.delivered);
     }
 
