@@ -40,8 +40,11 @@ import org.slf4j.LoggerFactory;
  * follows and the batch has run 50 ms since its claim or its last write (a slow broker, a hot aggregate), the outcomes
  * so far are written while that call is in flight, so a hot aggregate's later calls never hold back what the batch
  * already published, and a later call that outlives the lease loses none of it; fast calls are written together at
- * the end. The batch stops early when its lease has no time left for a
- * call; what it did not send goes back unattempted.
+ * the end. The batch stops early when its lease has no time left for a call, and when it has run 50 ms and, with no
+ * call in flight, at most a tenth of its events are left, of several aggregates, needing more than one call one after
+ * another: that tail, which would hold the loop for a round trip a call while each carries a few events, goes to the
+ * next claim beside new events. What it did not
+ * send goes back unattempted, due at once.
  */
 final class BatchDelivery {
 
@@ -60,6 +63,11 @@ final class BatchDelivery {
     /** A batch writes settled calls early once it has run this long since its claim or its last write. */
     private static final long EARLY_RECORD_AFTER_NANOS = 50_000_000L;
     private static final Destination NO_DESTINATION = new Destination("unknown", "destination() threw");
+    /**
+     * A batch that has run 50 ms (a slow broker) ends once nothing is in flight and at most one in this many of its
+     * events are left to hand out, of several aggregates, needing more than one call one after another.
+     */
+    private static final int TAIL_SHARE = 10;
     /** At most this many publisher calls of one batch are in flight at once. */
     static final int MAX_CALLS_IN_FLIGHT = 4;
     /**
@@ -218,6 +226,15 @@ final class BatchDelivery {
             long lastRecord = batch.claimedAtNanos();
             try {
                 while (true) {
+                    if (calling == 0 && called && System.nanoTime() - batch.claimedAtNanos() >= EARLY_RECORD_AFTER_NANOS
+                            && (long) plan.waitingEvents() * TAIL_SHARE <= batch.size() && plan.roundsLeft() > 1
+                            && plan.aggregatesWaiting() > 1) {
+                        // A slow batch's tail: the last events of several aggregates, needing calls one after
+                        // another, each carrying a few of them. They go back due at once, and the loop claims again
+                        // at once: in the next batch they ride beside new events. One aggregate's chain alone (a
+                        // busy aggregate's share) is sent to its end: claiming it again would not make it faster.
+                        return;
+                    }
                     List<List<ClaimedBatch.Row>> starting = nextCalls();
                     if (starting.isEmpty() && calling == 0) {
                         return;

@@ -93,6 +93,29 @@ final class DeliveryPlan {
         return !waiting.isEmpty();
     }
 
+    /** @return how many events are still to be handed out */
+    int waitingEvents() {
+        int events = 0;
+        for (ArrayDeque<ClaimedBatch.Row> queue : waiting.values()) {
+            events += queue.size();
+        }
+        return events;
+    }
+
+    /** @return how many aggregates have events still to be handed out */
+    int aggregatesWaiting() {
+        return waiting.size();
+    }
+
+    /** @return how many calls, one after another, the events still to be handed out need at the least */
+    int roundsLeft() {
+        int rounds = 0;
+        for (ArrayDeque<ClaimedBatch.Row> queue : waiting.values()) {
+            rounds = Math.max(rounds, groups(queue.size()));
+        }
+        return rounds;
+    }
+
     /** @return whether an aggregate not in {@code busy} has events waiting */
     boolean hasNextCall(Set<String> busy) {
         for (String aggregate : waiting.keySet()) {

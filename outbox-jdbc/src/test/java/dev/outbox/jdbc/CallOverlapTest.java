@@ -163,6 +163,38 @@ class CallOverlapTest extends EachDatabase {
     }
 
     @Test
+    void aSlowBatchsTailOfSeveralAggregatesGoesToTheNextClaim() {
+        // c1 and c2 have 8 events each, one a call; 44 others one each; 10 events a call taking 60 ms. Once the
+        // others are out, the two chains are the batch's tail: at most 6 events (a tenth of 60) of two aggregates,
+        // needing more calls one after another, go back unattempted for the next claim.
+        commit(db, c -> {
+            for (int i = 0; i < 8; i++) {
+                outbox.append(c, Event.of("order", "c1", "step", "{\"n\":" + i + "}"));
+                outbox.append(c, Event.of("order", "c2", "step", "{\"n\":" + i + "}"));
+            }
+            for (int i = 0; i < 44; i++) {
+                outbox.append(c, Event.of("order", "a" + i, "step", "{\"n\":0}"));
+            }
+        });
+        LeaseWitness witness = counting(Collections.synchronizedList(new ArrayList<>()), 60,
+                LeaseWitness::allPublished);
+        JdbcRelay tailing = relay(witness);
+        RelayResult first = tailing.runOnce();
+
+        assertTrue(first.published() >= 54 && first.published() < 60, "published " + first.published());
+        assertTrue(first.moreWaiting(), "the tail is due at once");
+        assertEquals(60 - first.published(), tdb.queryLong("SELECT count(*) FROM " + tdb.q(table)
+                + " WHERE published_at IS NULL AND attempts = 0 AND claimed_by IS NULL"
+                + " AND aggregate_id IN ('c1', 'c2')"), "the tail went back unattempted, and only the chains'");
+        assertEquals(60 - first.published(), tailing.runOnce().published());
+        Map<String, List<String>> order = witness.firstDeliveries();
+        List<String> eight = IntStream.range(0, 8).mapToObj(i -> "{\"n\":" + i + "}").toList();
+        assertEquals(eight, order.get("c1"));
+        assertEquals(eight, order.get("c2"));
+        assertEquals(List.of(), witness.violations);
+    }
+
+    @Test
     void afterAFailedCallTheNextCallsGoOneAtATime() {
         append(0, 60);
         List<Integer> atOnce = Collections.synchronizedList(new ArrayList<>());
