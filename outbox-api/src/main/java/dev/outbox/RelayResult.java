@@ -5,7 +5,8 @@ package dev.outbox;
  *
  * @param claimed events claimed and handed to the publisher
  * @param published events the publisher confirmed, now marked published
- * @param retried events scheduled for another attempt later
+ * @param retried events scheduled for another attempt later: failed ones, and those given back unattempted (a
+ *        paused or throttled destination's, a slow batch's tail, events beyond the lease's time)
  * @param dead events that used their last attempt or were rejected for good; they hold back their aggregate
  * @param moreWaiting true when the batch was full, so more events are probably due now
  */

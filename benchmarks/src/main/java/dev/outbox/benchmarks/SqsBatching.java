@@ -66,7 +66,7 @@ final class SqsBatching {
             while (published < count) {
                 RelayResult result = relay.runOnce();
                 published += result.published();
-                if (result.retried() > 0 || result.dead() > 0) {
+                if (result.dead() > 0) { // retried counts events a batch gave back unattempted, too
                     throw new IllegalStateException("SQS refused events: " + result);
                 }
             }

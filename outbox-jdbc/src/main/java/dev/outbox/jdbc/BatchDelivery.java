@@ -11,11 +11,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * aggregates none of the calls in flight carries, so an aggregate's next call starts when its own previous call is
  * answered, not when every call before it is. They overlap only while the last call answered (by this batch, or by
  * the relay before it) published all its events, no destination is probed and none is throttled; otherwise one call
- * goes at a time. The calls in flight run on call threads; the batch's thread admits, settles and writes, and a single call
- * runs on the batch's thread.
+ * goes at a time. Calls beside others run on call threads ({@link CallsInFlight}); the batch's thread admits,
+ * settles and writes, and makes a call alone itself.
  *
  * <p>An aggregate whose event failed, or whose event another relay took over (found by a renewal or a write), leaves
  * the batch: its remaining events go back unattempted. A destination that takes none of a call's events is paused, and
@@ -41,9 +36,9 @@ import org.slf4j.LoggerFactory;
  * so far are written while that call is in flight, so a hot aggregate's later calls never hold back what the batch
  * already published, and a later call that outlives the lease loses none of it; fast calls are written together at
  * the end. The batch stops early when its lease has no time left for a call, and when it has run 50 ms and, with no
- * call in flight, at most a tenth of its events are left, of several aggregates, needing more than one call one after
- * another: that tail, which would hold the loop for a round trip a call while each carries a few events, goes to the
- * next claim beside new events. What it did not
+ * call in flight, at most a tenth of its events are left, of several aggregates, needing more calls one after another
+ * than the batch's claim took: that tail, which would hold the loop for a round trip a call while each carries a few
+ * events, goes to the next claim beside new events. What it did not
  * send goes back unattempted, due at once.
  */
 final class BatchDelivery {
@@ -70,15 +65,6 @@ final class BatchDelivery {
     private static final int TAIL_SHARE = 10;
     /** At most this many publisher calls of one batch are in flight at once. */
     static final int MAX_CALLS_IN_FLIGHT = 4;
-    /**
-     * Where a batch's overlapping calls run: daemon threads, made as needed and ended after a minute idle. A batch's
-     * single call runs on the batch's own thread.
-     */
-    private static final Executor CALLS = Executors.newCachedThreadPool(task -> {
-        Thread thread = new Thread(task, "outbox-publisher-call");
-        thread.setDaemon(true);
-        return thread;
-    });
 
     private final Publisher publisher;
     private final PublisherCall calls;
@@ -153,13 +139,13 @@ final class BatchDelivery {
         private final Set<Destination> batchDestinations;
         /** Aggregates whose group is in a call not settled yet. */
         private final Set<String> inFlight = new HashSet<>();
-        /** Calls answered on call threads, waiting to be settled on the batch's thread. */
-        private final BlockingQueue<Answered> answered = new LinkedBlockingQueue<>();
-        private final Set<Thread> callThreads = ConcurrentHashMap.newKeySet();
-        /** Calls started on call threads and not yet taken from {@link #answered}. */
-        private int calling;
+        /** The calls started beside others; each is settled on the batch's thread once handed back. */
+        private final CallsInFlight calling = new CallsInFlight();
         /** As the relay's last call answered found the broker, at first; then as this batch's last call did. */
         private boolean lastCallPublished = lastRelayCallPublished;
+        /** How long the claim of the batch took, as this relay saw it. */
+        private final long claimNanos;
+        private long lastCallNanos;
         private boolean called;
         private DeliveryPlan plan;
         private boolean stopped;
@@ -174,6 +160,7 @@ final class BatchDelivery {
                 destinationOf.put(row.position(), row.readable() ? destinationOf(row) : NO_DESTINATION);
             }
             this.batchDestinations = new HashSet<>(destinationOf.values());
+            this.claimNanos = System.nanoTime() - batch.claimedAtNanos();
         }
 
         private Destination destinationOf(ClaimedBatch.Row row) {
@@ -226,27 +213,22 @@ final class BatchDelivery {
             long lastRecord = batch.claimedAtNanos();
             try {
                 while (true) {
-                    if (calling == 0 && called && System.nanoTime() - batch.claimedAtNanos() >= EARLY_RECORD_AFTER_NANOS
-                            && (long) plan.waitingEvents() * TAIL_SHARE <= batch.size() && plan.roundsLeft() > 1
-                            && plan.aggregatesWaiting() > 1) {
-                        // A slow batch's tail: the last events of several aggregates, needing calls one after
-                        // another, each carrying a few of them. They go back due at once, and the loop claims again
-                        // at once: in the next batch they ride beside new events. One aggregate's chain alone (a
-                        // busy aggregate's share) is sent to its end: claiming it again would not make it faster.
+                    if (onlyTailLeft()) {
                         return;
                     }
                     List<List<ClaimedBatch.Row>> starting = nextCalls();
-                    if (starting.isEmpty() && calling == 0) {
+                    if (starting.isEmpty() && calling.running() == 0) {
                         return;
                     }
                     boolean recordNow = !stopped && System.nanoTime() - lastRecord >= EARLY_RECORD_AFTER_NANOS;
-                    if (starting.size() == 1 && calling == 0 && !recordNow) {
+                    if (starting.size() == 1 && calling.running() == 0 && !recordNow) {
                         // The only call that may go now: made on this thread, as every call of a batch whose calls
                         // cannot overlap.
                         List<ClaimedBatch.Row> call = starting.get(0);
+                        long started = System.nanoTime();
                         List<PublishOutcome> answers = search.publish(call, this::admitNow, this::destination);
                         synchronized (this) {
-                            settled(call, answers);
+                            settled(call, answers, System.nanoTime() - started);
                         }
                         continue;
                     }
@@ -263,8 +245,23 @@ final class BatchDelivery {
                     awaitAnswers();
                 }
             } finally {
-                awaitCallsEnded();
+                calling.awaitAll();
             }
+        }
+
+        /**
+         * A slow batch's tail: nothing in flight, the batch has run 50 ms, and at most a tenth of its events are left,
+         * of several aggregates, needing calls one after another, each carrying a few of them, which at the last
+         * call's pace would take longer than the batch's claim took. They go back due at once and the loop claims
+         * again at once: in the next batch they ride beside new events. One aggregate's chain alone (a busy
+         * aggregate's share) is sent to its end: claiming it again would not make it faster.
+         */
+        private boolean onlyTailLeft() {
+            return calling.running() == 0 && called
+                    && System.nanoTime() - batch.claimedAtNanos() >= EARLY_RECORD_AFTER_NANOS
+                    && (long) plan.waitingEvents() * TAIL_SHARE <= batch.size()
+                    && plan.roundsLeft() > 1 && plan.aggregatesWaiting() > 1
+                    && plan.roundsLeft() * lastCallNanos > claimNanos;
         }
 
         /**
@@ -273,8 +270,8 @@ final class BatchDelivery {
          */
         private synchronized List<List<ClaimedBatch.Row>> nextCalls() {
             List<List<ClaimedBatch.Row>> starting = new ArrayList<>();
-            while (!stopped && calling + starting.size() < MAX_CALLS_IN_FLIGHT && plan.hasNextCall(inFlight)
-                    && (calling + starting.size() == 0 || mayOverlap())) {
+            while (!stopped && calling.running() + starting.size() < MAX_CALLS_IN_FLIGHT && plan.hasNextCall(inFlight)
+                    && (calling.running() + starting.size() == 0 || mayOverlap())) {
                 // Chains apart from single groups while later calls may overlap: after the batch's first call too,
                 // unless that one fails.
                 boolean apart = (!called || lastCallPublished) && overlapAllowed();
@@ -310,41 +307,20 @@ final class BatchDelivery {
         }
 
         private void startCall(List<ClaimedBatch.Row> call) {
-            synchronized (this) {
-                calling++;
-            }
-            CALLS.execute(() -> {
-                Thread self = Thread.currentThread();
-                callThreads.add(self);
-                List<PublishOutcome> answers = null;
-                Throwable failure = null;
-                try {
-                    answers = search.publish(call, this::admitNow, this::destination);
-                } catch (Throwable t) {
-                    failure = t;
-                } finally {
-                    callThreads.remove(self);
-                    Thread.interrupted(); // an interrupt meant for this call ends with it
-                    answered.add(new Answered(call, answers, failure));
-                }
-            });
+            calling.start(call, rows -> search.publish(rows, this::admitNow, this::destination));
         }
 
         /** Waits for a call in flight to be answered, and settles it and any others answered meanwhile. */
         private void awaitAnswers() {
-            Answered first = take();
-            List<Answered> done = new ArrayList<>();
-            done.add(first);
-            answered.drainTo(done);
             Throwable failure = null;
+            List<CallsInFlight.Answered> done = calling.await();
             synchronized (this) {
-                for (Answered a : done) {
-                    calling--;
+                for (CallsInFlight.Answered a : done) {
                     if (a.failure() != null) {
                         failure = failure == null ? a.failure() : failure;
                         a.call().forEach(row -> inFlight.remove(key.apply(row)));
                     } else {
-                        settled(a.call(), a.answers());
+                        settled(a.call(), a.answers(), a.nanos());
                     }
                 }
             }
@@ -357,45 +333,14 @@ final class BatchDelivery {
             }
         }
 
-        /** Blocks until a call in flight is answered; an interrupt is passed on to the calls' threads and kept. */
-        private Answered take() {
-            boolean interrupted = false;
-            try {
-                while (true) {
-                    try {
-                        return answered.take();
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                        callThreads.forEach(Thread::interrupt);
-                    }
-                }
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-
-        /** Before the batch ends, however it ends: no call of it may still be in flight. */
-        private void awaitCallsEnded() {
-            while (true) {
-                synchronized (this) {
-                    if (calling == 0) {
-                        return;
-                    }
-                    calling--;
-                }
-                take();
-            }
-        }
-
         /** {@link #admit} for a call's culprit search, which may run on a call thread. */
         private synchronized List<ClaimedBatch.Row> admitNow(List<ClaimedBatch.Row> call) {
             return admit(call);
         }
 
         /** Settles an answered call and frees its aggregates for the next call. */
-        private void settled(List<ClaimedBatch.Row> call, List<PublishOutcome> answers) {
+        private void settled(List<ClaimedBatch.Row> call, List<PublishOutcome> answers, long nanos) {
+            lastCallNanos = nanos;
             settle(call, answers);
             lastCallPublished = answers.stream().allMatch(PublishOutcome::isPublished);
             lastRelayCallPublished = lastCallPublished;
@@ -486,10 +431,6 @@ final class BatchDelivery {
                 plan.drop(key.apply(byPosition.get(position)));
             }
         }
-    }
-
-    /** A call made on a call thread: its answers, or what its search threw. */
-    private record Answered(List<ClaimedBatch.Row> call, List<PublishOutcome> answers, Throwable failure) {
     }
 
     /** How one destination answered one call. */
