@@ -257,11 +257,12 @@ final class BatchDelivery {
          * aggregate's share) is sent to its end: claiming it again would not make it faster.
          */
         private boolean onlyTailLeft() {
-            return calling.running() == 0 && called
-                    && System.nanoTime() - batch.claimedAtNanos() >= EARLY_RECORD_AFTER_NANOS
-                    && (long) plan.waitingEvents() * TAIL_SHARE <= batch.size()
-                    && plan.roundsLeft() > 1 && plan.aggregatesWaiting() > 1
-                    && plan.roundsLeft() * lastCallNanos > claimNanos;
+            if (calling.running() > 0 || !called
+                    || System.nanoTime() - batch.claimedAtNanos() < EARLY_RECORD_AFTER_NANOS) {
+                return false;
+            }
+            int rounds = plan.tailRounds(batch.size(), TAIL_SHARE);
+            return rounds > 0 && rounds * lastCallNanos > claimNanos;
         }
 
         /**

@@ -93,27 +93,19 @@ final class DeliveryPlan {
         return !waiting.isEmpty();
     }
 
-    /** @return how many events are still to be handed out */
-    int waitingEvents() {
-        int events = 0;
-        for (ArrayDeque<ClaimedBatch.Row> queue : waiting.values()) {
-            events += queue.size();
-        }
-        return events;
-    }
-
-    /** @return how many aggregates have events still to be handed out */
-    int aggregatesWaiting() {
-        return waiting.size();
-    }
-
-    /** @return how many calls, one after another, the events still to be handed out need at the least */
-    int roundsLeft() {
+    /**
+     * @param share the most events left, as a share of the batch ({@code 10}: a tenth)
+     * @return how many calls one after another the events still to be handed out need, when they are a tail: at most
+     *         {@code 1/share} of {@code batchSize}, of more than one aggregate, needing more than one call; else 0
+     */
+    int tailRounds(int batchSize, int share) {
+        long events = 0;
         int rounds = 0;
         for (ArrayDeque<ClaimedBatch.Row> queue : waiting.values()) {
+            events += queue.size();
             rounds = Math.max(rounds, groups(queue.size()));
         }
-        return rounds;
+        return waiting.size() > 1 && rounds > 1 && events * share <= batchSize ? rounds : 0;
     }
 
     /** @return whether an aggregate not in {@code busy} has events waiting */

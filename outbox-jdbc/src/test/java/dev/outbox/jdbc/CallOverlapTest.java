@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.outbox.Event;
 import dev.outbox.RelayResult;
-import dev.outbox.RetryPolicy;
 import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.PublishOutcome;
 import java.time.Duration;
@@ -17,8 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -222,14 +219,7 @@ class CallOverlapTest extends EachDatabase {
     void overlappingCallsAgainstAShortLeaseKeepEveryPromise() throws Exception {
         int aggregates = 60;
         int each = 10;
-        for (int step = 0; step < each; step++) {
-            int n = step;
-            commit(db, c -> {
-                for (int a = 0; a < aggregates; a++) {
-                    outbox.append(c, Event.of("order", "o" + a, "step", "{\"step\":" + n + "}"));
-                }
-            });
-        }
+        LeasePressureTest.appendSteps(tdb, table, aggregates, each);
         // Per relay: two loops make at most two calls at once without overlap.
         Map<String, AtomicInteger> calling = new ConcurrentHashMap<>();
         AtomicInteger mostAtOnce = new AtomicInteger();
@@ -248,39 +238,12 @@ class CallOverlapTest extends EachDatabase {
                     }
                     return LeaseWitness.allPublished(events);
                 });
-        ExecutorService threads = Executors.newFixedThreadPool(4);
-        List<JdbcRelay> relays = new ArrayList<>();
-        try {
-            for (int r = 0; r < 2; r++) {
-                JdbcRelay pressed = JdbcRelay.builder(db, witness).table(table).ownerId("p" + r)
-                        .leaseDuration(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(50)).wakeOnCommit(false)
-                        .retryPolicy(RetryPolicy.builder().initialDelay(Duration.ofMillis(10))
-                                .maxDelay(Duration.ofMillis(200)).maxAttempts(20).build())
-                        .build();
-                relays.add(pressed);
-                pressed.start(threads);
-                pressed.start(threads);
-            }
-            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-            while (published() < aggregates * each && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
-        } finally {
-            relays.forEach(JdbcRelay::close);
-            threads.shutdownNow();
-        }
+        LeasePressureTest.runPressed(tdb, table, witness, "p", 2, aggregates * each, Duration.ofSeconds(120));
         assertEquals(List.of(), witness.violations.stream().limit(10).toList(),
                 witness.violations.size() + " broken promises");
-        Map<String, List<String>> order = witness.firstDeliveries();
-        for (int a = 0; a < aggregates; a++) {
-            assertEquals(IntStream.range(0, each).mapToObj(i -> "{\"step\":" + i + "}").toList(), order.get("o" + a),
-                    "o" + a + " first delivered whole and in order");
-        }
-        assertEquals(aggregates * each, published(), "every event published");
+        assertEquals(LeasePressureTest.steps(aggregates, each), witness.firstDeliveries(),
+                "every aggregate first delivered whole and in order");
+        assertEquals(aggregates * each, LeasePressureTest.published(tdb, table), "every event published");
         assertTrue(mostAtOnce.get() >= 3, "one relay's calls overlapped: at most " + mostAtOnce.get() + " at once");
-    }
-
-    private long published() {
-        return tdb.queryLong("SELECT count(*) FROM " + tdb.q(table) + " WHERE published_at IS NOT NULL");
     }
 }

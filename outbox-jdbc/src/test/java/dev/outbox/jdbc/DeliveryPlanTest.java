@@ -79,6 +79,19 @@ class DeliveryPlanTest {
     }
 
     @Test
+    void aTailIsAFewEventsOfSeveralAggregatesNeedingSeveralCalls() {
+        // a has 3 events, b 2, c 1: 6 events, one a call.
+        DeliveryPlan plan = plan(rows("a1", "a2", "a3", "b1", "b2", "c1"), 1, 100, 10);
+        assertEquals(3, plan.tailRounds(60, 10), "6 of 60 is a tenth: a's 3 calls");
+        assertEquals(0, plan.tailRounds(59, 10), "more than a tenth");
+        plan.drop("order\0b");
+        plan.drop("order\0c");
+        assertEquals(0, plan.tailRounds(60, 10), "one aggregate's chain alone");
+        DeliveryPlan singles = plan(rows("a1", "b1", "c1"), 1, 100, 10);
+        assertEquals(0, singles.tailRounds(60, 10), "one call takes them all");
+    }
+
+    @Test
     void anAggregateTakesAtMostItsShareOfTheBatch() {
         DeliveryPlan plan = plan(rows("a1", "a2", "a3", "b1"), 1, 2, 100);
         assertEquals(List.of("a3"), plan.capped().stream().map(r -> r.event().type()).toList());

@@ -40,14 +40,7 @@ class LeasePressureTest extends EachDatabase {
     @Test
     void slowThrowingCallsAgainstAShortLeaseNeverHandOverARowTheRelayDoesNotHold() throws Exception {
         OutboxTable table = tdb.newTable();
-        JdbcOutbox outbox = JdbcOutbox.create(table);
-        for (int step = 0; step < EVENTS_EACH; step++) {
-            List<Event> tx = new ArrayList<>();
-            for (int a = 0; a < AGGREGATES; a++) {
-                tx.add(Event.of("order", "o" + a, "step", "{\"step\":" + step + "}"));
-            }
-            commit(db, c -> outbox.appendAll(c, tx));
-        }
+        appendSteps(tdb, table, AGGREGATES, EVENTS_EACH);
         int total = AGGREGATES * EVENTS_EACH;
         LeaseWitness witness = new LeaseWitness(tdb, table, CallLimits.DEFAULT, (relay, events) -> {
             ThreadLocalRandom random = ThreadLocalRandom.current();
@@ -57,49 +50,76 @@ class LeasePressureTest extends EachDatabase {
             }
             return LeaseWitness.allPublished(events);
         });
-        ExecutorService threads = Executors.newFixedThreadPool(6);
-        List<JdbcRelay> relays = new ArrayList<>();
         long started = System.nanoTime();
-        try {
-            for (int r = 0; r < 3; r++) {
-                JdbcRelay relay = JdbcRelay.builder(db, witness).table(table).ownerId("r" + r)
-                        .leaseDuration(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(50)).wakeOnCommit(false)
-                        .retryPolicy(RetryPolicy.builder().initialDelay(Duration.ofMillis(10))
-                                .maxDelay(Duration.ofMillis(200)).maxAttempts(20).build())
-                        .build();
-                relays.add(relay);
-                relay.start(threads);
-                relay.start(threads);
-            }
-            long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
-            while (published(table) < total && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
-        } finally {
-            relays.forEach(JdbcRelay::close);
-            threads.shutdownNow();
-        }
+        runPressed(tdb, table, witness, "r", 3, total, Duration.ofSeconds(240));
         long seconds = (System.nanoTime() - started) / 1_000_000_000;
         System.out.printf("lease pressure on %s: %d events in %d s, %d calls, %d deliveries (%d distinct),"
                 + " %d violations%n", tdb, total, seconds, witness.calls.size(), witness.deliveries.size(),
                 witness.distinctDelivered(), witness.violations.size());
         assertEquals(List.of(), witness.violations.stream().limit(10).toList(),
                 witness.violations.size() + " broken promises");
-        Map<String, List<String>> expected = new HashMap<>();
-        for (int a = 0; a < AGGREGATES; a++) {
-            List<String> steps = new ArrayList<>();
-            for (int step = 0; step < EVENTS_EACH; step++) {
-                steps.add("{\"step\":" + step + "}");
-            }
-            expected.put("o" + a, steps);
-        }
-        assertEquals(expected, witness.firstDeliveries(), "every aggregate first delivered whole and in order");
-        assertEquals(total, published(table), "every event published");
+        assertEquals(steps(AGGREGATES, EVENTS_EACH), witness.firstDeliveries(),
+                "every aggregate first delivered whole and in order");
+        assertEquals(total, published(tdb, table), "every event published");
         assertEquals(0, tdb.queryLong("SELECT count(*) FROM " + tdb.q(table) + " WHERE dead_at IS NOT NULL"),
                 "none dead");
     }
 
-    private long published(OutboxTable table) {
+    /** Appends {@code each} events {"step":n} to each of the aggregates o0, o1, ..., one transaction per step. */
+    static void appendSteps(TestDb tdb, OutboxTable table, int aggregates, int each) {
+        JdbcOutbox outbox = JdbcOutbox.create(table);
+        for (int step = 0; step < each; step++) {
+            List<Event> tx = new ArrayList<>();
+            for (int a = 0; a < aggregates; a++) {
+                tx.add(Event.of("order", "o" + a, "step", "{\"step\":" + step + "}"));
+            }
+            commit(tdb.dataSource(), c -> outbox.appendAll(c, tx));
+        }
+    }
+
+    /** @return per aggregate of {@link #appendSteps}, its payloads in order */
+    static Map<String, List<String>> steps(int aggregates, int each) {
+        Map<String, List<String>> expected = new HashMap<>();
+        for (int a = 0; a < aggregates; a++) {
+            List<String> steps = new ArrayList<>();
+            for (int step = 0; step < each; step++) {
+                steps.add("{\"step\":" + step + "}");
+            }
+            expected.put("o" + a, steps);
+        }
+        return expected;
+    }
+
+    /**
+     * Runs {@code relays} relays of two loops each, a 1 s lease and quick retries, owners {@code prefix}0, 1, ...,
+     * until {@code total} events are published or {@code patience} has passed; then closes them.
+     */
+    static void runPressed(TestDb tdb, OutboxTable table, LeaseWitness witness, String prefix, int relays, int total,
+                           Duration patience) throws InterruptedException {
+        ExecutorService threads = Executors.newFixedThreadPool(2 * relays);
+        List<JdbcRelay> started = new ArrayList<>();
+        try {
+            for (int r = 0; r < relays; r++) {
+                JdbcRelay relay = JdbcRelay.builder(tdb.dataSource(), witness).table(table).ownerId(prefix + r)
+                        .leaseDuration(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(50)).wakeOnCommit(false)
+                        .retryPolicy(RetryPolicy.builder().initialDelay(Duration.ofMillis(10))
+                                .maxDelay(Duration.ofMillis(200)).maxAttempts(20).build())
+                        .build();
+                started.add(relay);
+                relay.start(threads);
+                relay.start(threads);
+            }
+            long deadline = System.nanoTime() + patience.toNanos();
+            while (published(tdb, table) < total && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+        } finally {
+            started.forEach(JdbcRelay::close);
+            threads.shutdownNow();
+        }
+    }
+
+    static long published(TestDb tdb, OutboxTable table) {
         return tdb.queryLong("SELECT count(*) FROM " + tdb.q(table) + " WHERE published_at IS NOT NULL");
     }
 }
