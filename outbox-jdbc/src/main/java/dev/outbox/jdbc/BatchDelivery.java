@@ -24,10 +24,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>When one call cannot carry the batch, calls overlap, up to {@value #MAX_CALLS_IN_FLIGHT} at once, each with
  * aggregates none of the calls in flight carries, so an aggregate's next call starts when its own previous call is
- * answered, not when every call before it is. They overlap only while the last call answered (by this batch, or by
- * the relay before it) published all its events, no destination is probed and none is throttled; otherwise one call
- * goes at a time. Calls beside others run on call threads ({@link CallsInFlight}); the batch's thread admits,
- * settles and writes, and makes a call alone itself.
+ * answered, not when every call before it is. A destination's events go beside calls in flight only while the last
+ * call answered for it (by this batch, or by another before it) published all its events there, and it is neither
+ * probed nor throttled; otherwise they go only in a call made alone, so a destination that fails keeps its own calls
+ * one at a time and no other destination's. Calls beside others run on call threads ({@link CallsInFlight}); the
+ * batch's thread admits, settles and writes, and makes a call alone itself.
  *
  * <p>An aggregate whose event failed, or whose event another relay took over (found by a renewal or a write), leaves
  * the batch: its remaining events go back unattempted. A destination that takes none of a call's events is paused, and
@@ -79,12 +80,6 @@ final class BatchDelivery {
     private final int maxEvents;
     private final Function<ClaimedBatch.Row, String> key;
     private final String ownerId;
-    /**
-     * Whether the last call any batch of the relay settled published all its events: a batch's first calls overlap
-     * only then, so a relay that has not yet seen the broker take everything, or saw a call fail, starts each batch
-     * with one call.
-     */
-    private volatile boolean lastRelayCallPublished;
 
     BatchDelivery(Publisher publisher, PublisherCall calls, CallLimits limits, Ordering ordering, OutcomeRules rules,
                   int maxCallsPerAggregate, Duration leaseDuration, BatchLease.Renewal renewal,
@@ -141,8 +136,8 @@ final class BatchDelivery {
         private final Set<String> inFlight = new HashSet<>();
         /** The calls started beside others; each is settled on the batch's thread once handed back. */
         private final CallsInFlight calling = new CallsInFlight();
-        /** As the relay's last call answered found the broker, at first; then as this batch's last call did. */
-        private boolean lastCallPublished = lastRelayCallPublished;
+        /** Whether the call being planned would start beside calls in flight. */
+        private boolean beside;
         /** How long the claim of the batch took, as this relay saw it. */
         private final long claimNanos;
         private long lastCallNanos;
@@ -208,8 +203,7 @@ final class BatchDelivery {
                     sendable.add(row);
                 }
             }
-            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, this::destination,
-                    destinations::callLimit);
+            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, this::destination, this::window);
             long lastRecord = batch.claimedAtNanos();
             try {
                 while (true) {
@@ -266,41 +260,60 @@ final class BatchDelivery {
         }
 
         /**
-         * The calls that may start now, each admitted: one when no call is in flight, or while the batch's calls may
-         * overlap, as many as fit beside those in flight.
+         * The calls that may start now, each admitted: one when no call is in flight, and beside calls in flight as
+         * many as fit, of destinations whose calls may overlap.
          */
         private synchronized List<List<ClaimedBatch.Row>> nextCalls() {
             List<List<ClaimedBatch.Row>> starting = new ArrayList<>();
-            while (!stopped && calling.running() + starting.size() < MAX_CALLS_IN_FLIGHT && plan.hasNextCall(inFlight)
-                    && (calling.running() + starting.size() == 0 || mayOverlap())) {
-                // Chains apart from single groups while later calls may overlap: after the batch's first call too,
-                // unless that one fails.
-                boolean apart = (!called || lastCallPublished) && overlapAllowed();
-                List<ClaimedBatch.Row> call = admit(plan.nextCall(inFlight, apart));
+            while (!stopped && calling.running() + starting.size() < MAX_CALLS_IN_FLIGHT) {
+                beside = calling.running() + starting.size() > 0;
+                if (!plan.hasNextCall(inFlight)) {
+                    break;
+                }
+                List<ClaimedBatch.Row> next = plan.nextCall(inFlight, chainsApart());
+                if (next.isEmpty()) {
+                    break;
+                }
+                List<ClaimedBatch.Row> call = admit(next);
                 if (!call.isEmpty()) {
                     called = true;
                     call.forEach(row -> inFlight.add(key.apply(row)));
                     starting.add(call);
                 }
             }
+            beside = false;
             return starting;
         }
 
         /**
-         * Calls overlap only while nothing can go wrong that a call in flight would repeat: the last call answered
-         * published all its events, no destination is being probed, and no destination of the batch is throttled
-         * (a window counts the events of one call).
+         * How many of a destination's events the call being planned may take: none beside calls in flight unless the
+         * destination's calls may overlap, else its window ({@link Destinations#callLimit}).
          */
-        private boolean mayOverlap() {
-            return lastCallPublished && overlapAllowed();
+        private int window(Destination d) {
+            return beside && !mayOverlap(d) ? 0 : destinations.callLimit(d);
         }
 
-        private boolean overlapAllowed() {
-            if (!probing.isEmpty()) {
-                return false;
-            }
+        /**
+         * A destination's calls overlap only while nothing can go wrong that a call in flight would repeat: the last
+         * call answered for it, by any batch of the relay, published all its events there, it is not being probed,
+         * and it is not throttled (a window counts the events of one call). One destination's failures so keep its
+         * own calls one at a time and no other destination's.
+         */
+        private boolean mayOverlap(Destination d) {
+            return destinations.tookAll(d) && overlapAllowed(d);
+        }
+
+        private boolean overlapAllowed(Destination d) {
+            return !probing.contains(d) && destinations.callLimit(d) == Integer.MAX_VALUE;
+        }
+
+        /**
+         * Chains apart from single groups while later calls may overlap: every destination of the batch may overlap
+         * once its last call published everything, as the batch's first call may show.
+         */
+        private boolean chainsApart() {
             for (Destination d : batchDestinations) {
-                if (destinations.callLimit(d) != Integer.MAX_VALUE) {
+                if (!overlapAllowed(d) || (called && !destinations.tookAll(d))) {
                     return false;
                 }
             }
@@ -343,8 +356,6 @@ final class BatchDelivery {
         private void settled(List<ClaimedBatch.Row> call, List<PublishOutcome> answers, long nanos) {
             lastCallNanos = nanos;
             settle(call, answers);
-            lastCallPublished = answers.stream().allMatch(PublishOutcome::isPublished);
-            lastRelayCallPublished = lastCallPublished;
             call.forEach(row -> inFlight.remove(key.apply(row)));
         }
 
@@ -356,6 +367,7 @@ final class BatchDelivery {
                         .add(answers.get(i));
             }
             byDestination.forEach((d, answer) -> {
+                destinations.answered(d, answer.published == answer.sent);
                 BrokerCircuit circuit = destinations.circuit(d);
                 if (answer.tookNothing()) {
                     circuit.unavailable(answer.unavailableReason);
@@ -437,6 +449,7 @@ final class BatchDelivery {
     /** How one destination answered one call. */
     private static final class DestinationAnswer {
         int sent;
+        int published;
         /** Events the broker answered for: published, retried, rejected or throttled. */
         int answered;
         int throttled;
@@ -445,6 +458,9 @@ final class BatchDelivery {
 
         void add(PublishOutcome outcome) {
             sent++;
+            if (outcome.isPublished()) {
+                published++;
+            }
             switch (outcome.status()) {
                 case PUBLISHED, RETRY, REJECTED -> answered++;
                 case THROTTLED -> {

@@ -27,8 +27,8 @@ import java.util.function.ToIntFunction;
  * event failed, or whose lease was lost, is {@link #drop dropped}: none of its remaining events is handed out again.
  *
  * <p>A destination the broker throttles has a window: a call takes at most that many of its events (whole groups,
- * one group at the least); the rest wait for later calls. A destination without a window (the usual case) takes one
- * group of as many aggregates as the call holds.
+ * one group at the least); the rest wait for later calls. A window of 0 takes none of its events now. A destination
+ * without a window (the usual case) takes one group of as many aggregates as the call holds.
  */
 final class DeliveryPlan {
 
@@ -108,14 +108,22 @@ final class DeliveryPlan {
         return waiting.size() > 1 && rounds > 1 && events * share <= batchSize ? rounds : 0;
     }
 
-    /** @return whether an aggregate not in {@code busy} has events waiting */
+    /**
+     * @return whether an aggregate not in {@code busy} has events waiting for a destination whose window lets a call
+     *         take some now
+     */
     boolean hasNextCall(Set<String> busy) {
-        for (String aggregate : waiting.keySet()) {
-            if (!busy.contains(aggregate)) {
+        for (Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn : waiting.entrySet()) {
+            if (mayTakeNow(turn, busy)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** @return whether a call may take the aggregate's next group now: not busy, and its destination's window open */
+    private boolean mayTakeNow(Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn, Set<String> busy) {
+        return !busy.contains(turn.getKey()) && window.applyAsInt(destination.apply(turn.getValue().peek())) > 0;
     }
 
     /** @return the next call's events, in position order; they leave the plan */
@@ -124,7 +132,8 @@ final class DeliveryPlan {
     }
 
     /**
-     * @param busy aggregates whose group is in a call not answered yet: none of their events goes in this call
+     * @param busy aggregates whose group is in a call not answered yet: none of their events goes in this call, nor
+     *        any of a destination whose window is 0 now
      * @param chainsApart when the calls may overlap: if one call cannot take a group of each aggregate, a call that
      *        takes an aggregate with more groups waiting takes no aggregate with a single group, so the calls of the
      *        batch's longest chains stay short, and the single groups go in calls of their own beside them
@@ -133,7 +142,7 @@ final class DeliveryPlan {
     List<ClaimedBatch.Row> nextCall(Set<String> busy, boolean chainsApart) {
         List<Map.Entry<String, ArrayDeque<ClaimedBatch.Row>>> turns = new ArrayList<>(waiting.size());
         for (Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn : waiting.entrySet()) {
-            if (!busy.contains(turn.getKey())) {
+            if (mayTakeNow(turn, busy)) {
                 turns.add(turn);
             }
         }

@@ -6,15 +6,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * What the relay knows of each destination it publishes to: its circuit ({@link BrokerCircuit}) and its send window
- * ({@link SendWindow}), one of each per destination, so that one destination's outage or throttling never holds up
- * another's events. Destinations are learnt as events for them come; one not seen yet is healthy.
+ * What the relay knows of each destination it publishes to: its circuit ({@link BrokerCircuit}), its send window
+ * ({@link SendWindow}) and whether the last call answered for it published all its events there, one of each per
+ * destination, so that one destination's outage, throttling or failures never hold up another's events. Destinations
+ * are learnt as events for them come; one not seen yet is healthy, and has no call answered yet.
  */
 final class Destinations {
 
-    private record Known(BrokerCircuit circuit, SendWindow window) {
+    private record Known(BrokerCircuit circuit, SendWindow window, AtomicBoolean tookAll) {
     }
 
     private final String ownerId;
@@ -33,7 +35,7 @@ final class Destinations {
     private Known of(Destination destination) {
         return known.computeIfAbsent(destination, d -> new Known(
                 new BrokerCircuit(ownerId + " to " + d.system() + " " + d.name(), pause, maxPause),
-                new SendWindow(maxWindow)));
+                new SendWindow(maxWindow), new AtomicBoolean()));
     }
 
     BrokerCircuit circuit(Destination destination) {
@@ -42,6 +44,20 @@ final class Destinations {
 
     SendWindow window(Destination destination) {
         return of(destination).window();
+    }
+
+    /**
+     * @return whether the last call answered for {@code destination}, by any batch of the relay, published every one
+     *         of its events there; false while none was answered
+     */
+    boolean tookAll(Destination destination) {
+        Known k = known.get(destination);
+        return k != null && k.tookAll().get();
+    }
+
+    /** Notes how a call answered for {@code destination}: whether it published every one of its events there. */
+    void answered(Destination destination, boolean tookAll) {
+        of(destination).tookAll().set(tookAll);
     }
 
     /**

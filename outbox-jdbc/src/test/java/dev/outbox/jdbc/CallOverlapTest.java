@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.outbox.Event;
 import dev.outbox.RelayResult;
 import dev.outbox.spi.CallLimits;
+import dev.outbox.spi.Destination;
 import dev.outbox.spi.PublishOutcome;
+import dev.outbox.spi.Publisher;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -213,6 +215,64 @@ class CallOverlapTest extends EachDatabase {
         assertEquals(6, atOnce.size(), atOnce::toString);
         assertEquals(List.of(1, 1, 1), atOnce.subList(0, 3), atOnce::toString);
         assertTrue(atOnce.stream().anyMatch(n -> n >= 2), atOnce::toString);
+    }
+
+    @Test
+    void aFailingDestinationKeepsItsOwnCallsOneAtATimeAndNoOtherDestinations() {
+        // 90 events of as many aggregates, every third one for a destination that takes none of them; 10 a call.
+        commit(db, c -> {
+            for (int i = 0; i < 90; i++) {
+                outbox.append(c, Event.of(i % 3 == 0 ? "failing" : "order", "a" + i, "step", "{\"n\":0}"));
+            }
+        });
+        List<Integer> atOnce = Collections.synchronizedList(new ArrayList<>());
+        List<Integer> failingAtOnce = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger calling = new AtomicInteger();
+        AtomicInteger callingFailing = new AtomicInteger();
+        LeaseWitness witness = new LeaseWitness(tdb, table, new CallLimits(10, 1, Duration.ofSeconds(2)),
+                (owner, events) -> {
+                    atOnce.add(calling.incrementAndGet());
+                    boolean failing = events.stream().anyMatch(e -> e.aggregateType().equals("failing"));
+                    if (failing) {
+                        failingAtOnce.add(callingFailing.incrementAndGet());
+                    }
+                    try {
+                        LeaseWitness.sleep(50);
+                    } finally {
+                        calling.decrementAndGet();
+                        if (failing) {
+                            callingFailing.decrementAndGet();
+                        }
+                    }
+                    return events.stream().map(e -> e.aggregateType().equals("failing")
+                            ? PublishOutcome.retry("not now") : PublishOutcome.published()).toList();
+                });
+        Publisher twoDestinations = new Publisher() {
+            @Override
+            public List<PublishOutcome> publish(List<Event> events) {
+                return witness.publish(events);
+            }
+
+            @Override
+            public CallLimits callLimits() {
+                return witness.callLimits();
+            }
+
+            @Override
+            public Destination destination(Event event) {
+                return new Destination("test", event.aggregateType());
+            }
+        };
+        relay = JdbcRelay.builder(db, twoDestinations).table(table).ownerId("overlap")
+                .leaseDuration(Duration.ofSeconds(30)).wakeOnCommit(false).build();
+        RelayResult result = relay.runOnce();
+
+        assertEquals(60, result.published(), witness.calls::toString);
+        assertEquals(30, result.retried(), witness.calls::toString);
+        assertEquals(List.of(), witness.violations);
+        assertTrue(failingAtOnce.size() >= 3 && failingAtOnce.stream().allMatch(n -> n == 1),
+                "the failing destination's calls went one at a time: " + failingAtOnce);
+        assertTrue(Collections.max(atOnce) >= 2, "the other destination's calls overlapped: " + atOnce);
     }
 
     @Test

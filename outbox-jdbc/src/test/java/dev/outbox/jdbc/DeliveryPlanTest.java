@@ -126,4 +126,20 @@ class DeliveryPlanTest {
         assertEquals(List.of("c1", "a2", "x2"), names(plan.nextCall()), "c's turn before a's second");
         assertFalse(plan.hasNextCall());
     }
+
+    @Test
+    void aDestinationWithAWindowOfNoneWaitsWhileTheOthersGo() {
+        // h (3 events, one a call) and a go to a destination closed for now; b, c, d to another; 3 events a call.
+        Set<String> closed = new HashSet<>(Set.of("closed"));
+        DeliveryPlan plan = new DeliveryPlan(rows("h1", "a1", "h2", "b1", "h3", "c1", "d1"), 1, 100, 3,
+                DeliveryPlan.keys(Ordering.PER_AGGREGATE),
+                r -> r.aggregateId().equals("h") || r.aggregateId().equals("a") ? "closed" : "open",
+                d -> closed.contains(d) ? 0 : Integer.MAX_VALUE);
+        assertEquals(List.of("b1", "c1", "d1"), names(plan.nextCall(Set.of(), true)),
+                "the longest chain's destination is closed: the single groups of the open one go, not an empty call");
+        assertFalse(plan.hasNextCall(Set.of()), "only the closed destination's events wait");
+        closed.clear();
+        assertEquals(List.of("h1", "a1"), names(plan.nextCall(Set.of(), false)));
+        assertEquals(List.of("h2"), names(plan.nextCall(Set.of(), false)));
+    }
 }
