@@ -18,9 +18,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Publishes one claimed batch: calls as the {@link DeliveryPlan} lays them out, each call let through by the
  * batch's {@link BatchLease} (renewed when due, and only if the call's whole bound fits before the lease ends) and by
- * each event's destination ({@link Destinations}: its circuit, and its send window while the broker throttles), a call
- * that fails without an answer searched for its culprits ({@link CulpritSearch}), outcomes decided by
- * {@link OutcomeRules} and written by {@link BatchOutcomes}.
+ * each event's destination ({@link BatchDestinations}: its circuit, its send window while the broker throttles, and
+ * whether its calls may overlap), a call that fails without an answer searched for its culprits
+ * ({@link CulpritSearch}), outcomes decided by {@link OutcomeRules} and written by {@link BatchOutcomes}.
  *
  * <p>When one call cannot carry the batch, calls overlap, up to {@value #MAX_CALLS_IN_FLIGHT} at once, each with
  * aggregates none of the calls in flight carries, so an aggregate's next call starts when its own previous call is
@@ -58,7 +58,6 @@ final class BatchDelivery {
     private static final Logger log = LoggerFactory.getLogger(BatchDelivery.class);
     /** A batch writes settled calls early once it has run this long since its claim or its last write. */
     private static final long EARLY_RECORD_AFTER_NANOS = 50_000_000L;
-    private static final Destination NO_DESTINATION = new Destination("unknown", "destination() threw");
     /**
      * A batch that has run 50 ms (a slow broker) ends once nothing is in flight and at most one in this many of its
      * events are left to hand out, of several aggregates, needing more than one call one after another.
@@ -128,10 +127,7 @@ final class BatchDelivery {
         private final BatchLease lease;
         private final BatchOutcomes outcomes;
         private final Map<Long, ClaimedBatch.Row> byPosition = new HashMap<>();
-        private final Map<Long, Destination> destinationOf = new HashMap<>();
-        /** Destinations whose probe this batch holds: it ends each on every path. */
-        private final Set<Destination> probing = new HashSet<>();
-        private final Set<Destination> batchDestinations;
+        private final BatchDestinations to;
         /** Aggregates whose group is in a call not settled yet. */
         private final Set<String> inFlight = new HashSet<>();
         /** The calls started beside others; each is settled on the batch's thread once handed back. */
@@ -152,33 +148,20 @@ final class BatchDelivery {
             this.outcomes = new BatchOutcomes(batch, lease, recorder);
             for (ClaimedBatch.Row row : batch.rows()) {
                 byPosition.put(row.position(), row);
-                destinationOf.put(row.position(), row.readable() ? destinationOf(row) : NO_DESTINATION);
             }
-            this.batchDestinations = new HashSet<>(destinationOf.values());
+            this.to = new BatchDestinations(publisher, destinations, batch.rows(), ownerId);
             this.claimNanos = System.nanoTime() - batch.claimedAtNanos();
         }
 
-        private Destination destinationOf(ClaimedBatch.Row row) {
-            try {
-                Destination d = publisher.destination(row.event());
-                return d == null ? NO_DESTINATION : d;
-            } catch (RuntimeException e) {
-                log.warn("relay {}: publisher.destination threw for event {}: {}", ownerId, row.eventId(), e.toString());
-                return NO_DESTINATION;
-            }
-        }
-
         private Destination destination(ClaimedBatch.Row row) {
-            return destinationOf.get(row.position());
+            return to.of(row);
         }
 
         Result run() {
             try {
                 deliverRounds();
             } finally {
-                for (Destination d : probing) {
-                    destinations.circuit(d).probeEnded(); // a probe no call answered: the next batch probes
-                }
+                to.probesEnded();
             }
             outcomes.releaseRest();
             if (outOfTime) {
@@ -203,7 +186,8 @@ final class BatchDelivery {
                     sendable.add(row);
                 }
             }
-            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, this::destination, this::window);
+            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, this::destination,
+                    d -> to.window(d, beside));
             long lastRecord = batch.claimedAtNanos();
             try {
                 while (true) {
@@ -270,7 +254,7 @@ final class BatchDelivery {
                 if (!plan.hasNextCall(inFlight)) {
                     break;
                 }
-                List<ClaimedBatch.Row> next = plan.nextCall(inFlight, chainsApart());
+                List<ClaimedBatch.Row> next = plan.nextCall(inFlight, to.chainsApart(called));
                 if (next.isEmpty()) {
                     break;
                 }
@@ -283,41 +267,6 @@ final class BatchDelivery {
             }
             beside = false;
             return starting;
-        }
-
-        /**
-         * How many of a destination's events the call being planned may take: none beside calls in flight unless the
-         * destination's calls may overlap, else its window ({@link Destinations#callLimit}).
-         */
-        private int window(Destination d) {
-            return beside && !mayOverlap(d) ? 0 : destinations.callLimit(d);
-        }
-
-        /**
-         * A destination's calls overlap only while nothing can go wrong that a call in flight would repeat: the last
-         * call answered for it, by any batch of the relay, published all its events there, it is not being probed,
-         * and it is not throttled (a window counts the events of one call). One destination's failures so keep its
-         * own calls one at a time and no other destination's.
-         */
-        private boolean mayOverlap(Destination d) {
-            return destinations.tookAll(d) && overlapAllowed(d);
-        }
-
-        private boolean overlapAllowed(Destination d) {
-            return !probing.contains(d) && destinations.callLimit(d) == Integer.MAX_VALUE;
-        }
-
-        /**
-         * Chains apart from single groups while later calls may overlap: every destination of the batch may overlap
-         * once its last call published everything, as the batch's first call may show.
-         */
-        private boolean chainsApart() {
-            for (Destination d : batchDestinations) {
-                if (!overlapAllowed(d) || (called && !destinations.tookAll(d))) {
-                    return false;
-                }
-            }
-            return true;
         }
 
         private void startCall(List<ClaimedBatch.Row> call) {
@@ -361,38 +310,10 @@ final class BatchDelivery {
 
         /** Tells each destination of the call how it answered, then decides each event's outcome. */
         private void settle(List<ClaimedBatch.Row> call, List<PublishOutcome> answers) {
-            Map<Destination, DestinationAnswer> byDestination = new HashMap<>();
-            for (int i = 0; i < call.size(); i++) {
-                byDestination.computeIfAbsent(destination(call.get(i)), d -> new DestinationAnswer())
-                        .add(answers.get(i));
-            }
-            byDestination.forEach((d, answer) -> {
-                destinations.answered(d, answer.published == answer.sent);
-                BrokerCircuit circuit = destinations.circuit(d);
-                if (answer.tookNothing()) {
-                    circuit.unavailable(answer.unavailableReason);
-                    probing.remove(d);
-                } else if (answer.answered > 0) {
-                    circuit.wentThrough();
-                    probing.remove(d);
-                }
-                // Some unavailable while others went through is the destination straining, as throttling is.
-                int strained = answer.throttled + (answer.tookNothing() ? 0 : answer.unavailable);
-                destinations.window(d).answered(answer.answered + strained - answer.throttled, strained);
-            });
-            OutcomeRules.Settled settled = rules.settle(call, answers, this::deferral);
+            to.answered(call, answers);
+            OutcomeRules.Settled settled = rules.settle(call, answers, (row, outcome) -> to.deferral(row));
             outcomes.addAll(settled.settlements());
             settled.failed().forEach(plan::drop);
-        }
-
-        /**
-         * How long an event its destination gave back waits: the rest of the destination's pause when it is paused,
-         * else the destination's throttling pause.
-         */
-        private long deferral(ClaimedBatch.Row row, PublishOutcome outcome) {
-            BrokerCircuit circuit = destinations.circuit(destination(row));
-            long paused = circuit.pauseLeftMillis();
-            return paused > 0 ? paused : destinations.window(destination(row)).pauseMillis();
         }
 
         /**
@@ -415,11 +336,10 @@ final class BatchDelivery {
             Map<Destination, Boolean> open = new HashMap<>();
             for (ClaimedBatch.Row row : plan.without(call)) {
                 Destination d = destination(row);
-                if (open.computeIfAbsent(d, this::mayCall)) {
+                if (open.computeIfAbsent(d, to::mayCall)) {
                     admitted.add(row);
                 } else {
-                    BrokerCircuit circuit = destinations.circuit(d);
-                    outcomes.add(new Settlement(row, Settlement.Kind.RELEASED, Math.max(circuit.pauseLeftMillis(), 100),
+                    outcomes.add(new Settlement(row, Settlement.Kind.RELEASED, Math.max(to.pauseLeftMillis(d), 100),
                             null));
                     plan.drop(key.apply(row));
                 }
@@ -427,57 +347,11 @@ final class BatchDelivery {
             return admitted;
         }
 
-        private boolean mayCall(Destination d) {
-            if (probing.contains(d)) {
-                return true;
-            }
-            return switch (destinations.circuit(d).admit()) {
-                case GRANTED -> true;
-                case PROBE -> probing.add(d);
-                case REFUSED -> false;
-            };
-        }
-
         /** Another relay holds these rows now: publishing their aggregates' later events could reorder them. */
         private void dropAggregatesOf(Set<Long> lost) {
             for (long position : lost) {
                 plan.drop(key.apply(byPosition.get(position)));
             }
-        }
-    }
-
-    /** How one destination answered one call. */
-    private static final class DestinationAnswer {
-        int sent;
-        int published;
-        /** Events the broker answered for: published, retried, rejected or throttled. */
-        int answered;
-        int throttled;
-        int unavailable;
-        String unavailableReason;
-
-        void add(PublishOutcome outcome) {
-            sent++;
-            if (outcome.isPublished()) {
-                published++;
-            }
-            switch (outcome.status()) {
-                case PUBLISHED, RETRY, REJECTED -> answered++;
-                case THROTTLED -> {
-                    answered++;
-                    throttled++;
-                }
-                case UNAVAILABLE -> {
-                    unavailable++;
-                    unavailableReason = unavailableReason == null ? outcome.reason() : unavailableReason;
-                }
-                case NOT_SENT, UNKNOWN -> { }
-            }
-        }
-
-        /** An outage: every event of the call for this destination came back unavailable. */
-        boolean tookNothing() {
-            return sent > 0 && unavailable == sent;
         }
     }
 }
