@@ -55,7 +55,10 @@ public interface Publisher extends AutoCloseable {
 
     /**
      * Where {@code event} would go, for traces ({@code outbox-opentelemetry} names its spans {@code send <name>}) and
-     * logs. The default, for a publisher that does not say, is system {@code unknown} and the publisher's class name.
+     * logs, and for the relay, which judges each destination by its own answers: a circuit that pauses it when it takes
+     * nothing, a send window while it throttles, and its calls overlapping only while its last call published
+     * everything, so that one destination's trouble never slows another's events. The default, for a publisher that
+     * does not say, is system {@code unknown} and the publisher's class name: all its events one destination.
      *
      * @param event an event this publisher may be handed
      * @return its destination

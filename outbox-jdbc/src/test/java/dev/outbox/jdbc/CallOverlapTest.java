@@ -9,7 +9,6 @@ import dev.outbox.RelayResult;
 import dev.outbox.spi.CallLimits;
 import dev.outbox.spi.Destination;
 import dev.outbox.spi.PublishOutcome;
-import dev.outbox.spi.Publisher;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -247,24 +246,8 @@ class CallOverlapTest extends EachDatabase {
                     return events.stream().map(e -> e.aggregateType().equals("failing")
                             ? PublishOutcome.retry("not now") : PublishOutcome.published()).toList();
                 });
-        Publisher twoDestinations = new Publisher() {
-            @Override
-            public List<PublishOutcome> publish(List<Event> events) {
-                return witness.publish(events);
-            }
-
-            @Override
-            public CallLimits callLimits() {
-                return witness.callLimits();
-            }
-
-            @Override
-            public Destination destination(Event event) {
-                return new Destination("test", event.aggregateType());
-            }
-        };
-        relay = JdbcRelay.builder(db, twoDestinations).table(table).ownerId("overlap")
-                .leaseDuration(Duration.ofSeconds(30)).wakeOnCommit(false).build();
+        witness.routed(e -> new Destination("test", e.aggregateType()));
+        relay = relay(witness);
         RelayResult result = relay.runOnce();
 
         assertEquals(60, result.published(), witness.calls::toString);
@@ -273,6 +256,44 @@ class CallOverlapTest extends EachDatabase {
         assertTrue(failingAtOnce.size() >= 3 && failingAtOnce.stream().allMatch(n -> n == 1),
                 "the failing destination's calls went one at a time: " + failingAtOnce);
         assertTrue(Collections.max(atOnce) >= 2, "the other destination's calls overlapped: " + atOnce);
+    }
+
+    @Test
+    void callsToAHealthyAndAFailingDestinationUnderAShortLeaseKeepEveryPromise() throws Exception {
+        int aggregates = 40;
+        int each = 6;
+        LeasePressureTest.appendSteps(tdb, table, aggregates, each);
+        // Odd aggregates go to a destination that retries a third of its events and at times throws; calls of 0-300 ms
+        // against a 200 ms declared timeout and a 1 s lease. Per relay, the healthy destination's calls overlap.
+        Map<String, AtomicInteger> calling = new ConcurrentHashMap<>();
+        AtomicInteger mostAtOnce = new AtomicInteger();
+        Function<Event, Destination> route = e -> new Destination("test",
+                Integer.parseInt(e.aggregateId().substring(1)) % 2 == 0 ? "healthy" : "failing");
+        LeaseWitness witness = new LeaseWitness(tdb, table, new CallLimits(10, 1, Duration.ofMillis(200)),
+                (owner, events) -> {
+                    AtomicInteger mine = calling.computeIfAbsent(owner, o -> new AtomicInteger());
+                    mostAtOnce.accumulateAndGet(mine.incrementAndGet(), Math::max);
+                    ThreadLocalRandom random = ThreadLocalRandom.current();
+                    boolean failing = events.stream().anyMatch(e -> route.apply(e).name().equals("failing"));
+                    try {
+                        LeaseWitness.sleep(random.nextInt(0, 301));
+                        if (failing && random.nextDouble() < 0.1) {
+                            throw new IllegalStateException("connection reset by the failing broker");
+                        }
+                    } finally {
+                        mine.decrementAndGet();
+                    }
+                    return events.stream().map(e -> route.apply(e).name().equals("failing")
+                            && random.nextDouble() < 0.33 ? PublishOutcome.retry("not now")
+                            : PublishOutcome.published()).toList();
+                }).routed(route);
+        LeasePressureTest.runPressed(tdb, table, witness, "d", 2, aggregates * each, Duration.ofSeconds(90));
+        assertEquals(List.of(), witness.violations.stream().limit(10).toList(),
+                witness.violations.size() + " broken promises");
+        assertEquals(LeasePressureTest.steps(aggregates, each), witness.firstDeliveries(),
+                "every aggregate first delivered whole and in order");
+        assertEquals(aggregates * each, LeasePressureTest.published(tdb, table), "every event published");
+        assertTrue(mostAtOnce.get() >= 3, "one relay's calls overlapped: at most " + mostAtOnce.get() + " at once");
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.outbox.jdbc;
 
 import dev.outbox.Event;
 import dev.outbox.spi.CallLimits;
+import dev.outbox.spi.Destination;
 import dev.outbox.spi.PublishOutcome;
 import dev.outbox.spi.Publisher;
 import java.sql.Connection;
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.slf4j.MDC;
@@ -47,6 +49,7 @@ final class LeaseWitness implements Publisher {
     private final OutboxTable table;
     private final Behaviour behaviour;
     private final CallLimits limits;
+    private Function<Event, Destination> router;
     final List<String> violations = Collections.synchronizedList(new ArrayList<>());
     final List<Delivery> deliveries = Collections.synchronizedList(new ArrayList<>());
     final List<String> calls = Collections.synchronizedList(new ArrayList<>());
@@ -64,6 +67,17 @@ final class LeaseWitness implements Publisher {
     @Override
     public CallLimits callLimits() {
         return limits;
+    }
+
+    /** Names each event's destination with {@code router}, instead of one destination for all. */
+    LeaseWitness routed(Function<Event, Destination> router) {
+        this.router = router;
+        return this;
+    }
+
+    @Override
+    public Destination destination(Event event) {
+        return router == null ? Publisher.super.destination(event) : router.apply(event);
     }
 
     @Override
