@@ -42,7 +42,7 @@ public final class Benchmarks {
             } else if (arg.startsWith("--only=")) {
                 only = arg.substring("--only=".length());
             } else if (!arg.equals("--quick")) {
-                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|inbox|observe|mariadb|horizon|mariadb-horizon]");
+                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|failing|inbox|observe|mariadb|horizon|mariadb-horizon]");
                 System.exit(2);
             }
         }
@@ -66,6 +66,7 @@ public final class Benchmarks {
             rows.addAll(section("slowsqs", () -> new SlowBroker(db, m.slowBrokerEvents).run()));
             rows.addAll(section("claims", () -> new ClaimCost(db, m.claimPublished, m.claimBacklog).run()));
             rows.addAll(section("throttle", () -> new Throttling(db, m.slowBrokerEvents).run()));
+            rows.addAll(section("failing", () -> new FailingDestination(db, m.slowBrokerEvents).run()));
             rows.addAll(section("inbox", () -> new InboxOverhead(db, m.appendPhase, m.appendRounds).run()));
             if (mariadb != null && !mariadb.isBlank()) {
                 rows.addAll(section("mariadb", () -> new MariaDbBench(mariadb, m.relayEvents / 2, m.appendPhase,
