@@ -13,8 +13,6 @@ import dev.outbox.testing.SqsEndpoint;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -75,31 +73,17 @@ final class FailingDestination {
                     .type("changed").payload("{\"n\":" + i + "}").build();
         });
         long healthy = healthyCount[0];
-        ExecutorService loops = Executors.newFixedThreadPool(LOOPS);
         long start = System.nanoTime();
         try (SqsPublisher queue = SqsPublisher.builder().client(client).queueUrl(sqs.queueUrl("healthy"))
                 .maxConcurrentCalls(1).build()) {
             Routing routing = new Routing(queue);
             // Quick retries, so the refused events keep coming back into batches, as a steady stream of new events
             // for that destination would.
-            try (JdbcRelay relay = JdbcRelay.builder(db.pool(), routing).table(table).wakeOnCommit(false)
+            RelayLoops.runUntil(JdbcRelay.builder(db.pool(), routing).table(table).wakeOnCommit(false)
                     .pollInterval(Duration.ofMillis(5)).retryPolicy(RetryPolicy.builder()
                             .initialDelay(Duration.ofMillis(100)).maxDelay(Duration.ofMillis(500)).maxAttempts(1_000)
-                            .build()).build()) {
-                for (int i = 0; i < LOOPS; i++) {
-                    relay.start(loops);
-                }
-                long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
-                while (routing.published.get() < healthy && System.nanoTime() < deadline) {
-                    Thread.sleep(2);
-                }
-            } finally {
-                loops.shutdownNow();
-            }
+                            .build()).build(), LOOPS, routing.published::get, healthy);
             double seconds = (System.nanoTime() - start) / 1e9;
-            if (routing.published.get() < healthy) {
-                throw new IllegalStateException("only " + routing.published.get() + " of " + healthy + " published");
-            }
             db.drop(table);
             return healthy / seconds;
         }

@@ -19,8 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -104,26 +102,12 @@ final class SlowBroker {
         try (SqsPublisher sqs = SqsPublisher.builder().client(client).queueUrl(queue)
                 .maxConcurrentCalls(previous ? 4 : CONCURRENT_CALLS).build()) {
             Timed timed = new Timed(previous ? new PreviousBatching(sqs) : sqs, hotIds);
-            ExecutorService loops = Executors.newFixedThreadPool(LOOPS);
             DrainProfile profile = new DrainProfile();
             profile.start();
             long start = System.nanoTime();
-            try (JdbcRelay relay = JdbcRelay.builder(db.pool(), timed).table(table).wakeOnCommit(false)
-                    .listener(profile).pollInterval(Duration.ofMillis(5)).build()) {
-                for (int i = 0; i < LOOPS; i++) {
-                    relay.start(loops);
-                }
-                long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
-                while (timed.published.get() < events && System.nanoTime() < deadline) {
-                    Thread.sleep(2);
-                }
-            } finally {
-                loops.shutdownNow();
-            }
+            RelayLoops.runUntil(JdbcRelay.builder(db.pool(), timed).table(table).wakeOnCommit(false)
+                    .listener(profile).pollInterval(Duration.ofMillis(5)).build(), LOOPS, timed.published::get, events);
             profile.stop(events);
-            if (timed.published.get() < events) {
-                throw new IllegalStateException("only " + timed.published.get() + " of " + events + " published");
-            }
             System.out.printf("  profile (%s queue%s, %s): %s%n", queue.endsWith(".fifo") ? "FIFO" : "standard",
                     hotShare > 0 ? ", hot aggregate" : "", previous ? "previous batching" : "this release", profile);
             db.drop(table);

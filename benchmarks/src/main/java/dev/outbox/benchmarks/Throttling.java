@@ -9,8 +9,6 @@ import dev.outbox.sqs.SqsPublisher;
 import dev.outbox.testing.SqsEndpoint;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -92,26 +90,14 @@ final class Throttling {
                 dead.incrementAndGet();
             }
         };
-        ExecutorService loops = Executors.newFixedThreadPool(LOOPS);
         long start = System.nanoTime();
         try (Publisher publisher = SqsPublisher.builder().client(client).queueUrl(sqs.queueUrl(queue))
-                .maxConcurrentCalls(16).build();
-             JdbcRelay relay = JdbcRelay.builder(db.pool(), publisher).table(table).listener(counting)
-                     .wakeOnCommit(false).pollInterval(Duration.ofMillis(5)).build()) {
-            for (int i = 0; i < LOOPS; i++) {
-                relay.start(loops);
-            }
-            long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
-            while (published.get() + dead.get() < events && System.nanoTime() < deadline) {
-                Thread.sleep(2);
-            }
-        } finally {
-            loops.shutdownNow();
+                .maxConcurrentCalls(16).build()) {
+            RelayLoops.runUntil(JdbcRelay.builder(db.pool(), publisher).table(table).listener(counting)
+                    .wakeOnCommit(false).pollInterval(Duration.ofMillis(5)).build(), LOOPS,
+                    () -> published.get() + dead.get(), events);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        if (published.get() + dead.get() < events) {
-            throw new IllegalStateException("only " + published.get() + " of " + events + " published");
-        }
         db.drop(table);
         return new Drain(published.get() / seconds, dead.get(), sqs.throttledEntries() - throttledBefore);
     }
