@@ -39,8 +39,7 @@ import org.slf4j.LoggerFactory;
  * the end. The batch stops early when its lease has no time left for a call, and when it has run 50 ms and, with no
  * call in flight, at most a tenth of its events are left, of several aggregates, needing more calls one after another
  * than the batch's claim took: that tail, which would hold the loop for a round trip a call while each carries a few
- * events, goes to the next claim beside new events. What it did not
- * send goes back unattempted, due at once.
+ * events, goes to the next claim beside new events. What it did not send goes back unattempted, due at once.
  */
 final class BatchDelivery {
 
@@ -153,10 +152,6 @@ final class BatchDelivery {
             this.claimNanos = System.nanoTime() - batch.claimedAtNanos();
         }
 
-        private Destination destination(ClaimedBatch.Row row) {
-            return to.of(row);
-        }
-
         Result run() {
             try {
                 deliverRounds();
@@ -186,7 +181,7 @@ final class BatchDelivery {
                     sendable.add(row);
                 }
             }
-            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, this::destination,
+            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, to::of,
                     d -> to.window(d, beside));
             long lastRecord = batch.claimedAtNanos();
             try {
@@ -204,7 +199,7 @@ final class BatchDelivery {
                         // cannot overlap.
                         List<ClaimedBatch.Row> call = starting.get(0);
                         long started = System.nanoTime();
-                        List<PublishOutcome> answers = search.publish(call, this::admitNow, this::destination);
+                        List<PublishOutcome> answers = search.publish(call, this::admitNow, to::of);
                         synchronized (this) {
                             settled(call, answers, System.nanoTime() - started);
                         }
@@ -270,7 +265,7 @@ final class BatchDelivery {
         }
 
         private void startCall(List<ClaimedBatch.Row> call) {
-            calling.start(call, rows -> search.publish(rows, this::admitNow, this::destination));
+            calling.start(call, rows -> search.publish(rows, this::admitNow, to::of));
         }
 
         /** Waits for a call in flight to be answered, and settles it and any others answered meanwhile. */
@@ -335,7 +330,7 @@ final class BatchDelivery {
             List<ClaimedBatch.Row> admitted = new ArrayList<>(call.size());
             Map<Destination, Boolean> open = new HashMap<>();
             for (ClaimedBatch.Row row : plan.without(call)) {
-                Destination d = destination(row);
+                Destination d = to.of(row);
                 if (open.computeIfAbsent(d, to::mayCall)) {
                     admitted.add(row);
                 } else {
