@@ -1,7 +1,6 @@
 package dev.outbox.inbox;
 
 import dev.outbox.InvalidConfigurationException;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,8 +25,9 @@ import software.amazon.awssdk.services.sqs.model.ReceiveMessageRequest;
 
 /**
  * An SQS consumer loop that runs each message through the {@link Inbox}: long polling on {@code concurrency} threads
- * of its own, each message's handler in a transaction of its own, the message deleted once that transaction has
- * committed (in batches), its visibility extended while its handler runs long. A message whose handler fails is
+ * of its own, each message's handler in a transaction of its own (each batch received goes through
+ * {@link Inbox#processAll}: read what it says of a handler with effects outside the database), the message deleted
+ * once that transaction has committed (in batches), its visibility extended while its handler runs long. A message whose handler fails is
  * rolled back and left on the queue: SQS delivers it again once its visibility timeout ends, and the queue's redrive
  * policy moves it to the dead-letter queue after its {@code maxReceiveCount}, so a poison message never blocks the
  * others. A message deleted too late (the consumer died between its commit and its delete) comes back as a duplicate
@@ -140,21 +140,46 @@ public final class SqsInboxConsumer implements AutoCloseable {
             }
             long now = System.nanoTime();
             messages.forEach(m -> inHand.put(m.receiptHandle(), now));
-            List<Message> done = new ArrayList<>();
-            for (Message m : messages) {
-                if (handle(m)) {
-                    done.add(m);
-                } else {
-                    inHand.remove(m.receiptHandle()); // left to come back after its visibility timeout
-                }
-            }
-            delete(done);
+            delete(handle(messages));
         }
     }
 
-    /** @return true when the message may be deleted: processed now or before */
-    private boolean handle(Message m) {
-        InboxMessage message;
+    /** @return the messages that may be deleted: processed now or before; the others come back after their timeout */
+    private List<Message> handle(List<Message> messages) {
+        List<Message> parsed = new ArrayList<>();
+        List<InboxMessage> batch = new ArrayList<>();
+        for (Message m : messages) {
+            InboxMessage message = parse(m);
+            if (message == null) {
+                inHand.remove(m.receiptHandle());
+            } else {
+                parsed.add(m);
+                batch.add(message);
+            }
+        }
+        List<Message> done = new ArrayList<>();
+        if (batch.isEmpty()) {
+            return done;
+        }
+        List<Inbox.Outcome> outcomes = inbox.processAll(dataSource, batch, handler);
+        for (int i = 0; i < outcomes.size(); i++) {
+            Inbox.Outcome o = outcomes.get(i);
+            Message m = parsed.get(i);
+            if (o.failed()) {
+                failed.incrementAndGet();
+                inHand.remove(m.receiptHandle());
+                log.warn("event {} (message {}) failed and is left for redelivery: {}", o.message().eventId(),
+                        m.messageId(), o.failure().toString());
+            } else {
+                (o.result() == Inbox.Result.PROCESSED ? processed : duplicates).incrementAndGet();
+                done.add(m);
+            }
+        }
+        return done;
+    }
+
+    /** @return the message read from {@code m}, or null when it cannot be (left for the dead-letter queue) */
+    private InboxMessage parse(Message m) {
         try {
             Map<String, String> attributes = new LinkedHashMap<>();
             for (Map.Entry<String, MessageAttributeValue> a : m.messageAttributes().entrySet()) {
@@ -162,21 +187,11 @@ public final class SqsInboxConsumer implements AutoCloseable {
                     attributes.put(a.getKey(), a.getValue().stringValue());
                 }
             }
-            message = InboxMessage.fromSqs(m.body(), attributes);
+            return InboxMessage.fromSqs(m.body(), attributes);
         } catch (InvalidConfigurationException e) {
             failed.incrementAndGet();
             log.warn("message {} on {} is left for the dead-letter queue: {}", m.messageId(), queueUrl, e.getMessage());
-            return false;
-        }
-        try {
-            Inbox.Result result = inbox.process(dataSource, message, handler);
-            (result == Inbox.Result.PROCESSED ? processed : duplicates).incrementAndGet();
-            return true;
-        } catch (SQLException | RuntimeException e) {
-            failed.incrementAndGet();
-            log.warn("event {} (message {}) failed and is left for redelivery: {}", message.eventId(), m.messageId(),
-                    e.toString());
-            return false;
+            return null;
         }
     }
 

@@ -8,18 +8,21 @@ import dev.outbox.InvalidConfigurationException;
 import dev.outbox.inbox.Inbox;
 import dev.outbox.inbox.InboxHandler;
 import dev.outbox.inbox.InboxMessage;
-import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A Lambda function consuming an SQS queue through the {@link Inbox}: each record's handler runs in a transaction of
- * its own, only if its event was not processed before, and the answer lists the records that failed
+ * its own, only if its event was not processed before (the batch goes through {@link Inbox#processAll}), and the
+ * answer lists the records that failed
  * ({@code batchItemFailures}), so that SQS deletes the others and delivers only those again. Turn on
  * {@code ReportBatchItemFailures} in the function's event source mapping (the SAM property
  * {@code FunctionResponseTypes}); without it a single failure makes SQS deliver the whole batch again, which the inbox
@@ -66,19 +69,39 @@ public abstract class SqsInboxHandler implements RequestHandler<SQSEvent, SQSBat
      */
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
-        List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
+        List<SQSEvent.SQSMessage> records = event == null || event.getRecords() == null ? List.of() : event.getRecords();
+        Set<SQSEvent.SQSMessage> failed = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<SQSEvent.SQSMessage> parsed = new ArrayList<>();
+        List<InboxMessage> batch = new ArrayList<>();
+        for (SQSEvent.SQSMessage record : records) {
+            InboxMessage message = parse(record);
+            if (message == null) {
+                failed.add(record);
+            } else {
+                parsed.add(record);
+                batch.add(message);
+            }
+        }
         int processed = 0;
         int duplicates = 0;
-        List<SQSEvent.SQSMessage> records = event == null || event.getRecords() == null ? List.of() : event.getRecords();
-        for (SQSEvent.SQSMessage record : records) {
-            Inbox.Result result = handle(record);
-            if (result == null) {
-                failures.add(SQSBatchResponse.BatchItemFailure.builder().withItemIdentifier(record.getMessageId())
-                        .build());
-            } else if (result == Inbox.Result.PROCESSED) {
+        List<Inbox.Outcome> outcomes = batch.isEmpty() ? List.of() : inbox.processAll(dataSource, batch, handler);
+        for (int i = 0; i < outcomes.size(); i++) {
+            Inbox.Outcome o = outcomes.get(i);
+            if (o.failed()) {
+                log.warn("event {} (message {}) failed, delivered again later: {}", o.message().eventId(),
+                        parsed.get(i).getMessageId(), o.failure().toString());
+                failed.add(parsed.get(i));
+            } else if (o.result() == Inbox.Result.PROCESSED) {
                 processed++;
             } else {
                 duplicates++;
+            }
+        }
+        List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
+        for (SQSEvent.SQSMessage record : records) {
+            if (failed.contains(record)) {
+                failures.add(SQSBatchResponse.BatchItemFailure.builder().withItemIdentifier(record.getMessageId())
+                        .build());
             }
         }
         log.info("inbox batch: {} records, {} processed, {} duplicates, {} failed", records.size(), processed,
@@ -86,9 +109,8 @@ public abstract class SqsInboxHandler implements RequestHandler<SQSEvent, SQSBat
         return SQSBatchResponse.builder().withBatchItemFailures(failures).build();
     }
 
-    /** @return what the inbox did, or null when the record failed */
-    private Inbox.Result handle(SQSEvent.SQSMessage record) {
-        InboxMessage message;
+    /** @return the record's message, or null when it cannot be read (it fails, for the dead-letter queue) */
+    private static InboxMessage parse(SQSEvent.SQSMessage record) {
         try {
             Map<String, String> attributes = new LinkedHashMap<>();
             if (record.getMessageAttributes() != null) {
@@ -98,16 +120,9 @@ public abstract class SqsInboxHandler implements RequestHandler<SQSEvent, SQSBat
                     }
                 });
             }
-            message = InboxMessage.fromSqs(record.getBody(), attributes);
+            return InboxMessage.fromSqs(record.getBody(), attributes);
         } catch (InvalidConfigurationException e) {
             log.warn("message {} failed, left for the dead-letter queue: {}", record.getMessageId(), e.getMessage());
-            return null;
-        }
-        try {
-            return inbox.process(dataSource, message, handler);
-        } catch (SQLException | RuntimeException e) {
-            log.warn("event {} (message {}) failed, delivered again later: {}", message.eventId(),
-                    record.getMessageId(), e.toString());
             return null;
         }
     }

@@ -1,0 +1,148 @@
+package dev.outbox.inbox;
+
+import dev.outbox.inbox.Inbox.Outcome;
+import dev.outbox.inbox.Inbox.Result;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * One {@link Inbox#processAll} call: the batch's messages in order, each in a transaction of its own, on one
+ * connection, taking a new one when a failure leaves it unusable. On PostgreSQL it first reads which events have a
+ * record, runs the handler of each other message and sends its record with the commit; a record that collides with
+ * another delivery's rolls its transaction back and makes the message a duplicate. Not thread-safe: one per call.
+ */
+final class InboxBatch {
+
+    private final Inbox inbox;
+    private final DataSource dataSource;
+    private final InboxHandler handler;
+    /** Events recorded before the batch's look or by the batch itself: a duplicate at once. */
+    private final Set<UUID> recorded = new HashSet<>();
+    private Connection connection;
+    private boolean autoCommit;
+    private boolean postgres;
+
+    InboxBatch(Inbox inbox, DataSource dataSource, InboxHandler handler) {
+        this.inbox = inbox;
+        this.dataSource = dataSource;
+        this.handler = handler;
+    }
+
+    List<Outcome> process(List<InboxMessage> messages) {
+        List<Outcome> outcomes = new ArrayList<>(messages.size());
+        try {
+            for (InboxMessage message : messages) {
+                if (connection == null) {
+                    try {
+                        open(messages.subList(outcomes.size(), messages.size()));
+                    } catch (SQLException | RuntimeException e) {
+                        close();
+                        for (InboxMessage left : messages.subList(outcomes.size(), messages.size())) {
+                            outcomes.add(new Outcome(left, null, e));
+                        }
+                        return outcomes;
+                    }
+                }
+                outcomes.add(process(message));
+            }
+            return outcomes;
+        } finally {
+            close();
+        }
+    }
+
+    /** Takes a connection and, on PostgreSQL, reads which of the {@code left} messages' events have a record. */
+    private void open(List<InboxMessage> left) throws SQLException {
+        connection = dataSource.getConnection();
+        autoCommit = connection.getAutoCommit();
+        connection.setAutoCommit(false);
+        postgres = inbox.isPostgres(connection);
+        if (postgres) {
+            List<UUID> ids = new ArrayList<>(left.size());
+            left.forEach(m -> ids.add(m.eventId()));
+            recorded.addAll(inbox.recorded(connection, ids));
+        }
+    }
+
+    private Outcome process(InboxMessage message) {
+        if (recorded.contains(message.eventId())) {
+            return new Outcome(message, Result.DUPLICATE, null);
+        }
+        try {
+            Result result;
+            if (postgres) {
+                Inbox.handle(handler, connection, message);
+                inbox.recordAndCommit(connection, message.eventId());
+                result = Result.PROCESSED;
+            } else {
+                result = inbox.receive(connection, message, handler);
+                connection.commit();
+            }
+            recorded.add(message.eventId());
+            return new Outcome(message, result, null);
+        } catch (SQLException | RuntimeException e) {
+            if (!rollBack(e)) {
+                close();
+                return new Outcome(message, null, e);
+            }
+            if (postgres && e instanceof SQLException violation && "23505".equals(violation.getSQLState())
+                    && recordedByAnother(message, violation)) {
+                recorded.add(message.eventId());
+                return new Outcome(message, Result.DUPLICATE, null);
+            }
+            return new Outcome(message, null, e);
+        }
+    }
+
+    /**
+     * A unique violation may be this record colliding with another delivery's, or the handler's own (a deferred
+     * constraint checked at the commit): only a record found after the rollback makes the message a duplicate.
+     */
+    private boolean recordedByAnother(InboxMessage message, SQLException violation) {
+        try {
+            return !inbox.recorded(connection, List.of(message.eventId())).isEmpty();
+        } catch (SQLException | RuntimeException e) {
+            violation.addSuppressed(e);
+            close();
+            return false;
+        }
+    }
+
+    /** @return true when the connection rolled back and can go on; false when it cannot be used any more */
+    private boolean rollBack(Exception failure) {
+        try {
+            connection.rollback();
+            return true;
+        } catch (SQLException | RuntimeException e) {
+            failure.addSuppressed(e);
+            return false;
+        }
+    }
+
+    /** Ends what is open (the look's transaction when no message followed it) and gives the connection back. */
+    private void close() {
+        if (connection == null) {
+            return;
+        }
+        try {
+            if (!connection.isClosed()) {
+                connection.rollback();
+                connection.setAutoCommit(autoCommit);
+            }
+        } catch (SQLException | RuntimeException ignored) {
+            // the connection is broken; closing it below is all there is left to do
+        }
+        try {
+            connection.close();
+        } catch (SQLException | RuntimeException ignored) {
+            // the pool evicts a broken connection by itself
+        }
+        connection = null;
+    }
+}
