@@ -4,6 +4,7 @@ import dev.outbox.InvalidConfigurationException;
 import dev.outbox.OutboxException;
 import dev.outbox.jdbc.Database;
 import dev.outbox.jdbc.OutboxTable;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -30,7 +32,7 @@ import javax.sql.DataSource;
  * message be delivered again, as a failed handler is; the next delivery is a duplicate.
  *
  * <p>{@link #processAll} takes a batch a consumer received, each message in a transaction of its own, for one
- * statement less per message on PostgreSQL (see there for what it changes when two deliveries meet).
+ * round trip less per message on PostgreSQL (see there for what it changes when two deliveries meet).
  *
  * <p>An event id is remembered for the retention {@link #purge} keeps. A delivery of the event after that runs its
  * handler again: keep the ids longer than the broker may redeliver (SQS keeps a message up to 14 days).
@@ -160,7 +162,7 @@ public final class Inbox {
      * {@code dataSource}: what a consumer does with a batch it received (the SQS consumer loop and the Lambda handler
      * run their batches through it). One failed message does not stop the others; its outcome says why it failed.
      *
-     * <p>On PostgreSQL it spends one statement less per message than {@link #process}: one statement first reads
+     * <p>On PostgreSQL it spends one round trip less per message than {@link #process}: one statement first reads
      * which of the batch's events were processed before (their outcome is {@link Result#DUPLICATE} and their handler
      * does not run); each other message's handler then runs and its record goes to the database in one round trip
      * with the commit. If another delivery of the same event commits between that look and this record (two
@@ -181,7 +183,7 @@ public final class Inbox {
      */
     public List<Outcome> processAll(DataSource dataSource, List<InboxMessage> messages, InboxHandler handler) {
         if (dataSource == null || messages == null || handler == null
-                || messages.stream().anyMatch(java.util.Objects::isNull)) {
+                || messages.stream().anyMatch(Objects::isNull)) {
             throw new InvalidConfigurationException("dataSource, messages, each message and handler must not be"
                     + " null");
         }
@@ -202,7 +204,7 @@ public final class Inbox {
     Set<UUID> recorded(Connection connection, Collection<UUID> eventIds) throws SQLException {
         Set<UUID> recorded = new HashSet<>();
         try (PreparedStatement select = connection.prepareStatement(postgresRecorded)) {
-            java.sql.Array ids = connection.createArrayOf("uuid", eventIds.toArray());
+            Array ids = connection.createArrayOf("uuid", eventIds.toArray());
             try {
                 select.setArray(1, ids);
                 try (ResultSet rs = select.executeQuery()) {
