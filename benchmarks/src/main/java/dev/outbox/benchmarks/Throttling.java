@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
- * Benchmark 11: throttling is backpressure, not an outage. One relay (2 loops) drains a backlog into an SQS queue
+ * Benchmark 14: throttling is backpressure, not an outage. One relay (2 loops) drains a backlog into an SQS queue
  * ({@link SqsEndpoint}, 20 ms a call) that throttles 0, 2 or 10 % of the entries of each call at random; the figure
  * is the drain's throughput against the run without throttling, each share drained twice, taking turns.
  */
@@ -63,7 +63,7 @@ final class Throttling {
 
     private static Row row(String share, double rate, double baseline, int dead, long throttled, String target,
                            String setup) {
-        return new Row("11. throttling: " + share + " of SQS entries throttled at random, " + setup,
+        return new Row("14. throttling: " + share + " of SQS entries throttled at random, " + setup,
                 Format.rate(rate, "events/s") + ", " + dead + " dead, " + throttled + " entries throttled",
                 Format.rate(baseline, "events/s") + " without throttling",
                 Format.ratio(rate / baseline) + " of unthrottled", target);
