@@ -4,18 +4,12 @@ import dev.outbox.InvalidConfigurationException;
 import dev.outbox.OutboxException;
 import dev.outbox.jdbc.Database;
 import dev.outbox.jdbc.OutboxTable;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.Collection;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
-import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
@@ -82,8 +76,6 @@ public final class Inbox {
     private final OutboxTable table;
     private final String postgresRecord;
     private final String mysqlRecord;
-    private final String postgresRecorded;
-    private final String postgresRecordAndCommit;
     private final String postgresPurge;
     private final String mysqlPurge;
     /** The database of the first connection received on; one inbox serves one database. */
@@ -94,8 +86,6 @@ public final class Inbox {
         this.postgresRecord = "INSERT INTO " + table.qualifiedName()
                 + " (event_id) VALUES (?::uuid) ON CONFLICT (event_id) DO NOTHING";
         this.mysqlRecord = "INSERT IGNORE INTO " + table.qualifiedName(Database.MYSQL) + " (event_id) VALUES (?)";
-        this.postgresRecorded = "SELECT event_id FROM " + table.qualifiedName() + " WHERE event_id = ANY (?)";
-        this.postgresRecordAndCommit = "INSERT INTO " + table.qualifiedName() + " (event_id) VALUES (?::uuid); COMMIT";
         this.postgresPurge = "DELETE FROM " + table.qualifiedName() + " WHERE event_id IN (SELECT event_id FROM "
                 + table.qualifiedName() + " WHERE processed_at < now() - ? * interval '1 millisecond' LIMIT ?)";
         this.mysqlPurge = "DELETE FROM " + table.qualifiedName(Database.MYSQL)
@@ -198,33 +188,6 @@ public final class Inbox {
             database = known;
         }
         return known == Database.POSTGRESQL;
-    }
-
-    /** @return which of {@code eventIds} have a record, committed or this transaction's (PostgreSQL only) */
-    Set<UUID> recorded(Connection connection, Collection<UUID> eventIds) throws SQLException {
-        Set<UUID> recorded = new HashSet<>();
-        try (PreparedStatement select = connection.prepareStatement(postgresRecorded)) {
-            Array ids = connection.createArrayOf("uuid", eventIds.toArray());
-            try {
-                select.setArray(1, ids);
-                try (ResultSet rs = select.executeQuery()) {
-                    while (rs.next()) {
-                        recorded.add(rs.getObject(1, UUID.class));
-                    }
-                }
-            } finally {
-                ids.free();
-            }
-        }
-        return recorded;
-    }
-
-    /** Records {@code eventId} and commits, in one round trip; a collision fails with SQLState 23505 (PostgreSQL). */
-    void recordAndCommit(Connection connection, UUID eventId) throws SQLException {
-        try (PreparedStatement record = connection.prepareStatement(postgresRecordAndCommit)) {
-            record.setString(1, eventId.toString());
-            record.executeUpdate();
-        }
     }
 
     /** Runs {@code handler}, a checked exception other than {@link SQLException} wrapped. */

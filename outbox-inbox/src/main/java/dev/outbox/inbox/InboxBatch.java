@@ -2,9 +2,13 @@ package dev.outbox.inbox;
 
 import dev.outbox.inbox.Inbox.Outcome;
 import dev.outbox.inbox.Inbox.Result;
+import java.sql.Array;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -22,6 +26,8 @@ final class InboxBatch {
     private final Inbox inbox;
     private final DataSource dataSource;
     private final InboxHandler handler;
+    private final String recordedSql;
+    private final String recordAndCommitSql;
     /** Events recorded before the batch's look or by the batch itself: a duplicate at once. */
     private final Set<UUID> recorded = new HashSet<>();
     private Connection connection;
@@ -32,6 +38,9 @@ final class InboxBatch {
         this.inbox = inbox;
         this.dataSource = dataSource;
         this.handler = handler;
+        String table = inbox.table().qualifiedName();
+        this.recordedSql = "SELECT event_id FROM " + table + " WHERE event_id = ANY (?)";
+        this.recordAndCommitSql = "INSERT INTO " + table + " (event_id) VALUES (?::uuid); COMMIT";
     }
 
     List<Outcome> process(List<InboxMessage> messages) {
@@ -66,7 +75,7 @@ final class InboxBatch {
         if (postgres) {
             List<UUID> ids = new ArrayList<>(left.size());
             left.forEach(m -> ids.add(m.eventId()));
-            recorded.addAll(inbox.recorded(connection, ids));
+            recorded.addAll(withRecord(ids));
         }
     }
 
@@ -78,7 +87,7 @@ final class InboxBatch {
             Result result;
             if (postgres) {
                 Inbox.handle(handler, connection, message);
-                inbox.recordAndCommit(connection, message.eventId());
+                recordAndCommit(message.eventId());
                 result = Result.PROCESSED;
             } else {
                 result = inbox.receive(connection, message, handler);
@@ -106,7 +115,7 @@ final class InboxBatch {
      */
     private boolean recordedByAnother(InboxMessage message, SQLException violation) {
         try {
-            return !inbox.recorded(connection, List.of(message.eventId())).isEmpty();
+            return !withRecord(List.of(message.eventId())).isEmpty();
         } catch (SQLException | RuntimeException e) {
             violation.addSuppressed(e);
             close();
@@ -122,6 +131,33 @@ final class InboxBatch {
         } catch (SQLException | RuntimeException e) {
             failure.addSuppressed(e);
             return false;
+        }
+    }
+
+    /** @return which of {@code eventIds} have a record, committed or this transaction's (PostgreSQL only) */
+    private Set<UUID> withRecord(Collection<UUID> eventIds) throws SQLException {
+        Set<UUID> found = new HashSet<>();
+        try (PreparedStatement select = connection.prepareStatement(recordedSql)) {
+            Array ids = connection.createArrayOf("uuid", eventIds.toArray());
+            try {
+                select.setArray(1, ids);
+                try (ResultSet rs = select.executeQuery()) {
+                    while (rs.next()) {
+                        found.add(rs.getObject(1, UUID.class));
+                    }
+                }
+            } finally {
+                ids.free();
+            }
+        }
+        return found;
+    }
+
+    /** Records {@code eventId} and commits, in one round trip; a collision fails with SQLState 23505 (PostgreSQL). */
+    private void recordAndCommit(UUID eventId) throws SQLException {
+        try (PreparedStatement record = connection.prepareStatement(recordAndCommitSql)) {
+            record.setString(1, eventId.toString());
+            record.executeUpdate();
         }
     }
 
