@@ -154,7 +154,7 @@ class InboxTest {
         List<Process> processes = new ArrayList<>();
         for (int p = 0; p < 3; p++) {
             List<String> command = new ArrayList<>(List.of(javaCommand, "-cp", classpath, DeliveringProcess.class.getName(),
-                    url, s.inbox().table().name(), s.effects()));
+                    url, s.inbox().table().name(), s.effects(), p == 0 ? "one" : "batch"));
             List<String> order = new ArrayList<>(ids);
             if (p == 1) {
                 Collections.reverse(order); // they meet in the middle as well as at the start
