@@ -27,11 +27,11 @@ import software.amazon.awssdk.services.sqs.model.ReceiveMessageRequest;
  * An SQS consumer loop that runs each message through the {@link Inbox}: long polling on {@code concurrency} threads
  * of its own, each message's handler in a transaction of its own (each batch received goes through
  * {@link Inbox#processAll}: read what it says of a handler with effects outside the database), the message deleted
- * once that transaction has committed (in batches), its visibility extended while its handler runs long. A message whose handler fails is
- * rolled back and left on the queue: SQS delivers it again once its visibility timeout ends, and the queue's redrive
- * policy moves it to the dead-letter queue after its {@code maxReceiveCount}, so a poison message never blocks the
- * others. A message deleted too late (the consumer died between its commit and its delete) comes back as a duplicate
- * and is deleted without running its handler.
+ * once that transaction has committed (in batches), its visibility extended while its handler runs long. A message
+ * whose handler fails is rolled back and left on the queue: SQS delivers it again once its visibility timeout ends,
+ * and the queue's redrive policy moves it to the dead-letter queue after its {@code maxReceiveCount}, so a poison
+ * message never blocks the others. A message deleted too late (the consumer died between its commit and its delete)
+ * comes back as a duplicate and is deleted without running its handler.
  *
  * <pre>{@code
  * SqsInboxConsumer consumer = SqsInboxConsumer.builder(sqsClient, queueUrl, dataSource,
