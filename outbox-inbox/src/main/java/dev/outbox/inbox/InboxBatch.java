@@ -31,7 +31,8 @@ final class InboxBatch {
     /** Events recorded before the batch's look or by the batch itself: a duplicate at once. */
     private final Set<UUID> recorded = new HashSet<>();
     private Connection connection;
-    private boolean autoCommit;
+    /** The connection's auto-commit mode when taken, restored when given back; null when it could not be read. */
+    private Boolean autoCommit;
     private boolean postgres;
 
     InboxBatch(Inbox inbox, DataSource dataSource, InboxHandler handler) {
@@ -68,6 +69,7 @@ final class InboxBatch {
 
     /** Takes a connection and, on PostgreSQL, reads which of the {@code left} messages' events have a record. */
     private void open(List<InboxMessage> left) throws SQLException {
+        autoCommit = null;
         connection = dataSource.getConnection();
         autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
@@ -169,7 +171,9 @@ final class InboxBatch {
         try {
             if (!connection.isClosed()) {
                 connection.rollback();
-                connection.setAutoCommit(autoCommit);
+                if (autoCommit != null) {
+                    connection.setAutoCommit(autoCommit);
+                }
             }
         } catch (SQLException | RuntimeException ignored) {
             // the connection is broken; closing it below is all there is left to do
