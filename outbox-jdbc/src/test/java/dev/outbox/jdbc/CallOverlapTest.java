@@ -265,14 +265,12 @@ class CallOverlapTest extends EachDatabase {
         LeasePressureTest.appendSteps(tdb, table, aggregates, each);
         // Odd aggregates go to a destination that retries a third of its events and at times throws; calls of 0-300 ms
         // against a 200 ms declared timeout and a 1 s lease. Per relay, the healthy destination's calls overlap.
-        Map<String, AtomicInteger> calling = new ConcurrentHashMap<>();
-        AtomicInteger mostAtOnce = new AtomicInteger();
+        CallsPerRelay calls = new CallsPerRelay();
         Function<Event, Destination> route = e -> new Destination("test",
                 Integer.parseInt(e.aggregateId().substring(1)) % 2 == 0 ? "healthy" : "failing");
         LeaseWitness witness = new LeaseWitness(tdb, table, new CallLimits(10, 1, Duration.ofMillis(200)),
                 (owner, events) -> {
-                    AtomicInteger mine = calling.computeIfAbsent(owner, o -> new AtomicInteger());
-                    mostAtOnce.accumulateAndGet(mine.incrementAndGet(), Math::max);
+                    calls.begin(owner);
                     ThreadLocalRandom random = ThreadLocalRandom.current();
                     boolean failing = events.stream().anyMatch(e -> route.apply(e).name().equals("failing"));
                     try {
@@ -281,14 +279,14 @@ class CallOverlapTest extends EachDatabase {
                             throw new IllegalStateException("connection reset by the failing broker");
                         }
                     } finally {
-                        mine.decrementAndGet();
+                        calls.end(owner);
                     }
                     return events.stream().map(e -> route.apply(e).name().equals("failing")
                             && random.nextDouble() < 0.33 ? PublishOutcome.retry("not now")
                             : PublishOutcome.published()).toList();
                 }).routed(route);
         LeasePressureTest.runPressed(tdb, table, witness, "d", 2, aggregates * each, Duration.ofSeconds(90));
-        assertEveryPromiseKept(witness, aggregates, each, mostAtOnce.get());
+        assertEveryPromiseKept(witness, aggregates, each, calls.mostAtOnce());
     }
 
     @Test
@@ -297,12 +295,10 @@ class CallOverlapTest extends EachDatabase {
         int each = 10;
         LeasePressureTest.appendSteps(tdb, table, aggregates, each);
         // Per relay: two loops make at most two calls at once without overlap.
-        Map<String, AtomicInteger> calling = new ConcurrentHashMap<>();
-        AtomicInteger mostAtOnce = new AtomicInteger();
+        CallsPerRelay calls = new CallsPerRelay();
         LeaseWitness witness = new LeaseWitness(tdb, table, new CallLimits(15, 1, Duration.ofMillis(400)),
                 (owner, events) -> {
-                    AtomicInteger mine = calling.computeIfAbsent(owner, o -> new AtomicInteger());
-                    mostAtOnce.accumulateAndGet(mine.incrementAndGet(), Math::max);
+                    calls.begin(owner);
                     try {
                         ThreadLocalRandom random = ThreadLocalRandom.current();
                         LeaseWitness.sleep(random.nextInt(0, 601)); // at times past the declared call timeout
@@ -310,12 +306,31 @@ class CallOverlapTest extends EachDatabase {
                             throw new IllegalStateException("connection reset by the broker");
                         }
                     } finally {
-                        mine.decrementAndGet();
+                        calls.end(owner);
                     }
                     return LeaseWitness.allPublished(events);
                 });
         LeasePressureTest.runPressed(tdb, table, witness, "p", 2, aggregates * each, Duration.ofSeconds(120));
-        assertEveryPromiseKept(witness, aggregates, each, mostAtOnce.get());
+        assertEveryPromiseKept(witness, aggregates, each, calls.mostAtOnce());
+    }
+
+    /** Publisher calls in flight per relay (by owner), and the most one relay had at once. */
+    private static final class CallsPerRelay {
+        private final Map<String, AtomicInteger> calling = new ConcurrentHashMap<>();
+        private final AtomicInteger most = new AtomicInteger();
+
+        void begin(String owner) {
+            most.accumulateAndGet(calling.computeIfAbsent(owner, o -> new AtomicInteger()).incrementAndGet(),
+                    Math::max);
+        }
+
+        void end(String owner) {
+            calling.get(owner).decrementAndGet();
+        }
+
+        int mostAtOnce() {
+            return most.get();
+        }
     }
 
     /** After a pressure run: no broken promise, every aggregate first delivered whole and in order, calls overlapped. */
