@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * the end. The batch stops early when its lease has no time left for a call, and when it has run 50 ms and, with no
  * call in flight, at most a tenth of its events are left, of several aggregates, needing more calls one after another
  * than the batch's claim took: that tail, which would hold the loop for a round trip a call while each carries a few
- * events, goes to the next claim beside new events. What it did not send goes back unattempted, due at once.
+ * events, goes to the next claim beside new events. What it did not send goes back unattempted, due at once. A
+ * loop's batch down to one aggregate's chain starts a {@link SparePasses spare pass} beside it, once.
  */
 final class BatchDelivery {
 
@@ -78,10 +79,11 @@ final class BatchDelivery {
     private final int maxEvents;
     private final Function<ClaimedBatch.Row, String> key;
     private final String ownerId;
+    private final SparePasses spares;
 
     BatchDelivery(Publisher publisher, PublisherCall calls, CallLimits limits, Ordering ordering, OutcomeRules rules,
                   int maxCallsPerAggregate, Duration leaseDuration, BatchLease.Renewal renewal,
-                  OutcomeRecorder recorder, Destinations destinations, String ownerId) {
+                  OutcomeRecorder recorder, Destinations destinations, String ownerId, SparePasses spares) {
         this.publisher = publisher;
         this.calls = calls;
         this.key = DeliveryPlan.keys(ordering);
@@ -95,6 +97,7 @@ final class BatchDelivery {
         this.perBatch = perBatch(limits, ordering, maxCallsPerAggregate);
         this.maxEvents = limits.maxEvents();
         this.ownerId = ownerId;
+        this.spares = spares;
     }
 
     /** @return the most events of one aggregate a batch sends; unbounded without order */
@@ -113,11 +116,12 @@ final class BatchDelivery {
     }
 
     /**
+     * @param loop whether a loop's thread delivers the batch: only such a batch starts {@link SparePasses spare passes}
      * @throws dev.outbox.OutboxException when outcomes could not be written; the batch's events are then left to
      *         their lease
      */
-    Result deliver(ClaimedBatch batch) {
-        return new Run(batch).run();
+    Result deliver(ClaimedBatch batch, boolean loop) {
+        return new Run(batch, loop).run();
     }
 
     /** One batch's delivery. */
@@ -140,9 +144,14 @@ final class BatchDelivery {
         private DeliveryPlan plan;
         private boolean stopped;
         private boolean outOfTime;
+        /** Whether a loop's thread delivers the batch. */
+        private final boolean loop;
+        /** The spare pass running beside the batch's lone chain, if one was started. */
+        private SparePasses.Cover spare;
 
-        Run(ClaimedBatch batch) {
+        Run(ClaimedBatch batch, boolean loop) {
             this.batch = batch;
+            this.loop = loop;
             this.lease = new BatchLease(batch, leaseDuration, renewal, ownerId);
             this.outcomes = new BatchOutcomes(batch, lease, recorder);
             for (ClaimedBatch.Row row : batch.rows()) {
@@ -157,6 +166,9 @@ final class BatchDelivery {
                 deliverRounds();
             } finally {
                 to.probesEnded();
+                if (spare != null) {
+                    spare.end();
+                }
             }
             outcomes.releaseRest();
             if (outOfTime) {
@@ -186,6 +198,7 @@ final class BatchDelivery {
             long lastRecord = batch.claimedAtNanos();
             try {
                 while (true) {
+                    spareBesideLoneChain();
                     if (onlyTailLeft()) {
                         return;
                     }
@@ -236,6 +249,22 @@ final class BatchDelivery {
             }
             int rounds = plan.tailRounds(batch.size(), TAIL_SHARE);
             return rounds > 0 && rounds * lastCallNanos > claimNanos;
+        }
+
+        /**
+         * A loop's batch down to one aggregate's chain, which has run 50 ms and needs two calls more at least: the
+         * loop would only wait for the chain's answers, so a spare pass claims and publishes beside it until a claim
+         * finds nothing. Once a batch: a busy aggregate draining alone costs one claim a batch, not one a call.
+         */
+        private synchronized void spareBesideLoneChain() {
+            if (!loop || stopped || spare != null
+                    || System.nanoTime() - batch.claimedAtNanos() < EARLY_RECORD_AFTER_NANOS) {
+                return;
+            }
+            String chain = plan.loneChain(2);
+            if (chain != null && (inFlight.isEmpty() || inFlight.equals(Set.of(chain)))) {
+                spare = spares.begin();
+            }
         }
 
         /**

@@ -143,6 +143,11 @@ final class Claims {
         return waiter;
     }
 
+    /** @return whether the calling thread is one of a relay's loops */
+    static boolean onLoop() {
+        return LOOP_THREAD.get();
+    }
+
     /** Marks the calling thread as one of a relay's loops, which may wait for commits. */
     static void onLoopThread() {
         LOOP_THREAD.set(true);

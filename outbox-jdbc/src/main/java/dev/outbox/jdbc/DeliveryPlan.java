@@ -109,6 +109,18 @@ final class DeliveryPlan {
     }
 
     /**
+     * @return the aggregate whose events alone are left to hand out, when they need at least {@code calls} more calls
+     *         one after another; else null
+     */
+    String loneChain(int calls) {
+        if (waiting.size() != 1) {
+            return null;
+        }
+        Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> only = waiting.entrySet().iterator().next();
+        return groups(only.getValue().size()) >= calls ? only.getKey() : null;
+    }
+
+    /**
      * @return whether an aggregate not in {@code busy} has events waiting for a destination whose window lets a call
      *         take some now
      */

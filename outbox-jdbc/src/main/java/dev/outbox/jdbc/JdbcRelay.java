@@ -40,6 +40,12 @@ import org.slf4j.LoggerFactory;
  * paused while the others' events flow, and one whose broker throttles is sent fewer events at a time
  * ({@link #destinations()}).
  *
+ * <p>A busy aggregate's share of a batch goes out one call after another. When a started loop's batch is down to
+ * such a chain alone (it has run 50 ms and needs two calls more at least), a spare pass claims and publishes the next
+ * batches on a thread of the relay's own until a claim finds nothing or the chain ends, so one busy aggregate does not
+ * hold a loop from every other aggregate's events. A relay thus runs at most one spare pass per loop; passes called
+ * by the host ({@link #runOnce()}, {@code drain}) start none.
+ *
  * <pre>{@code
  * JdbcRelay relay = JdbcRelay.builder(dataSource, publisher).build();
  * RelayLoop loop = relay.start(executor);   // or call relay.runOnce() from your scheduler
@@ -65,6 +71,7 @@ public final class JdbcRelay implements Relay {
     private final BatchDelivery delivery;
     private final BatchReport report;
     private final Destinations destinations;
+    private final SparePasses spares;
     private final Duration pollInterval;
     private final String ownerId;
     private final RelayListener listener;
@@ -101,13 +108,14 @@ public final class JdbcRelay implements Relay {
                 this::isListening, this::wakeUp);
         this.destinations = new Destinations(b.ownerId, b.brokerPause, b.maxBrokerPause,
                 Math.min(b.callLimits.maxEvents(), b.batchSize));
+        this.spares = new SparePasses(b.ownerId, this::sparePass);
         PublisherCall calls = new PublisherCall(b.publisher, b.ownerId,
                 BatchDelivery.callBound(b.callLimits, b.leaseDuration).toNanos(),
                 (events, nanos) -> listener.publisherCalled(events, Duration.ofNanos(nanos)));
         this.delivery = new BatchDelivery(b.publisher, calls, b.callLimits, b.ordering,
                 new OutcomeRules(b.retryPolicy, b.ownerId, DeliveryPlan.keys(b.ordering)), b.maxCallsPerAggregate,
                 b.leaseDuration, store::renew, new OutcomeRecorder(store, b.table, b.ownerId, listener), destinations,
-                b.ownerId);
+                b.ownerId, spares);
         this.report = new BatchReport(listener, b.ownerId, b.batchSize, b.maxBatchBytes, perAggregate);
         this.ownerKey = table + "|" + ownerId;
         if (!OPEN_OWNERS.add(ownerKey)) {
@@ -233,13 +241,28 @@ public final class JdbcRelay implements Relay {
 
     private BatchDelivery.Result deliver(ClaimedBatch batch) {
         try {
-            return delivery.deliver(batch);
+            return delivery.deliver(batch, Claims.onLoop());
         } catch (OutboxException e) {
             throw e;
         } catch (RuntimeException e) {
             listener.claimFailed(e);
             throw new OutboxException("publishing a batch of " + batch.size() + " events from " + table
                     + " failed unexpectedly; their leases expire and they are published again: " + e, e);
+        }
+    }
+
+    /** A spare pass's batch ({@link SparePasses}): a pass as any other, and nothing once the relay is closed. */
+    private RelayResult sparePass() {
+        if (closed) {
+            return RelayResult.EMPTY;
+        }
+        try {
+            return runOnce();
+        } catch (OutboxException e) {
+            if (closed) {
+                return RelayResult.EMPTY;
+            }
+            throw e;
         }
     }
 
@@ -331,12 +354,12 @@ public final class JdbcRelay implements Relay {
     }
 
     /**
-     * Stops the loops together and waits for their current batches up to {@code timeout} in total, not per loop.
-     * A loop still publishing when the time is up keeps running its batch in the background and exits after it;
+     * Stops the loops together and waits for their current batches, and those of the spare passes they started,
+     * up to {@code timeout} in total, not per loop. A loop still publishing when the time is up keeps running its batch in the background and exits after it;
      * events it has not recorded by then are published again once their lease expires (at-least-once).
      *
      * @param timeout the longest wait for all loops together
-     * @return true when every loop exited within {@code timeout}
+     * @return true when every loop and spare pass exited within {@code timeout}
      * @throws InvalidConfigurationException for a null or negative timeout
      */
     public boolean close(Duration timeout) {
@@ -346,11 +369,12 @@ public final class JdbcRelay implements Relay {
         ChannelListener listening;
         synchronized (this) {
             if (closed) {
-                return loops.stream().noneMatch(RelayLoop::isRunning);
+                return loops.stream().noneMatch(RelayLoop::isRunning) && spares.awaitEnded(System.nanoTime());
             }
             closed = true;
             listening = channelListener;
         }
+        spares.close();
         long deadline = System.nanoTime() + timeout.toNanos();
         for (RelayLoop loop : loops) {
             loop.requestStop();
@@ -365,6 +389,10 @@ public final class JdbcRelay implements Relay {
         if (!allStopped) {
             log.warn("relay {}: {} of {} loops still finishing their batch after {}; they exit when it ends",
                     ownerId, loops.stream().filter(RelayLoop::isRunning).count(), loops.size(), timeout);
+        }
+        if (!spares.awaitEnded(deadline)) {
+            allStopped = false;
+            log.warn("relay {}: a spare pass still finishing its batch after {}; it ends with it", ownerId, timeout);
         }
         if (listening != null) {
             listening.close();

@@ -92,6 +92,21 @@ class DeliveryPlanTest {
     }
 
     @Test
+    void aLoneChainIsOneAggregateLeftNeedingCallsOneAfterAnother() {
+        // h has 4 events, two a call; b has 1.
+        DeliveryPlan plan = plan(rows("h1", "h2", "b1", "h3", "h4"), 2, 100, 10);
+        assertEquals(null, plan.loneChain(2), "b is still waiting");
+        assertEquals(List.of("h1", "h2", "b1"), names(plan.nextCall()));
+        assertEquals("order\0h", plan.loneChain(1));
+        assertEquals(null, plan.loneChain(2), "one call carries what is left of h");
+        assertEquals(List.of("h3", "h4"), names(plan.nextCall()));
+        assertEquals(null, plan.loneChain(1), "nothing left");
+        DeliveryPlan hot = plan(rows("h1", "h2", "h3", "h4", "h5"), 2, 100, 10);
+        assertEquals("order\0h", hot.loneChain(3));
+        assertEquals(null, hot.loneChain(4));
+    }
+
+    @Test
     void anAggregateTakesAtMostItsShareOfTheBatch() {
         DeliveryPlan plan = plan(rows("a1", "a2", "a3", "b1"), 1, 2, 100);
         assertEquals(List.of("a3"), plan.capped().stream().map(r -> r.event().type()).toList());

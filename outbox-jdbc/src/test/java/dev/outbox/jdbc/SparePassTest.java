@@ -1,0 +1,208 @@
+package dev.outbox.jdbc;
+
+import static dev.outbox.testing.Transactions.commit;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.outbox.Event;
+import dev.outbox.RelayResult;
+import dev.outbox.spi.CallLimits;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A loop whose batch is down to one busy aggregate's chain of calls is spared: a spare pass publishes the other
+ * aggregates' events meanwhile, under leases of its own ({@link LeaseWitness}), every aggregate in order; closing the
+ * relay waits for the spare pass's batch; a pass the host calls starts none.
+ */
+@ParameterizedClass(name = "{0}")
+@MethodSource("dev.outbox.jdbc.TestDb#all")
+class SparePassTest extends EachDatabase {
+
+    /** One publisher call: when it started and ended (nanoTime), and its events as aggregate:payload. */
+    private record Call(long started, long ended, List<String> events) {
+        boolean carries(String event) {
+            return events.contains(event);
+        }
+
+        boolean carriesOthers() {
+            return events.stream().anyMatch(e -> e.startsWith("a"));
+        }
+    }
+
+    private OutboxTable table;
+    private JdbcOutbox outbox;
+    private JdbcRelay relay;
+    private ExecutorService threads;
+    private final List<Call> calls = Collections.synchronizedList(new ArrayList<>());
+    private final AtomicInteger calling = new AtomicInteger();
+    private final CountDownLatch firstCall = new CountDownLatch(1);
+    private volatile long closedAt = Long.MAX_VALUE;
+
+    SparePassTest(TestDb tdb) {
+        super(tdb);
+    }
+
+    @BeforeEach
+    void freshOutbox() {
+        table = tdb.newTable();
+        outbox = JdbcOutbox.create(table);
+    }
+
+    @AfterEach
+    void close() {
+        if (relay != null) {
+            relay.close();
+        }
+        if (threads != null) {
+            threads.shutdownNow();
+        }
+    }
+
+    private void appendHot(int count) {
+        commit(db, c -> {
+            for (int i = 0; i < count; i++) {
+                outbox.append(c, Event.of("order", "hot", "step", "{\"n\":" + i + "}"));
+            }
+        });
+    }
+
+    private void appendOthers(int count) {
+        commit(db, c -> {
+            for (int i = 0; i < count; i++) {
+                outbox.append(c, Event.of("order", "a" + i, "step", "{\"n\":0}"));
+            }
+        });
+    }
+
+    /** A witnessed publisher of 10 events a call, one of an aggregate, whose calls take {@code millis}. */
+    private LeaseWitness slow(long millis) {
+        return new LeaseWitness(tdb, table, new CallLimits(10, 1, Duration.ofSeconds(2)), (owner, events) -> {
+            long started = System.nanoTime();
+            calling.incrementAndGet();
+            firstCall.countDown();
+            try {
+                LeaseWitness.sleep(millis);
+            } finally {
+                calling.decrementAndGet();
+            }
+            calls.add(new Call(started, System.nanoTime(),
+                    events.stream().map(e -> e.aggregateId() + ":" + e.payload()).toList()));
+            if (started > closedAt) {
+                throw new IllegalStateException("a call started after the relay was closed");
+            }
+            return LeaseWitness.allPublished(events);
+        });
+    }
+
+    private JdbcRelay relay(LeaseWitness witness) {
+        relay = JdbcRelay.builder(db, witness).table(table).ownerId("spared").leaseDuration(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(50)).wakeOnCommit(false).build();
+        return relay;
+    }
+
+    private long published() {
+        return LeasePressureTest.published(tdb, table);
+    }
+
+    private Call callWith(String event) {
+        synchronized (calls) {
+            return calls.stream().filter(c -> c.carries(event)).findFirst().orElseThrow(() -> new AssertionError(
+                    "no call carried " + event + ": " + calls));
+        }
+    }
+
+    @Test
+    void aLoopHeldByOneAggregatesChainIsSparedForTheOthers() throws Exception {
+        appendHot(30); // the first batch: the hot aggregate's share of 10, ten calls of 40 ms one after another
+        LeaseWitness witness = slow(40);
+        threads = Executors.newSingleThreadExecutor();
+        relay(witness).start(threads);
+        assertTrue(firstCall.await(10, TimeUnit.SECONDS), "the loop made a call");
+        appendOthers(40); // committed after the loop's claim: only another claim can take them
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (published() < 70 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(70, published(), calls::toString);
+        assertEquals(List.of(), witness.violations);
+        Map<String, List<String>> order = witness.firstDeliveries();
+        assertEquals(IntStream.range(0, 30).mapToObj(i -> "{\"n\":" + i + "}").toList(), order.get("hot"));
+        assertEquals(41, order.size());
+        // One loop, and the others were committed after its claim: without a spare pass none of them could go before
+        // the loop's batch made its last call.
+        long lastOfChain = callWith("hot:{\"n\":9}").started();
+        List<Call> spared;
+        synchronized (calls) {
+            spared = calls.stream().filter(c -> c.carriesOthers() && c.started() < lastOfChain).toList();
+        }
+        assertTrue(!spared.isEmpty(), "no other aggregate's event went while the chain ran alone: " + calls);
+    }
+
+    @Test
+    void closingWaitsForTheSparePassesBatch() throws Exception {
+        appendHot(10);
+        LeaseWitness witness = slow(100);
+        threads = Executors.newSingleThreadExecutor();
+        relay(witness).start(threads);
+        assertTrue(firstCall.await(10, TimeUnit.SECONDS), "the loop made a call");
+        appendOthers(40);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        boolean othersGoing = false;
+        while (!othersGoing && System.nanoTime() < deadline) {
+            synchronized (calls) {
+                othersGoing = calls.stream().anyMatch(Call::carriesOthers);
+            }
+            Thread.sleep(5);
+        }
+        assertTrue(othersGoing, "a spare pass published the others: " + calls);
+
+        boolean stopped = relay.close(Duration.ofSeconds(20));
+        closedAt = System.nanoTime();
+        assertTrue(stopped, "the loop and its spare pass ended within the timeout");
+        assertEquals(0, calling.get(), "no call in flight once close returned");
+        Thread.sleep(300);
+        assertEquals(0, calling.get(), "no call started after close returned");
+        assertEquals(List.of(), witness.violations);
+        // What was claimed was published or given back: nothing is left under a lease.
+        assertEquals(0, tdb.queryLong("SELECT count(*) FROM " + tdb.q(table) + " WHERE published_at IS NULL AND"
+                + " lease_until > " + tdb.now()));
+    }
+
+    @Test
+    void aPassTheHostCallsStartsNoSparePass() throws Exception {
+        appendHot(10);
+        LeaseWitness witness = slow(40);
+        Thread writer = new Thread(() -> {
+            try {
+                firstCall.await(10, TimeUnit.SECONDS);
+                appendOthers(40);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        writer.start();
+        RelayResult result = relay(witness).runOnce();
+        writer.join(10_000);
+
+        assertEquals(10, result.published());
+        assertEquals(10, published(), "the others wait for the host's next pass: " + calls);
+        assertEquals(0, calling.get());
+        assertEquals(List.of(), witness.violations);
+    }
+}
