@@ -190,13 +190,19 @@ public final class Inbox {
         return known == Database.POSTGRESQL;
     }
 
-    /** Runs {@code handler}, a checked exception other than {@link SQLException} wrapped. */
+    /**
+     * Runs {@code handler}, a checked exception other than {@link SQLException} wrapped; after an
+     * {@link InterruptedException} the thread's interrupt flag is set again, for the caller's loop to see.
+     */
     static void handle(InboxHandler handler, Connection connection, InboxMessage message) throws SQLException {
         try {
             handler.handle(connection, message);
         } catch (SQLException | RuntimeException e) {
             throw e;
         } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             throw new InboxHandlerException("the handler failed for event " + message.eventId() + ": " + e, e);
         }
     }

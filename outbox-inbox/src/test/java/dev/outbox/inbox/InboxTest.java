@@ -200,6 +200,27 @@ class InboxTest {
 
     @ParameterizedTest
     @MethodSource("databases")
+    void aHandlerInterruptedFailsItsMessageAndKeepsTheInterrupt(String database) throws Exception {
+        Setup s = setup(database);
+        InboxMessage message = InboxMessage.of(UUID.randomUUID(), "{}");
+        InboxHandler interrupted = (connection, m) -> {
+            recording(s.effects()).handle(connection, m);
+            throw new InterruptedException("shutting down");
+        };
+        try {
+            InboxHandlerException e = assertThrows(InboxHandlerException.class,
+                    () -> receive(s, message, interrupted));
+            assertTrue(e.getCause() instanceof InterruptedException, String.valueOf(e.getCause()));
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept for the caller");
+        } finally {
+            Thread.interrupted();
+        }
+        assertEquals(0, count(s.db(), "SELECT count(*) FROM " + s.effects()), "its effect rolled back");
+        assertEquals(Inbox.Result.PROCESSED, receive(s, message, recording(s.effects())));
+    }
+
+    @ParameterizedTest
+    @MethodSource("databases")
     void recordsOlderThanTheRetentionArePurgedAndTheirEventsRunAgain(String database) throws Exception {
         Setup s = setup(database);
         boolean postgres = database.equals("postgresql");
