@@ -355,8 +355,9 @@ public final class JdbcRelay implements Relay {
 
     /**
      * Stops the loops together and waits for their current batches, and those of the spare passes they started,
-     * up to {@code timeout} in total, not per loop. A loop still publishing when the time is up keeps running its batch in the background and exits after it;
-     * events it has not recorded by then are published again once their lease expires (at-least-once).
+     * up to {@code timeout} in total, not per loop. A loop still publishing when the time is up keeps running its
+     * batch in the background and exits after it; events it has not recorded by then are published again once their
+     * lease expires (at-least-once).
      *
      * @param timeout the longest wait for all loops together
      * @return true when every loop and spare pass exited within {@code timeout}

@@ -52,6 +52,7 @@ class SparePassTest extends EachDatabase {
     private final AtomicInteger calling = new AtomicInteger();
     private final CountDownLatch firstCall = new CountDownLatch(1);
     private volatile long closedAt = Long.MAX_VALUE;
+    private final List<String> lateCalls = Collections.synchronizedList(new ArrayList<>());
 
     SparePassTest(TestDb tdb) {
         super(tdb);
@@ -103,7 +104,7 @@ class SparePassTest extends EachDatabase {
             calls.add(new Call(started, System.nanoTime(),
                     events.stream().map(e -> e.aggregateId() + ":" + e.payload()).toList()));
             if (started > closedAt) {
-                throw new IllegalStateException("a call started after the relay was closed");
+                lateCalls.add(events.toString());
             }
             return LeaseWitness.allPublished(events);
         });
@@ -177,7 +178,7 @@ class SparePassTest extends EachDatabase {
         assertTrue(stopped, "the loop and its spare pass ended within the timeout");
         assertEquals(0, calling.get(), "no call in flight once close returned");
         Thread.sleep(300);
-        assertEquals(0, calling.get(), "no call started after close returned");
+        assertEquals(List.of(), lateCalls, "no call started after close returned");
         assertEquals(List.of(), witness.violations);
         // What was claimed was published or given back: nothing is left under a lease.
         assertEquals(0, tdb.queryLong("SELECT count(*) FROM " + tdb.q(table) + " WHERE published_at IS NULL AND"
