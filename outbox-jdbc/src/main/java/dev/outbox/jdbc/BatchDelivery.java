@@ -135,8 +135,6 @@ final class BatchDelivery {
         private final Set<String> inFlight = new HashSet<>();
         /** The calls started beside others; each is settled on the batch's thread once handed back. */
         private final CallsInFlight calling = new CallsInFlight();
-        /** Whether the call being planned would start beside calls in flight. */
-        private boolean beside;
         /** How long the claim of the batch took, as this relay saw it. */
         private final long claimNanos;
         private long lastCallNanos;
@@ -193,8 +191,7 @@ final class BatchDelivery {
                     sendable.add(row);
                 }
             }
-            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, to::of,
-                    d -> to.window(d, beside));
+            plan = new DeliveryPlan(sendable, perCall, perBatch, maxEvents, key, to::of, to::window);
             long lastRecord = batch.claimedAtNanos();
             try {
                 while (true) {
@@ -274,11 +271,11 @@ final class BatchDelivery {
         private synchronized List<List<ClaimedBatch.Row>> nextCalls() {
             List<List<ClaimedBatch.Row>> starting = new ArrayList<>();
             while (!stopped && calling.running() + starting.size() < MAX_CALLS_IN_FLIGHT) {
-                beside = calling.running() + starting.size() > 0;
-                if (!plan.hasNextCall(inFlight)) {
+                boolean beside = calling.running() + starting.size() > 0;
+                if (!plan.hasNextCall(inFlight, beside)) {
                     break;
                 }
-                List<ClaimedBatch.Row> next = plan.nextCall(inFlight, to.chainsApart(called));
+                List<ClaimedBatch.Row> next = plan.nextCall(inFlight, to.chainsApart(called), beside);
                 if (next.isEmpty()) {
                     break;
                 }
@@ -289,7 +286,6 @@ final class BatchDelivery {
                     starting.add(call);
                 }
             }
-            beside = false;
             return starting;
         }
 

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.function.ToIntFunction;
 
 /**
  * Which events of a batch go to the publisher in which call, so that each aggregate's order is kept by the relay
@@ -32,6 +31,20 @@ import java.util.function.ToIntFunction;
  */
 final class DeliveryPlan {
 
+    /**
+     * How many of a destination's events a call may take now.
+     *
+     * @param <D> the destinations
+     */
+    @FunctionalInterface
+    interface Window<D> {
+        /**
+         * @param beside whether the call would start beside calls in flight
+         * @return the most events of {@code destination} the call may take; {@link Integer#MAX_VALUE} for no limit
+         */
+        int of(D destination, boolean beside);
+    }
+
     private final Map<String, ArrayDeque<ClaimedBatch.Row>> waiting = new LinkedHashMap<>();
     private final Set<String> dropped = new HashSet<>();
     private final List<ClaimedBatch.Row> capped = new ArrayList<>();
@@ -39,7 +52,7 @@ final class DeliveryPlan {
     private final int maxEvents;
     private final Function<ClaimedBatch.Row, String> key;
     private final Function<ClaimedBatch.Row, ?> destination;
-    private final ToIntFunction<Object> window;
+    private final Window<Object> window;
 
     /**
      * A plan for events that all go to one destination, sent without a window.
@@ -49,19 +62,19 @@ final class DeliveryPlan {
      */
     DeliveryPlan(List<ClaimedBatch.Row> rows, int perCall, int perBatch, int maxEvents,
                  Function<ClaimedBatch.Row, String> key) {
-        this(rows, perCall, perBatch, maxEvents, key, row -> "", d -> Integer.MAX_VALUE);
+        this(rows, perCall, perBatch, maxEvents, key, row -> "", (d, beside) -> Integer.MAX_VALUE);
     }
 
     /**
      * @param destination where a row goes
-     * @param window how many of a destination's events a call may take now; {@link Integer#MAX_VALUE} for no limit
+     * @param window how many of a destination's events a call may take now
      */
     <D> DeliveryPlan(List<ClaimedBatch.Row> rows, int perCall, int perBatch, int maxEvents,
                      Function<ClaimedBatch.Row, String> key, Function<ClaimedBatch.Row, D> destination,
-                     ToIntFunction<D> window) {
+                     Window<D> window) {
         this.destination = destination;
         @SuppressWarnings("unchecked")
-        ToIntFunction<Object> any = d -> window.applyAsInt((D) d);
+        Window<Object> any = (d, beside) -> window.of((D) d, beside);
         this.window = any;
         this.perCall = perCall;
         this.maxEvents = maxEvents;
@@ -124,9 +137,9 @@ final class DeliveryPlan {
      * @return whether an aggregate not in {@code busy} has events waiting for a destination whose window lets a call
      *         take some now
      */
-    boolean hasNextCall(Set<String> busy) {
+    boolean hasNextCall(Set<String> busy, boolean beside) {
         for (Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn : waiting.entrySet()) {
-            if (mayTakeNow(turn, busy)) {
+            if (mayTakeNow(turn, busy, beside)) {
                 return true;
             }
         }
@@ -134,13 +147,14 @@ final class DeliveryPlan {
     }
 
     /** @return whether a call may take the aggregate's next group now: not busy, and its destination's window open */
-    private boolean mayTakeNow(Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn, Set<String> busy) {
-        return !busy.contains(turn.getKey()) && window.applyAsInt(destination.apply(turn.getValue().peek())) > 0;
+    private boolean mayTakeNow(Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn, Set<String> busy,
+                               boolean beside) {
+        return !busy.contains(turn.getKey()) && window.of(destination.apply(turn.getValue().peek()), beside) > 0;
     }
 
     /** @return the next call's events, in position order; they leave the plan */
     List<ClaimedBatch.Row> nextCall() {
-        return nextCall(Set.of(), false);
+        return nextCall(Set.of(), false, false);
     }
 
     /**
@@ -149,12 +163,13 @@ final class DeliveryPlan {
      * @param chainsApart when the calls may overlap: if one call cannot take a group of each aggregate, a call that
      *        takes an aggregate with more groups waiting takes no aggregate with a single group, so the calls of the
      *        batch's longest chains stay short, and the single groups go in calls of their own beside them
+     * @param beside whether the call would start beside calls in flight, for the destinations' windows
      * @return the next call's events, in position order; they leave the plan
      */
-    List<ClaimedBatch.Row> nextCall(Set<String> busy, boolean chainsApart) {
+    List<ClaimedBatch.Row> nextCall(Set<String> busy, boolean chainsApart, boolean beside) {
         List<Map.Entry<String, ArrayDeque<ClaimedBatch.Row>>> turns = new ArrayList<>(waiting.size());
         for (Map.Entry<String, ArrayDeque<ClaimedBatch.Row>> turn : waiting.entrySet()) {
-            if (mayTakeNow(turn, busy)) {
+            if (mayTakeNow(turn, busy, beside)) {
                 turns.add(turn);
             }
         }
@@ -179,7 +194,7 @@ final class DeliveryPlan {
             }
             Object to = destination.apply(queue.peek());
             int already = taken.getOrDefault(to, 0);
-            if (already >= window.applyAsInt(to)) {
+            if (already >= window.of(to, beside)) {
                 continue; // the destination's window is full for this call: a later call takes this aggregate
             }
             for (int n = 0; n < group; n++) {

@@ -64,17 +64,17 @@ class DeliveryPlanTest {
         // h has 3 events, one per call; 5 others have one each; 3 events a call.
         DeliveryPlan plan = plan(rows("h1", "a1", "b1", "h2", "c1", "d1", "h3", "e1"), 1, 100, 3);
         Set<String> busy = new HashSet<>();
-        List<ClaimedBatch.Row> first = plan.nextCall(busy, true);
+        List<ClaimedBatch.Row> first = plan.nextCall(busy, true, false);
         assertEquals(List.of("h1"), names(first), "the chain's call takes no single group");
         first.forEach(r -> busy.add(plan.key(r)));
-        List<ClaimedBatch.Row> second = plan.nextCall(busy, true);
+        List<ClaimedBatch.Row> second = plan.nextCall(busy, true, false);
         assertEquals(List.of("a1", "b1", "c1"), names(second), "h is in flight: single groups, up to maxEvents");
         second.forEach(r -> busy.add(plan.key(r)));
-        assertEquals(List.of("d1", "e1"), names(plan.nextCall(busy, true)));
-        assertFalse(plan.hasNextCall(busy), "only h's events wait, and h is in flight");
+        assertEquals(List.of("d1", "e1"), names(plan.nextCall(busy, true, false)));
+        assertFalse(plan.hasNextCall(busy, false), "only h's events wait, and h is in flight");
         first.forEach(r -> busy.remove(plan.key(r)));
-        assertEquals(List.of("h2"), names(plan.nextCall(busy, true)));
-        assertEquals(List.of("h3"), names(plan.nextCall(Set.of(), false)));
+        assertEquals(List.of("h2"), names(plan.nextCall(busy, true, false)));
+        assertEquals(List.of("h3"), names(plan.nextCall(Set.of(), false, false)));
         assertFalse(plan.hasNextCall());
     }
 
@@ -136,7 +136,7 @@ class DeliveryPlanTest {
         // a, b, c go to a destination with a window of 2 events a call; x to another, without a window.
         DeliveryPlan plan = new DeliveryPlan(rows("a1", "b1", "c1", "x1", "a2", "x2"), 1, 100, 100,
                 DeliveryPlan.keys(Ordering.PER_AGGREGATE), r -> r.aggregateId().equals("x") ? "other" : "throttled",
-                d -> d.equals("throttled") ? 2 : Integer.MAX_VALUE);
+                (d, beside) -> d.equals("throttled") ? 2 : Integer.MAX_VALUE);
         assertEquals(List.of("a1", "b1", "x1"), names(plan.nextCall()));
         assertEquals(List.of("c1", "a2", "x2"), names(plan.nextCall()), "c's turn before a's second");
         assertFalse(plan.hasNextCall());
@@ -149,12 +149,12 @@ class DeliveryPlanTest {
         DeliveryPlan plan = new DeliveryPlan(rows("h1", "a1", "h2", "b1", "h3", "c1", "d1"), 1, 100, 3,
                 DeliveryPlan.keys(Ordering.PER_AGGREGATE),
                 r -> r.aggregateId().equals("h") || r.aggregateId().equals("a") ? "closed" : "open",
-                d -> closed.contains(d) ? 0 : Integer.MAX_VALUE);
-        assertEquals(List.of("b1", "c1", "d1"), names(plan.nextCall(Set.of(), true)),
+                (d, beside) -> closed.contains(d) ? 0 : Integer.MAX_VALUE);
+        assertEquals(List.of("b1", "c1", "d1"), names(plan.nextCall(Set.of(), true, false)),
                 "the longest chain's destination is closed: the single groups of the open one go, not an empty call");
-        assertFalse(plan.hasNextCall(Set.of()), "only the closed destination's events wait");
+        assertFalse(plan.hasNextCall(Set.of(), false), "only the closed destination's events wait");
         closed.clear();
-        assertEquals(List.of("h1", "a1"), names(plan.nextCall(Set.of(), false)));
-        assertEquals(List.of("h2"), names(plan.nextCall(Set.of(), false)));
+        assertEquals(List.of("h1", "a1"), names(plan.nextCall(Set.of(), false, false)));
+        assertEquals(List.of("h2"), names(plan.nextCall(Set.of(), false, false)));
     }
 }
