@@ -48,16 +48,26 @@ final class SparePasses {
 
     private final String ownerId;
     private final Supplier<RelayResult> pass;
+    private final Executor threads;
     private int running;
     private boolean closed;
 
     /** @param pass the relay's pass: claims a batch and publishes it */
     SparePasses(String ownerId, Supplier<RelayResult> pass) {
-        this.ownerId = ownerId;
-        this.pass = pass;
+        this(ownerId, pass, THREADS);
     }
 
-    /** @return a spare pass, started; one that is not running once the spare passes are closed */
+    /** @param threads where spare passes run */
+    SparePasses(String ownerId, Supplier<RelayResult> pass, Executor threads) {
+        this.ownerId = ownerId;
+        this.pass = pass;
+        this.threads = threads;
+    }
+
+    /**
+     * @return a spare pass, started; one that is not running once the spare passes are closed, or when no thread could
+     *         be had for it (logged): the chain goes on without
+     */
     Cover begin() {
         synchronized (this) {
             if (closed) {
@@ -67,10 +77,12 @@ final class SparePasses {
         }
         Spare spare = new Spare();
         try {
-            THREADS.execute(spare);
-        } catch (RuntimeException e) {
+            threads.execute(spare);
+        } catch (RuntimeException | Error e) {
             spare.done();
-            throw e;
+            log.warn("relay {}: could not start a spare pass, the loop's chain goes on alone: {}", ownerId,
+                    e.toString());
+            return NONE;
         }
         return spare;
     }

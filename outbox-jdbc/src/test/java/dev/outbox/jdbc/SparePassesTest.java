@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.outbox.OutboxException;
 import dev.outbox.RelayResult;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -112,5 +113,17 @@ class SparePassesTest {
         assertTrue(spares.awaitEnded(in(5_000)));
         assertFalse(again.running());
         assertEquals(2, passes.get());
+    }
+
+    @Test
+    void aSparePassWithoutAThreadIsNoneAndLeavesNothingToWaitFor() {
+        AtomicInteger passes = new AtomicInteger();
+        SparePasses spares = new SparePasses("t", () -> claimed(passes.incrementAndGet()), task -> {
+            throw new RejectedExecutionException("no thread to be had");
+        });
+        SparePasses.Cover spare = spares.begin();
+        assertFalse(spare.running());
+        assertTrue(spares.awaitEnded(System.nanoTime()), "nothing runs");
+        assertEquals(0, passes.get());
     }
 }
