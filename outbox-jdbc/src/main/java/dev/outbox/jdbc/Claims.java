@@ -132,7 +132,7 @@ final class Claims {
      * has none.
      */
     private WakeUpWaiter waiter() {
-        if (!commitsWake.getAsBoolean() || !LOOP_THREAD.get()) {
+        if (!commitsWake.getAsBoolean() || !onLoop()) {
             return null;
         }
         WakeUpWaiter waiter = waiters.get();

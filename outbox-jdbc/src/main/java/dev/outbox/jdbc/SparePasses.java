@@ -19,11 +19,9 @@ import org.slf4j.LoggerFactory;
  */
 final class SparePasses {
 
-    /** One loop's spare pass. */
+    /** One loop's spare pass; it ends by itself when a claim finds nothing or a pass fails. */
+    @FunctionalInterface
     interface Cover {
-        /** @return whether the pass still runs: it ends when a claim finds nothing, a pass fails or it is ended */
-        boolean running();
-
         /** Starts no further batch; the batch in progress ends as usual. */
         void end();
     }
@@ -35,16 +33,8 @@ final class SparePasses {
         thread.setDaemon(true);
         return thread;
     });
-    private static final Cover NONE = new Cover() {
-        @Override
-        public boolean running() {
-            return false;
-        }
-
-        @Override
-        public void end() {
-        }
-    };
+    /** A spare pass that never ran. */
+    private static final Cover NONE = () -> { };
 
     private final String ownerId;
     private final Supplier<RelayResult> pass;
@@ -126,7 +116,6 @@ final class SparePasses {
 
     private final class Spare implements Cover, Runnable {
         private volatile boolean ended;
-        private volatile boolean running = true;
 
         @Override
         public void run() {
@@ -145,16 +134,10 @@ final class SparePasses {
         }
 
         void done() {
-            running = false;
             synchronized (SparePasses.this) {
                 SparePasses.this.running--;
                 SparePasses.this.notifyAll();
             }
-        }
-
-        @Override
-        public boolean running() {
-            return running;
         }
 
         @Override
