@@ -30,7 +30,8 @@ import java.util.TreeSet;
  * <p>Events become ready again below the floor when they are unparked, released or requeued. Those this relay makes
  * ready lower its floor at once ({@link #reentered}, and a sighting's own unparked events). Every statement that makes
  * events ready again draws from the table's re-entry sequence; a sighting that finds a draw this relay did not make
- * sets the floor back to the first position, from where it rises again as above.
+ * sets the floor back to the first position, from where it rises again as above. Events made ready by statements that
+ * drew nothing are found by {@link FloorSweep}'s walk below the floor, which lowers it ({@link #foundReady}).
  *
  * <p>Safe for the relay's loops to share: every method is synchronized and short.
  */
@@ -42,12 +43,10 @@ final class ClaimFloor {
     /**
      * What a sighting was taken against.
      *
-     * @param from the floor its walk started at: the first position for a sweep
+     * @param from the floor its walk started at
      * @param at when it began, in this floor's own count of events
-     * @param sweep whether it is the sweep's, which walks from the first position and lowers the floor to a ready
-     *        event it finds below
      */
-    record Start(long from, long at, boolean sweep) {
+    record Start(long from, long at) {
     }
 
     /**
@@ -77,7 +76,6 @@ final class ClaimFloor {
     private long reentriesSeen = NONE;
     private final TreeSet<Long> ownDraws = new TreeSet<>();
     private long resets;
-    private boolean sweepDue;
 
     /** @return the floor the next claim walks from, unless the re-entry sequence moved past {@link #seen()} */
     synchronized long from() {
@@ -89,21 +87,20 @@ final class ClaimFloor {
         return resets;
     }
 
-    /** @return the start of a sighting about to be sent: from the first position once after {@link #sweep} */
+    /** @return the start of a sighting about to be sent */
     synchronized Start start() {
-        boolean sweep = sweepDue;
-        sweepDue = false;
-        return new Start(sweep ? 0 : floor, ++count, sweep);
+        return new Start(floor, ++count);
     }
 
     /**
-     * Makes the next sighting walk from the first position, as the relay does once a minute, to find events made ready
-     * again by statements that drew nothing (a hand-written update, a relay of an earlier version): the floor goes down
-     * to the first ready event that sighting finds below it, and stays where it is when there is none. One walk from
-     * the start, by one sighting; the claims keep walking from the floor, which does not have to rise again.
+     * Says that a walk below the floor ({@link FloorSweep}) found a ready event there, made ready again by a statement
+     * that drew nothing (a hand-written update, a relay of an earlier version): the floor goes down to it. The claims
+     * go on walking from the floor, which does not have to rise again when there is none.
+     *
+     * @param position the ready event's position
      */
-    synchronized void sweep() {
-        sweepDue = true;
+    synchronized void foundReady(long position) {
+        lower(position);
     }
 
     /** Sends the floor to the first position and drops the candidate; sightings sent before count for nothing. */
@@ -149,9 +146,6 @@ final class ClaimFloor {
         }
         if (seen.unparked() != NONE) {
             lower(seen.unparked());
-        }
-        if (start.sweep() && seen.firstReady() != NONE && seen.firstReady() < floor) {
-            lower(seen.firstReady());
         }
     }
 

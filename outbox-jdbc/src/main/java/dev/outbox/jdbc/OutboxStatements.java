@@ -157,8 +157,8 @@ public final class OutboxStatements {
      * @return the statement the relay runs before each claim, making parked events whose time has come claimable
      *         again and sighting the table for the relay's floor; parameters: the time after which events parked
      *         until now are looked at ({@code timestamptz}; the relay passes a few seconds before its previous claim,
-     *         and the earliest time once a minute), where the sighting's walk starts (the floor; 0, the first position,
-     *         for the relay's sweep once a minute), and the floor the claim walks from; returns one row: the
+     *         and the earliest time once a minute), where the sighting's walk starts (the floor), and the floor the
+     *         claim walks from (the same); returns one row: the
      *         lowest position it made claimable and its draw from
      *         {@link OutboxTable#reentrySequenceQualifiedName()} (both null when none), the first ready position at or
      *         above the floor, the highest position, the transactions that drew positions and have not ended (virtual ids),
@@ -167,6 +167,16 @@ public final class OutboxStatements {
      */
     public String unparkDue() {
         return postgresOnly("unparkDue").unparkDue;
+    }
+
+    /**
+     * @return one slice of the relay's walk below its floor, which begins once a minute and runs a slice before each
+     *         claim until it reaches the floor, finding events made ready by statements that drew nothing from the
+     *         re-entry sequence; parameters: the slice's first position and the position after its last; returns the
+     *         first ready position among them, or no row
+     */
+    public String readyBelowFloor() {
+        return postgresOnly("readyBelowFloor").readyBelowFloor;
     }
 
     /**

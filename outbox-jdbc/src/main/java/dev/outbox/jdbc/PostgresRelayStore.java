@@ -29,6 +29,8 @@ final class PostgresRelayStore implements RelayStore {
     private final String recordOutcomesSql;
     private final ParkingSchedule schedule = new ParkingSchedule();
     private final ClaimFloor floor = new ClaimFloor();
+    /** The walk below the floor, a slice of about 2 ms beside each claim while it is under way. */
+    private final FloorSweep sweep = new FloorSweep(Duration.ofMillis(2).toNanos());
     /**
      * Where the unpark before a claim starts its walk of parked events by due time: a few seconds before the previous
      * one's time (commits that park as they become due), from the start once per orphan sweep interval.
@@ -55,8 +57,8 @@ final class PostgresRelayStore implements RelayStore {
 
     /**
      * Makes parked events whose time has come ready and sights the table for the floor, then claims from the floor;
-     * now and then, first looks for events left parked with nothing holding them back and walks from the first
-     * position again.
+     * now and then, first looks for events left parked with nothing holding them back and begins a walk below the
+     * floor, whose slices run before the claims that follow until it reaches the floor.
      */
     @Override
     public ClaimedBatch claim(String owner, Duration lease) throws SQLException {
@@ -71,10 +73,13 @@ final class PostgresRelayStore implements RelayStore {
                     if (orphans != null) {
                         floor.reentered(orphans[0], orphans[1]);
                     }
-                    floor.sweep();
+                    sweep.begin();
                 }
                 boolean passable = sight(connection);
                 commitUnlessAuto(connection, autoCommit);
+                if (sweepBelowFloor(connection)) {
+                    commitUnlessAuto(connection, autoCommit);
+                }
                 ClaimedBatch batch;
                 long sent = System.nanoTime();
                 try (PreparedStatement claim = connection.prepareStatement(parking ? parkingClaimSql : claimSql)) {
@@ -129,7 +134,38 @@ final class PostgresRelayStore implements RelayStore {
         return statement.getResultSet();
     }
 
-    /** Makes the next claim sweep (orphans, then a sighting from the first position), as it does once a minute. */
+    /**
+     * Runs the next slice of the walk below the floor, if one is under way, and lowers the floor to a ready event it
+     * finds.
+     *
+     * @return whether a slice ran
+     */
+    private boolean sweepBelowFloor(Connection connection) throws SQLException {
+        FloorSweep.Slice slice = sweep.next(floor.from());
+        if (slice == null) {
+            return false;
+        }
+        long began = System.nanoTime();
+        try (PreparedStatement walk = connection.prepareStatement(sql.readyBelowFloor)) {
+            walk.setQueryTimeout(timeoutSeconds);
+            walk.setLong(1, slice.from());
+            walk.setLong(2, slice.to());
+            try (ResultSet rs = walk.executeQuery()) {
+                if (rs.next()) {
+                    floor.foundReady(rs.getLong(1));
+                }
+            }
+        }
+        sweep.took(System.nanoTime() - began);
+        return true;
+    }
+
+    /** @return whether a walk below the floor is under way */
+    boolean sweeping() {
+        return sweep.walking();
+    }
+
+    /** Makes the next claim sweep (orphans, then a walk below the floor), as it does once a minute. */
     void sweepAtNextClaim() {
         schedule.sweepNext();
     }
@@ -151,7 +187,7 @@ final class PostgresRelayStore implements RelayStore {
             sight.setQueryTimeout(timeoutSeconds);
             sight.setObject(1, unparkWalk.from());
             sight.setLong(2, start.from());
-            sight.setLong(3, start.sweep() ? floor.from() : start.from()); // the claim's walk starts at the floor
+            sight.setLong(3, start.from());
             try (ResultSet rs = sight.executeQuery()) {
                 rs.next();
                 if (rs.getLong(8) < PostgresStatements.UNPARK_PER_CLAIM) { // else more are due: look again from here

@@ -277,6 +277,7 @@ final class PostgresStatements {
     private final String claimUnordered;
     final String unparkDue;
     final String unparkOrphans;
+    final String readyBelowFloor;
     final String listen;
     final String running;
     final String stillRunning;
@@ -595,8 +596,7 @@ final class PostgresStatements {
         // Parameter 1: due after this time. The relay passes a few seconds before its last such statement's time, so that
         // the walk of the parked index does not step over the entries left by events unparked before, which stay until
         // vacuum removes them; now and then (its sweep) it passes the earliest time, and every event due is found.
-        // The same statement sights the table for the relay's floor (ClaimFloor), walking from it (parameter 2; the
-        // first position for the relay's sweep once a minute): the
+        // The same statement sights the table for the relay's floor (ClaimFloor), walking from it (parameter 2): the
         // lowest position it made ready and what it drew from the re-entry sequence, the first ready position, the
         // highest position, the transactions that drew positions and have not ended (nextval locks the position's
         // sequence until the transaction ends, and takes the lock before it draws; pg_locks is read after the
@@ -653,6 +653,14 @@ final class PostgresStatements {
                 SELECT (SELECT min(position) FROM unparked), nextval('%4$s')
                 WHERE EXISTS (SELECT 1 FROM unparked)""".formatted(t, UNPARK_PER_CLAIM,
                 blockedBy(t, "h"), reentry);
+
+        // One slice of the walk below the floor (FloorSweep): the first ready event from parameter 1 up to, not
+        // including, parameter 2. It walks the ready index over that stretch only, so its cost is bounded by the
+        // slice's span, however many entries of published events lie below it.
+        readyBelowFloor = """
+                SELECT position FROM %s
+                WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL AND position >= ? AND position < ?
+                ORDER BY position LIMIT 1""".formatted(t);
 
         // A relay loop about to wait for a notification says so: the next append draws 1 from the wake sequence and
         // notifies. Outside transactions, like every change to a sequence.

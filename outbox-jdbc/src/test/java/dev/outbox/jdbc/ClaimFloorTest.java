@@ -2,8 +2,6 @@ package dev.outbox.jdbc;
 
 import static dev.outbox.jdbc.ClaimFloor.NONE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -111,33 +109,13 @@ class ClaimFloorTest {
     }
 
     @Test
-    void theSweepWalksFromTheStartOnceAndLeavesTheFloorWhenNothingIsReadyBelowIt() {
+    void aReadyEventFoundBelowTheFloorLowersItAndASightingSentBeforeRaisesNothing() {
         sight(100, 500, Set.of(), 0);
         sight(100, 500, Set.of(), 0);
         sight(100, 500, Set.of(), 0);
         assertEquals(100, floor.from());
-        floor.sweep();
-        assertEquals(100, floor.from(), "the claims keep walking from the floor");
-        ClaimFloor.Start sweep = floor.start();
-        assertTrue(sweep.sweep());
-        assertEquals(0, sweep.from(), "the sweep's sighting walks from the first position");
-        ClaimFloor.Start next = floor.start();
-        assertFalse(next.sweep(), "once");
-        assertEquals(100, next.from());
-        floor.sighted(sweep, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 0));
-        assertEquals(100, floor.from(), "nothing ready below the floor: it stays");
-    }
-
-    @Test
-    void theSweepLowersTheFloorToAnEventMadeReadyBelowItByHand() {
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
-        assertEquals(100, floor.from());
-        floor.sweep();
-        ClaimFloor.Start sweep = floor.start();
         ClaimFloor.Start before = floor.start(); // a claim's sighting under way meanwhile, from the floor
-        floor.sighted(sweep, new ClaimFloor.Sighting(40, 500, Set.of(), NONE, NONE, 0)); // no draw: by hand
+        floor.foundReady(40); // made ready by hand, found by the walk below the floor
         assertEquals(40, floor.from());
         floor.sighted(before, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 0));
         assertEquals(40, floor.from(), "a sighting sent before the lowering raises nothing");
@@ -149,5 +127,18 @@ class ClaimFloorTest {
             sight(100, 500, Set.of(), 0); // published: rises again as usual, through candidate, confirmation, take
         }
         assertEquals(100, floor.from());
+    }
+
+    @Test
+    void aReadyEventFoundAboveTheFloorMovesNothing() {
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        floor.foundReady(150);
+        assertEquals(100, floor.from());
+        for (int i = 0; i < 4; i++) {
+            sight(120, 500, Set.of(), 0);
+        }
+        assertEquals(120, floor.from(), "and the floor rises as before");
     }
 }

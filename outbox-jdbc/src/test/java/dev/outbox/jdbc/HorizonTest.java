@@ -205,6 +205,53 @@ class HorizonTest {
         }
     }
 
+    @Test
+    void underAPinnedHorizonTheWalkBelowTheFloorGoesInSlicesAndFindsAnEventMadeReadyByHand() throws Exception {
+        PostgresRelayStore store = store();
+        try (Connection pin = db.getConnection()) {
+            pin.setAutoCommit(false);
+            pin.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try (Statement s = pin.createStatement()) {
+                s.execute("SELECT count(*) FROM pg_class"); // takes the snapshot and holds the horizon
+            }
+            for (int round = 0; round < 40; round++) {
+                append("p" + (round % 7), 250);
+                while (!claimAndPublish(store).isEmpty()) {
+                    // until drained
+                }
+            }
+            while (store.sweeping()) {
+                claimAndPublish(store); // the walk begun at the first claim ends at the floor
+            }
+            long position = queryLong(db, "SELECT position FROM " + table.qualifiedName()
+                    + " ORDER BY position OFFSET 8000 LIMIT 1");
+            commit(db, c -> {
+                try (Statement s = c.createStatement()) {
+                    s.execute("UPDATE " + table.qualifiedName() + " SET published_at = NULL, aggregate_id = 'hand'"
+                            + " WHERE position = " + position);
+                }
+            });
+            assertTrue(store.floor() > position, "below the floor: " + store.floor());
+            store.sweepAtNextClaim();
+            int claims = 0;
+            List<String> claimed = List.of();
+            while (claimed.isEmpty() && claims < 200) {
+                claimed = claimAndPublish(store);
+                claims++;
+            }
+            assertEquals(List.of("hand"), claimed);
+            // The span at most doubles from its first 1,024 positions: the walk needs four slices at least to reach
+            // position 8,001, one beside each claim.
+            assertTrue(claims >= 4, "found by the claim after slice " + claims);
+            assertEquals(0, pending());
+            for (int i = 0; i < 4; i++) {
+                claimAndPublish(store);
+            }
+            assertTrue(store.floor() > position, "the floor rose again: " + store.floor());
+            pin.rollback();
+        }
+    }
+
     /** @return the buffers a claim walking from {@code floor} reads, by EXPLAIN, its lease rolled back */
     private long claimBuffers(long floor) throws SQLException {
         String claim = new PostgresStatements(table).claim(Ordering.PER_AGGREGATE, 100, JdbcRelay.DEFAULT_MAX_BATCH_BYTES,
