@@ -374,6 +374,14 @@ final class PinnedHorizon {
         Window base = windows.get(firstFree);
         Window worst = windows.get(lastPinned);
         Window last = windows.get(windows.size() - 1);
+        int slowestIndex = firstFree;
+        for (int i = 0; i < windows.size(); i++) {
+            if (phases.get(i).equals("pinned") && windows.get(i).p99() > windows.get(slowestIndex).p99()) {
+                slowestIndex = i;
+            }
+        }
+        Window slowest = windows.get(slowestIndex);
+        long slowestAt = (slowestIndex + 1) * window.toSeconds();
         String label = String.format(Locale.ROOT, "12. pinned horizon, %s, %d events/s, %s pinned: ", db.name(), RATE,
                 pinned.toSeconds() + " s");
         return List.of(
@@ -384,6 +392,9 @@ final class PinnedHorizon {
                 new Row(label + "commit-to-publish p99, last pinned window vs first free one",
                         Format.millis(worst.p99()), Format.millis(base.p99()),
                         Format.ratio(worst.p99() / base.p99()), "<= 2x"),
+                new Row(label + "commit-to-publish p99, slowest pinned window vs first free one",
+                        Format.millis(slowest.p99()) + (slowest == base ? "" : " (window ending at " + slowestAt + " s)"),
+                        Format.millis(base.p99()), Format.ratio(slowest.p99() / base.p99()), "-"),
                 new Row(label + "table size and old versions, end of the pinned phase vs first free window",
                         mib(worst.bytes()) + ", " + String.format(Locale.ROOT, "%,d %s", worst.deadTuples(), db.oldVersionsLabel()),
                         mib(base.bytes()) + ", " + String.format(Locale.ROOT, "%,d %s", base.deadTuples(), db.oldVersionsLabel()),
