@@ -17,8 +17,8 @@ import java.util.TreeSet;
  * <ol>
  * <li>a candidate: the first ready position seen, or the position after the highest one when nothing is ready. Every
  *     event below it was published, dead or parked at that sighting, or belongs to a transaction that had drawn a
- *     position and not ended: drawing locks the position's sequence until the transaction ends, and the lock is taken
- *     before the draw, so every such transaction was among the writers seen.</li>
+ *     position or a re-entry and not ended: drawing locks the sequence until the transaction ends, and the lock is
+ *     taken before the draw, so every such transaction was among the writers seen.</li>
  * <li>confirmed by a sighting that began after the candidate was taken and sees none of its writers any more: their
  *     events are all visible now, or rolled back.</li>
  * <li>taken by a sighting that began after the confirmation: the floor becomes the lower of the candidate and that
@@ -30,7 +30,9 @@ import java.util.TreeSet;
  * <p>Events become ready again below the floor when they are unparked, released or requeued. Those this relay makes
  * ready lower its floor at once ({@link #reentered}, and a sighting's own unparked events). Every statement that makes
  * events ready again draws from the table's re-entry sequence; a sighting that finds a draw this relay did not make
- * sets the floor back to the first position, from where it rises again as above. Events made ready by statements that
+ * sets the floor back to the first position, from where it rises again as above: the drawing transaction is among the
+ * writers of the sightings after, so the floor does not rise past the events it made ready before they are visible.
+ * Events made ready by statements that
  * drew nothing are found by {@link FloorSweep}'s walk below the floor, which lowers it ({@link #foundReady}).
  *
  * <p>Safe for the relay's loops to share: every method is synchronized and short.
@@ -54,7 +56,8 @@ final class ClaimFloor {
      *
      * @param firstReady the first ready position at or above the start's floor, or {@link #NONE}
      * @param lastPosition the highest position, or {@link #NONE}
-     * @param writers the transactions (virtual ids) that drew positions and had not ended, the sighting's own excluded
+     * @param writers the transactions (virtual ids) that drew positions or re-entries and had not ended, the sighting's
+     *        own excluded
      * @param unparked the lowest position the sighting's own statement made ready again, or {@link #NONE}
      * @param drawn what that statement drew from the re-entry sequence, or {@link #NONE}
      * @param reentries the re-entry sequence's last value, 0 before its first draw

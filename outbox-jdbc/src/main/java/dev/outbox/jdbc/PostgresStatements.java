@@ -598,9 +598,10 @@ final class PostgresStatements {
         // vacuum removes them; now and then (its sweep) it passes the earliest time, and every event due is found.
         // The same statement sights the table for the relay's floor (ClaimFloor), walking from it (parameter 2): the
         // lowest position it made ready and what it drew from the re-entry sequence, the first ready position, the
-        // highest position, the transactions that drew positions and have not ended (nextval locks the position's
+        // highest position, the transactions that drew positions or re-entries and have not ended (nextval locks the
         // sequence until the transaction ends, and takes the lock before it draws; pg_locks is read after the
-        // snapshot; purges, claims and records draw none) and the re-entry sequence's last value; then the
+        // snapshot; purges and claims draw none): a floor sent back to the start for a re-entry does not rise past
+        // the events it made ready before they are visible; and the re-entry sequence's last value; then the
         // statement's time, how many events it unparked, and whether a ready event at or above the floor the claim
         // walks from (parameter 3) is under no live lease: if the claim then takes nothing, it passed over something it
         // could not take, which the next claim parks. Each part orders by position, so that it walks the ready index
@@ -627,7 +628,8 @@ final class PostgresStatements {
                        (SELECT max(position) FROM %1$s),
                        ARRAY(SELECT l.virtualtransaction FROM pg_locks l
                              WHERE l.locktype = 'relation'
-                               AND l.relation = pg_get_serial_sequence('%1$s', 'position')::regclass
+                               AND l.relation IN (pg_get_serial_sequence('%1$s', 'position')::regclass,
+                                                  '%3$s'::regclass)
                                AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()),
                        coalesce(pg_sequence_last_value('%3$s'), 0),
                        now(), (SELECT count(*) FROM unparked),

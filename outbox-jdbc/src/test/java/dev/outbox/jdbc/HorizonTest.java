@@ -139,6 +139,45 @@ class HorizonTest {
     }
 
     @Test
+    void anEventMadeReadyAgainByATransactionStillOpenIsNotLeftBelowTheFloor() throws Exception {
+        RecordingPublisher poisonRejecting = new RecordingPublisher(
+                e -> e.type().equals("poison") ? PublishOutcome.rejected("bad") : PublishOutcome.published());
+        Event poison = Event.of("order", "R", "poison", "{}");
+        Event follower = Event.of("order", "R", "step", "{}");
+        commit(db, c -> outbox.appendAll(c, List.of(poison, follower)));
+        try (JdbcRelay relay = JdbcRelay.builder(db, poisonRejecting).table(table).build()) {
+            relay.drain(Duration.ofSeconds(10));
+        }
+        PostgresRelayStore store = store();
+        for (int round = 0; round < 6; round++) {
+            append("b" + round, 10);
+            claimAndPublish(store);
+        }
+        long poisonAt = queryLong(db, "SELECT position FROM " + table.qualifiedName() + " WHERE event_type = 'poison'");
+        assertTrue(store.floor() > poisonAt + 1, "the floor is past aggregate R: " + store.floor());
+        try (Connection requeue = db.getConnection()) {
+            // Another process requeues the dead event, drawing from the re-entry sequence, and commits late.
+            requeue.setAutoCommit(false);
+            try (java.sql.PreparedStatement s = requeue.prepareStatement(new PostgresStatements(table).requeueDeadByType)) {
+                s.setString(1, "poison");
+                s.executeQuery().close();
+            }
+            // Meanwhile this relay sees the draw and, walking from the start, sights the table again and again.
+            for (int round = 0; round < 6; round++) {
+                append("c" + round, 3);
+                List<String> claimed = claimAndPublish(store);
+                assertFalse(claimed.contains("R"), "not committed yet: " + claimed);
+            }
+            assertTrue(store.floor() <= poisonAt,
+                    "the floor stays below what a transaction still open makes ready: " + store.floor());
+            requeue.commit();
+        }
+        List<String> claimed = claimAndPublish(store);
+        assertEquals(List.of("R", "R"), claimed, "both, in order, by the next claim");
+        assertEquals(0, pending());
+    }
+
+    @Test
     void anEventMadeReadyByHandIsFoundByTheSweep() throws Exception {
         append("x", 5);
         PostgresRelayStore store = store();
