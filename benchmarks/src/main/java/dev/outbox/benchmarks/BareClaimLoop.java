@@ -52,6 +52,7 @@ final class BareClaimLoop {
                 unpark.setObject(1, java.time.OffsetDateTime.parse("1970-01-01T00:00:00Z")); // every event due
                 unpark.setLong(2, 0); // walks from the first position: the loop keeps no floor
                 unpark.setLong(3, 0);
+                unpark.setLong(4, Long.MAX_VALUE); // no re-entry log rows past it to read
                 unpark.executeQuery().close();
             }
             s.setLong(1, Long.MAX_VALUE); // never past the re-entries seen

@@ -71,6 +71,7 @@ final class BenchDatabase implements AutoCloseable {
         execute(pool, "DROP TABLE IF EXISTS " + table.qualifiedName());
         execute(pool, "DROP SEQUENCE IF EXISTS " + table.wakeSequenceQualifiedName());
         execute(pool, "DROP SEQUENCE IF EXISTS " + table.reentrySequenceQualifiedName());
+        execute(pool, "DROP TABLE IF EXISTS " + table.reentriesQualifiedName());
     }
 
     /**

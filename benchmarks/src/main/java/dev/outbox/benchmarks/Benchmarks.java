@@ -42,7 +42,7 @@ public final class Benchmarks {
             } else if (arg.startsWith("--only=")) {
                 only = arg.substring("--only=".length());
             } else if (!arg.equals("--quick")) {
-                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|failing|inbox|observe|mariadb|horizon|mariadb-horizon]");
+                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|failing|inbox|observe|mariadb|horizon|horizon-relays|mariadb-horizon]");
                 System.exit(2);
             }
         }
@@ -77,6 +77,11 @@ public final class Benchmarks {
             }
             rows.addAll(section("horizon", () -> new PinnedHorizon(PinnedHorizon.postgres(db), m.horizonFree,
                     m.horizonPinned, m.horizonAfter, m.horizonWindow, Duration.ofSeconds(60)).run()));
+            if ("horizon-relays".equals(only)) {
+                // Opt-in only (--only=horizon-relays): benchmark 12 with two relays and retries, as long again.
+                rows.addAll(new PinnedHorizon(PinnedHorizon.postgres(db), m.horizonFree, m.horizonPinned,
+                        m.horizonAfter, m.horizonWindow, Duration.ofSeconds(60), 2, 100).run());
+            }
             if (mariadb != null && !mariadb.isBlank() && "mariadb-horizon".equals(only)) {
                 // Opt-in only (--only=mariadb-horizon): as long as the PostgreSQL run.
                 try (com.zaxxer.hikari.HikariDataSource pool = MariaDbBench.pool(mariadb, 16)) {

@@ -17,6 +17,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -212,8 +213,23 @@ final class PinnedHorizon {
     private final Duration window;
     private final Duration retention;
 
+    private final int relays;
+    private final int retryOneIn;
+
     PinnedHorizon(Target db, Duration free, Duration pinned, Duration after, Duration window,
                   Duration retention) {
+        this(db, free, pinned, after, window, retention, 1, 0);
+    }
+
+    /**
+     * @param relays how many relays publish, each with the defaults
+     * @param retryOneIn the publisher answers retry to one event in this many at its first attempt (0: to none); such
+     *        events are left out of the latencies, which would otherwise measure the retry policy's delay
+     */
+    PinnedHorizon(Target db, Duration free, Duration pinned, Duration after, Duration window,
+                  Duration retention, int relays, int retryOneIn) {
+        this.relays = relays;
+        this.retryOneIn = retryOneIn;
         this.db = db;
         this.free = free;
         this.pinned = pinned;
@@ -242,9 +258,21 @@ final class PinnedHorizon {
         /** A publish heard before its writer's commit returned: its latency counts as 0. */
         private static final long RECEIVED = -1;
 
+        final Set<UUID> retried = ConcurrentHashMap.newKeySet();
+
+        /** An event answered retry: it is left out of the latencies. */
+        void retried(UUID id) {
+            retried.add(id);
+            committedAt.remove(id);
+        }
+
         void received(List<Event> events) {
             long now = System.nanoTime();
             for (Event e : events) {
+                if (retried.contains(e.id())) {
+                    committedAt.remove(e.id());
+                    continue;
+                }
                 committedAt.compute(e.id(), (id, committed) -> {
                     if (committed == null) {
                         return RECEIVED;
@@ -257,6 +285,9 @@ final class PinnedHorizon {
 
         void committed(UUID id) {
             long now = System.nanoTime();
+            if (retried.contains(id)) {
+                return;
+            }
             committedAt.compute(id, (k, received) -> {
                 if (received == null) {
                     return now;
@@ -288,8 +319,23 @@ final class PinnedHorizon {
         Publisher publisher = new Publisher() {
             @Override
             public List<PublishOutcome> publish(List<Event> events) {
-                meter.received(events);
-                return Collections.nCopies(events.size(), PublishOutcome.published());
+                if (retryOneIn == 0) {
+                    meter.received(events);
+                    return Collections.nCopies(events.size(), PublishOutcome.published());
+                }
+                List<PublishOutcome> outcomes = new ArrayList<>(events.size());
+                List<Event> published = new ArrayList<>(events.size());
+                for (Event e : events) {
+                    if (Math.floorMod(e.id().hashCode(), retryOneIn) == 0 && !meter.retried.contains(e.id())) {
+                        meter.retried(e.id());
+                        outcomes.add(PublishOutcome.retry("one in " + retryOneIn + " is retried once"));
+                    } else {
+                        published.add(e);
+                        outcomes.add(PublishOutcome.published());
+                    }
+                }
+                meter.received(published);
+                return outcomes;
             }
 
             @Override
@@ -301,9 +347,16 @@ final class PinnedHorizon {
         ExecutorService relayThreads = Executors.newCachedThreadPool();
         List<Window> windows = new ArrayList<>();
         List<String> phases = new ArrayList<>();
+        List<JdbcRelay> others = new ArrayList<>();
         try (JdbcRelay relay = JdbcRelay.builder(db.pool(), publisher).table(table).listener(meter)
                 .pollInterval(db.pollInterval()).build()) {
             relay.start(relayThreads);
+            for (int r = 1; r < relays; r++) {
+                JdbcRelay other = JdbcRelay.builder(db.pool(), publisher).table(table).listener(meter)
+                        .pollInterval(db.pollInterval()).build();
+                others.add(other);
+                other.start(relayThreads);
+            }
             warmUp(outbox, meter);
             db.maintain(table);
             long total = free.plus(pinned).plus(after).toNanos();
@@ -366,6 +419,9 @@ final class PinnedHorizon {
             }
             writers.shutdown();
         } finally {
+            for (JdbcRelay other : others) {
+                other.close();
+            }
             relayThreads.shutdown();
             db.drop(table);
         }
@@ -382,8 +438,9 @@ final class PinnedHorizon {
         }
         Window slowest = windows.get(slowestIndex);
         long slowestAt = (slowestIndex + 1) * window.toSeconds();
-        String label = String.format(Locale.ROOT, "12. pinned horizon, %s, %d events/s, %s pinned: ", db.name(), RATE,
-                pinned.toSeconds() + " s");
+        String label = String.format(Locale.ROOT, "12. pinned horizon, %s, %d events/s, %s pinned%s: ", db.name(), RATE,
+                pinned.toSeconds() + " s", relays == 1 && retryOneIn == 0 ? ""
+                        : ", " + relays + " relays, one event in " + retryOneIn + " retried once");
         return List.of(
                 new Row(label + "mean claim, last pinned window vs first free one",
                         String.format(Locale.ROOT, "%.2f ms", worst.claimMillis()),

@@ -29,9 +29,12 @@ import java.util.TreeSet;
  *
  * <p>Events become ready again below the floor when they are unparked, released or requeued. Those this relay makes
  * ready lower its floor at once ({@link #reentered}, and a sighting's own unparked events). Every statement that makes
- * events ready again draws from the table's re-entry sequence; a sighting that finds a draw this relay did not make
- * sets the floor back to the first position, from where it rises again as above: the drawing transaction is among the
- * writers of the sightings after, so the floor does not rise past the events it made ready before they are visible.
+ * events ready again draws from the table's re-entry sequence and logs the draw with the lowest position it made
+ * ready, in its own transaction. A sighting that finds a draw this relay did not make lowers the floor to the lowest
+ * position logged since the count it started from, when it sees a row for every draw since; else (a statement not
+ * committed yet, or rolled back) it sets the floor back to the first position, from where it rises again as above:
+ * the drawing transaction is among the writers of the sightings after, so the floor does not rise past the events it
+ * made ready before they are visible.
  * Events made ready by statements that
  * drew nothing are found by {@link FloorSweep}'s walk below the floor, which lowers it ({@link #foundReady}).
  *
@@ -47,8 +50,10 @@ final class ClaimFloor {
      *
      * @param from the floor its walk started at
      * @param at when it began, in this floor's own count of events
+     * @param seen the re-entry count taken into account when it began ({@link #seen()}): the sighting reads the
+     *        re-entry log's rows past it
      */
-    record Start(long from, long at) {
+    record Start(long from, long at, long seen) {
     }
 
     /**
@@ -61,9 +66,11 @@ final class ClaimFloor {
      * @param unparked the lowest position the sighting's own statement made ready again, or {@link #NONE}
      * @param drawn what that statement drew from the re-entry sequence, or {@link #NONE}
      * @param reentries the re-entry sequence's last value, 0 before its first draw
+     * @param logged how many rows of the re-entry log the sighting sees past its start's {@code seen}
+     * @param loggedLow the lowest position among those rows, or {@link #NONE}
      */
     record Sighting(long firstReady, long lastPosition, Set<String> writers, long unparked, long drawn,
-                    long reentries) {
+                    long reentries, long logged, long loggedLow) {
     }
 
     private record Candidate(long position, Set<String> writers, long takenAt, long confirmedAt) {
@@ -85,14 +92,17 @@ final class ClaimFloor {
         return floor;
     }
 
-    /** @return how often the floor went back to the first position for a re-entry this relay did not make */
+    /**
+     * @return how often the floor went back to the first position for a re-entry this relay did not make, whose row
+     *         in the re-entry log the sighting could not see
+     */
     synchronized long resets() {
         return resets;
     }
 
     /** @return the start of a sighting about to be sent */
     synchronized Start start() {
-        return new Start(floor, ++count);
+        return new Start(floor, ++count, seen());
     }
 
     /**
@@ -128,8 +138,15 @@ final class ClaimFloor {
             absorbOwnDraws();
         }
         if (foreignReentry(seen.reentries())) {
-            resets++;
-            toStart();
+            if (seen.logged() == seen.reentries() - start.seen() && seen.loggedLow() != NONE) {
+                lower(seen.loggedLow()); // every draw since is logged and visible: so are the events it made ready
+                if (seen.unparked() != NONE) {
+                    lower(seen.unparked());
+                }
+            } else {
+                resets++;
+                toStart();
+            }
             return;
         }
         long firstReady = min(seen.firstReady(), seen.unparked());

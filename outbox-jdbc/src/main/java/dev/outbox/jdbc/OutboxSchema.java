@@ -46,7 +46,7 @@ public final class OutboxSchema {
 
     /**
      * Classpath location of the migration for tables created before claims walked from a floor: the aside index built
-     * concurrently and the re-entry sequence; same placeholders as {@link #POSTGRES_RESOURCE}. Run each statement on
+     * concurrently, the re-entry sequence and the re-entry log; same placeholders as {@link #POSTGRES_RESOURCE}. Run each statement on
      * its own, outside a transaction block, after {@link #POSTGRES_PARKING_MIGRATION}.
      */
     public static final String POSTGRES_HORIZON_MIGRATION = "dev/outbox/jdbc/postgresql-horizon.sql";
@@ -224,7 +224,8 @@ public final class OutboxSchema {
                 .replace("${outbox_table}", table.qualifiedName())
                 .replace("${outbox_name}", table.name())
                 .replace("${outbox_wake}", table.wakeSequenceQualifiedName())
-                .replace("${outbox_reentry}", table.reentrySequenceQualifiedName());
+                .replace("${outbox_reentry}", table.reentrySequenceQualifiedName())
+                .replace("${outbox_reentries}", table.reentriesQualifiedName());
     }
 
     /**

@@ -84,9 +84,10 @@ public final class OutboxStatements {
      * @param ordering the relay's ordering
      * @param batchSize most events per claim, written into the text as a literal
      * @param maxBatchBytes most payload bytes per claim (always at least one event), written in as a literal
-     * @return the claim; parameters: the re-entries seen and the floor (the claim walks from the floor, or from the
-     *         first position when the table's re-entry sequence has moved past the re-entries seen; 0 and 0 walk from
-     *         the first position as before), owner id, lease token (uuid), lease in milliseconds; returns position, id,
+     * @return the claim; parameters: the re-entries seen and the floor (the claim walks from the floor; when the
+     *         table's re-entry sequence has moved past the re-entries seen, from the lowest position the re-entry log
+     *         holds past them if it holds a row for each draw, else from the first position; 0 and 0 walk from the
+     *         first position as before), owner id, lease token (uuid), lease in milliseconds; returns position, id,
      *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts, and the row's age in
      *         microseconds (the claim's time minus its creation time). The relay runs
      *         {@link #unparkDue()} just before it. On MySQL and MariaDB the plain read of candidate positions; its one
@@ -157,13 +158,14 @@ public final class OutboxStatements {
      * @return the statement the relay runs before each claim, making parked events whose time has come claimable
      *         again and sighting the table for the relay's floor; parameters: the time after which events parked
      *         until now are looked at ({@code timestamptz}; the relay passes a few seconds before its previous claim,
-     *         and the earliest time once a minute), where the sighting's walk starts (the floor), and the floor the
-     *         claim walks from (the same); returns one row: the
+     *         and the earliest time once a minute), where the sighting's walk starts (the floor), the floor the
+     *         claim walks from (the same), and the re-entry count the relay has taken into account; returns one row: the
      *         lowest position it made claimable and its draw from
      *         {@link OutboxTable#reentrySequenceQualifiedName()} (both null when none), the first ready position at or
      *         above the floor, the highest position, the transactions that drew positions and have not ended (virtual ids),
-     *         the re-entry sequence's last value, the statement's time, how many events it made claimable, and
-     *         whether a ready event at or above the floor is under no live lease
+     *         the re-entry sequence's last value, the statement's time, how many events it made claimable,
+     *         whether a ready event at or above the floor is under no live lease, and how many rows of
+     *         {@link OutboxTable#reentriesQualifiedName()} lie past that count, with the lowest position among them
      */
     public String unparkDue() {
         return postgresOnly("unparkDue").unparkDue;

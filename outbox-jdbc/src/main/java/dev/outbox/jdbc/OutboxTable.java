@@ -83,6 +83,17 @@ public record OutboxTable(String schema, String name) {
         return schema == null ? '"' + reentry + '"' : '"' + schema + "\".\"" + reentry + '"';
     }
 
+    /**
+     * @return the double-quoted, schema-qualified name of the PostgreSQL table that logs re-entries: each draw from
+     *         {@link #reentrySequenceQualifiedName()} with the lowest position its statement made ready again, so that
+     *         other relays look below their floor from there rather than from the first position. This table's name
+     *         with {@code _reentries} appended
+     */
+    public String reentriesQualifiedName() {
+        String reentries = name + "_reentries";
+        return schema == null ? '"' + reentries + '"' : '"' + schema + "\".\"" + reentries + '"';
+    }
+
     /** @return the quoted, qualified name of the index {@code <table>_<suffix>}, for {@code to_regclass} */
     String indexName(String suffix) {
         String index = name + "_" + suffix;

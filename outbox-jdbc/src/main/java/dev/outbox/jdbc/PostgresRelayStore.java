@@ -37,6 +37,8 @@ final class PostgresRelayStore implements RelayStore {
      */
     private final WalkStart unparkWalk = new WalkStart(Duration.ofSeconds(5), ParkingSchedule.ORPHAN_SWEEP);
     private final int timeoutSeconds;
+    /** Where the last trim of the re-entry log stopped: rows below it are gone. Read and written by the sweeping claim. */
+    private volatile long trimmedBelow;
 
     /**
      * @param batchSize most events per claim; the claim statement is fixed for it once, here
@@ -73,6 +75,8 @@ final class PostgresRelayStore implements RelayStore {
                     if (orphans != null) {
                         floor.reentered(orphans[0], orphans[1]);
                     }
+                    trimReentries(connection);
+                    commitUnlessAuto(connection, autoCommit);
                     sweep.begin();
                 }
                 boolean passable = sight(connection);
@@ -160,6 +164,19 @@ final class PostgresRelayStore implements RelayStore {
         return true;
     }
 
+    /** Deletes the re-entry log's rows far behind the newest, from where the last trim stopped. */
+    private void trimReentries(Connection connection) throws SQLException {
+        try (PreparedStatement trim = connection.prepareStatement(sql.trimReentries)) {
+            trim.setQueryTimeout(timeoutSeconds);
+            trim.setLong(1, trimmedBelow);
+            try (ResultSet rs = trim.executeQuery()) {
+                if (rs.next()) {
+                    trimmedBelow = Math.max(trimmedBelow, rs.getLong(1));
+                }
+            }
+        }
+    }
+
     /** @return whether a walk below the floor is under way */
     boolean sweeping() {
         return sweep.walking();
@@ -188,6 +205,7 @@ final class PostgresRelayStore implements RelayStore {
             sight.setObject(1, unparkWalk.from());
             sight.setLong(2, start.from());
             sight.setLong(3, start.from());
+            sight.setLong(4, start.seen());
             try (ResultSet rs = sight.executeQuery()) {
                 rs.next();
                 if (rs.getLong(8) < PostgresStatements.UNPARK_PER_CLAIM) { // else more are due: look again from here
@@ -195,7 +213,8 @@ final class PostgresRelayStore implements RelayStore {
                 }
                 Array writers = rs.getArray(5);
                 ClaimFloor.Sighting seen = new ClaimFloor.Sighting(orNone(rs, 3), orNone(rs, 4),
-                        ClaimFloor.writers((Object[]) writers.getArray()), orNone(rs, 1), orNone(rs, 2), rs.getLong(6));
+                        ClaimFloor.writers((Object[]) writers.getArray()), orNone(rs, 1), orNone(rs, 2), rs.getLong(6),
+                        rs.getLong(10), orNone(rs, 11));
                 writers.free();
                 floor.sighted(start, seen);
                 return rs.getBoolean(9);

@@ -174,7 +174,8 @@ final class PostgresStatements {
      * took the partial per-aggregate index, whose predicate that matches, and walked it whole (a second under a held
      * horizon); a CASE implies no index predicate, so only the primary key fits. The park's blocker does the same.
      */
-    private static String release(String table, String cte, String reentry, String alsoReentering, int share) {
+    private static String release(String table, String cte, String reentry, String reentries, String alsoReentering,
+                                  String alsoLowest, int share) {
         boolean shared = share != Integer.MAX_VALUE;
         String held = !shared ? "OFFSET 0" : """
                 AND h.published_at IS NULL
@@ -210,8 +211,23 @@ final class PostgresStatements {
                   RETURNING t.position
                 ), drawn AS (
                   SELECT nextval('%3$s') AS n WHERE EXISTS (SELECT 1 FROM released)%4$s
-                )""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering, held,
-                aggregates);
+                ), %7$s""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering, held,
+                aggregates, logged(reentries, alsoLowest == null ? "(SELECT min(position) FROM released)"
+                        : "least((SELECT min(position) FROM released), " + alsoLowest + ")"));
+    }
+
+    /**
+     * Logs the draw of {@code drawn} with the lowest position the statement made ready again, in the table's re-entry
+     * log, so that another relay lowers its floor to that position rather than walking from the first one. In the
+     * statement's transaction: the row is visible when the events are.
+     *
+     * @param lowest the expression of that position; null gives 0, the first position
+     */
+    private static String logged(String reentries, String lowest) {
+        return """
+                logged AS (
+                  INSERT INTO %s (draw, position) SELECT n, coalesce(%s, 0) FROM drawn
+                )""".formatted(reentries, lowest);
     }
 
     /**
@@ -278,6 +294,7 @@ final class PostgresStatements {
     final String unparkDue;
     final String unparkOrphans;
     final String readyBelowFloor;
+    final String trimReentries;
     final String listen;
     final String running;
     final String stillRunning;
@@ -443,8 +460,11 @@ final class PostgresStatements {
                 SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
                        (SELECT n FROM drawn)
                 FROM done""".formatted(update, release(table.qualifiedName(), publishedOf,
-                table.reentrySequenceQualifiedName(), null, share));
+                table.reentrySequenceQualifiedName(), table.reentriesQualifiedName(), null, null, share));
     }
+
+    /** How many of the newest rows the re-entry log keeps when relays trim it. */
+    static final int REENTRIES_KEPT = 100_000;
 
     /** Turns JIT compilation off for the rest of the transaction, the implicit one of a pipelined statement too. */
     static final String JIT_OFF = "SELECT set_config('jit', 'off', true);\n";
@@ -455,15 +475,23 @@ final class PostgresStatements {
         this.table = table;
         String t = table.qualifiedName();
         String reentry = table.reentrySequenceQualifiedName();
-        // Where the claim's walk starts: the relay's floor (parameter 2), or the first position when the re-entry
-        // sequence moved past what the relay has taken into account (parameter 1), that is when a statement the relay
-        // has not heard of made events ready again, maybe below its floor. The sequence is read after the claim's
-        // snapshot was taken: a statement that made events ready and committed before it drew before it too.
+        String reentries = table.reentriesQualifiedName();
+        // Where the claim's walk starts: the relay's floor (parameter 2), unless the re-entry sequence moved past what
+        // the relay has taken into account (parameter 1), that is a statement the relay has not heard of made events
+        // ready again, maybe below its floor: then the lowest position those statements logged, when the claim's
+        // snapshot sees a log row for every draw since, else the first position. The sequence is read after the
+        // snapshot was taken: a statement that made events ready and committed before it drew before it too, and a
+        // draw whose row the snapshot does not see (its statement has not committed, or rolled back) counts as missing.
         String walk = """
                 walk AS (
-                  SELECT CASE WHEN coalesce(pg_sequence_last_value('%s'), 0) > ?::bigint THEN 0 ELSE ?::bigint END
-                         AS position
-                )""".formatted(reentry);
+                  SELECT CASE WHEN s.last <= s.seen THEN s.floor
+                              WHEN r.n = s.last - s.seen THEN least(r.low, s.floor)
+                              ELSE 0 END AS position
+                  FROM (SELECT coalesce(pg_sequence_last_value('%s'), 0) AS last, ?::bigint AS seen,
+                               ?::bigint AS floor) s
+                  CROSS JOIN LATERAL (SELECT count(*) AS n, min(position) AS low FROM %s
+                                      WHERE draw > s.seen AND draw <= s.last) r
+                )""".formatted(reentry, reentries);
 
         insert = """
                 INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at)
@@ -619,7 +647,7 @@ final class PostgresStatements {
                   RETURNING position
                 ), drawn AS (
                   SELECT nextval('%3$s') AS n WHERE EXISTS (SELECT 1 FROM unparked)
-                )
+                ), %4$s
                 SELECT (SELECT min(position) FROM unparked),
                        (SELECT n FROM drawn),
                        (SELECT position FROM %1$s
@@ -636,7 +664,11 @@ final class PostgresStatements {
                        (SELECT position FROM %1$s
                         WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL AND position >= ?
                           AND (lease_until IS NULL OR lease_until < now())
-                        ORDER BY position LIMIT 1) IS NOT NULL""".formatted(t, UNPARK_PER_CLAIM, reentry);
+                        ORDER BY position LIMIT 1) IS NOT NULL,
+                       r.n, r.low
+                FROM (SELECT count(*) AS n, min(position) AS low FROM %5$s WHERE draw > ?) r"""
+                .formatted(t, UNPARK_PER_CLAIM, reentry, logged(reentries, "(SELECT min(position) FROM unparked)"),
+                        reentries);
 
         // Rows parked behind an earlier event that no longer holds them back: publishing, requeueing and discarding
         // release them at once, but a claim that parked one while its blocker was being published or requeued by
@@ -651,10 +683,11 @@ final class PostgresStatements {
                     LIMIT %2$d
                     FOR UPDATE SKIP LOCKED)
                   RETURNING position
-                )
-                SELECT (SELECT min(position) FROM unparked), nextval('%4$s')
-                WHERE EXISTS (SELECT 1 FROM unparked)""".formatted(t, UNPARK_PER_CLAIM,
-                blockedBy(t, "h"), reentry);
+                ), drawn AS (
+                  SELECT nextval('%4$s') AS n WHERE EXISTS (SELECT 1 FROM unparked)
+                ), %5$s
+                SELECT (SELECT min(position) FROM unparked), n FROM drawn""".formatted(t, UNPARK_PER_CLAIM,
+                blockedBy(t, "h"), reentry, logged(reentries, "(SELECT min(position) FROM unparked)"));
 
         // One slice of the walk below the floor (FloorSweep): the first ready event from parameter 1 up to, not
         // including, parameter 2. It walks the ready index over that stretch only, so its cost is bounded by the
@@ -663,6 +696,18 @@ final class PostgresStatements {
                 SELECT position FROM %s
                 WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL AND position >= ? AND position < ?
                 ORDER BY position LIMIT 1""".formatted(t);
+
+        // The re-entry log's rows far behind the newest go, from where the last trim stopped (parameter 1), so that
+        // the delete does not walk the entries of rows deleted before. A relay whose account of re-entries is older
+        // than the rows kept finds a draw without its row and walks from the first position once. Returns where
+        // this trim stopped, or no row while the log is shorter than that.
+        trimReentries = """
+                WITH cut AS (
+                  SELECT max(draw) - %2$d AS below FROM %1$s
+                ), trimmed AS (
+                  DELETE FROM %1$s WHERE draw >= ? AND draw < (SELECT below FROM cut)
+                )
+                SELECT below FROM cut WHERE below > 0""".formatted(reentries, REENTRIES_KEPT);
 
         // A relay loop about to wait for a notification says so: the next append draws 1 from the wake sequence and
         // notifies. Outside transactions, like every change to a sequence.
@@ -740,10 +785,11 @@ final class PostgresStatements {
                 WITH requeued AS (
                   UPDATE %1$s SET dead_at = NULL, attempts = 0, next_attempt_at = now()
                   WHERE dead_at IS NOT NULL AND published_at IS NULL AND %%s
-                  RETURNING aggregate_type, aggregate_id
+                  RETURNING position, aggregate_type, aggregate_id
                 ), %2$s
                 SELECT (SELECT count(*) FROM requeued), (SELECT n FROM drawn)""".formatted(t,
-                release(t, "requeued", reentry, "EXISTS (SELECT 1 FROM requeued)", Integer.MAX_VALUE));
+                release(t, "requeued", reentry, reentries, "EXISTS (SELECT 1 FROM requeued)",
+                        "(SELECT min(position) FROM requeued)", Integer.MAX_VALUE));
         requeueDeadById = requeue.formatted("id = ANY(?::uuid[])");
         requeueDeadByType = requeue.formatted("event_type = ?");
         requeueAllDead = requeue.formatted("true");
@@ -754,7 +800,7 @@ final class PostgresStatements {
                   RETURNING aggregate_type, aggregate_id
                 ), %2$s
                 SELECT (SELECT count(*) FROM discarded), (SELECT n FROM drawn)""".formatted(t,
-                release(t, "discarded", reentry, null, Integer.MAX_VALUE));
+                release(t, "discarded", reentry, reentries, null, null, Integer.MAX_VALUE));
 
         // Parameters: retention in milliseconds, how many, and the earliest published_at to look at (parameter 3):
         // OutboxOperations passes a minute before the latest one it deleted, so that the walk of the published_at

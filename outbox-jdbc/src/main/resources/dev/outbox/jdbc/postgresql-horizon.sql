@@ -1,8 +1,8 @@
 -- Migration for outbox tables created before claims walked from a floor (so that their cost stays flat while a long
 -- transaction elsewhere holds the database's horizon). Same placeholders as postgresql.sql (${outbox_table},
--- ${outbox_name}, ${outbox_reentry}).
+-- ${outbox_name}, ${outbox_reentry}, ${outbox_reentries}).
 --
--- Run it before deploying the version that needs it: its claims use the index and the sequence. The index is built
+-- Run it before deploying the version that needs it: its claims use the index, the sequence and the log. The index is built
 -- without blocking writers (CREATE INDEX CONCURRENTLY cannot run inside a transaction block: run each statement on
 -- its own, as psql does, or mark the migration non-transactional in Flyway or Liquibase). Relays of the earlier
 -- version keep working on the migrated table, but their statements do not draw from the sequence: stop them before
@@ -14,3 +14,13 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS ${outbox_name}_aside
     WHERE published_at IS NULL AND (dead_at IS NOT NULL OR parked_until IS NOT NULL);
 
 CREATE SEQUENCE IF NOT EXISTS ${outbox_reentry} CACHE 1;
+
+-- The re-entry log: one row for each draw from the re-entry sequence, with the lowest position its statement made
+-- ready again, written in that statement's transaction. A relay that sees a draw it did not make lowers its floor to
+-- the lowest position logged since what it has taken into account, and walks from the start only when a draw has no
+-- row it can see yet (its statement has not committed, or rolled back). Insert-only; relays delete rows far behind
+-- the newest now and then.
+CREATE TABLE IF NOT EXISTS ${outbox_reentries} (
+    draw     bigint PRIMARY KEY,
+    position bigint NOT NULL
+);

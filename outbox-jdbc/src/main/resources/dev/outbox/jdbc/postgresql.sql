@@ -1,10 +1,11 @@
 -- Outbox table for PostgreSQL 12 or later.
 --
--- Four placeholders, in the dollar-brace syntax of Flyway and Liquibase, so this file can be copied into a
+-- Five placeholders, in the dollar-brace syntax of Flyway and Liquibase, so this file can be copied into a
 -- migration as it is: outbox_table is the table, quoted and possibly schema-qualified ("app"."outbox_event");
 -- outbox_name is its bare name, used to name the indexes; outbox_wake is the sequence that gates wake-ups, the
 -- outbox table's name with "_wake" appended, quoted and qualified alike ("app"."outbox_event_wake"); outbox_reentry
--- the sequence that counts re-entries, named alike with "_reentry". OutboxSchema.postgres(table) fills them in.
+-- the sequence that counts re-entries, named alike with "_reentry"; outbox_reentries the table that logs them, named
+-- alike with "_reentries". OutboxSchema.postgres(table) fills them in.
 
 CREATE TABLE IF NOT EXISTS ${outbox_table} (
     -- Append order. Events of one aggregate are published in this order.
@@ -104,3 +105,13 @@ CREATE SEQUENCE IF NOT EXISTS ${outbox_wake} CACHE 1;
 -- them back is published, requeued) draws from this sequence. A relay's claims walk from a floor below which nothing
 -- is ready; one that sees a draw it did not make walks from the start again, so no event is left below it.
 CREATE SEQUENCE IF NOT EXISTS ${outbox_reentry} CACHE 1;
+
+-- The re-entry log: one row for each draw from the re-entry sequence, with the lowest position its statement made
+-- ready again, written in that statement's transaction. A relay that sees a draw it did not make lowers its floor to
+-- the lowest position logged since what it has taken into account, and walks from the start only when a draw has no
+-- row it can see yet (its statement has not committed, or rolled back). Insert-only; relays delete rows far behind
+-- the newest now and then.
+CREATE TABLE IF NOT EXISTS ${outbox_reentries} (
+    draw     bigint PRIMARY KEY,
+    position bigint NOT NULL
+);

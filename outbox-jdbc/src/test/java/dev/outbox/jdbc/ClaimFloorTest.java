@@ -13,7 +13,7 @@ class ClaimFloorTest {
 
     /** One sighting: taken now, seen as given. */
     private void sight(long firstReady, long last, Set<String> writers, long reentries) {
-        floor.sighted(floor.start(), new ClaimFloor.Sighting(firstReady, last, writers, NONE, NONE, reentries));
+        floor.sighted(floor.start(), new ClaimFloor.Sighting(firstReady, last, writers, NONE, NONE, reentries, 0, NONE));
     }
 
     @Test
@@ -56,13 +56,13 @@ class ClaimFloorTest {
     void aSightingThatBeganBeforeTheCandidateWasTakenConfirmsNothing() {
         ClaimFloor.Start early = floor.start();
         sight(100, 500, Set.of("3/1"), 0);
-        floor.sighted(early, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 0));
+        floor.sighted(early, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 0, 0, NONE));
         sight(100, 500, Set.of(), 0); // confirms
         sight(100, 500, Set.of(), 0); // takes
         assertEquals(100, floor.from());
         ClaimFloor.Start beforeConfirmation = floor.start();
         sight(200, 600, Set.of(), 0); // confirms the candidate 100 -> the next one is 100 again; take 200 later
-        floor.sighted(beforeConfirmation, new ClaimFloor.Sighting(200, 600, Set.of(), NONE, NONE, 0));
+        floor.sighted(beforeConfirmation, new ClaimFloor.Sighting(200, 600, Set.of(), NONE, NONE, 0, 0, NONE));
         assertEquals(100, floor.from(), "a sighting sent before the confirmation cannot take it");
     }
 
@@ -92,7 +92,7 @@ class ClaimFloorTest {
         sight(100, 500, Set.of(), 1);
         sight(100, 500, Set.of(), 1);
         assertEquals(100, floor.from());
-        floor.sighted(floor.start(), new ClaimFloor.Sighting(100, 500, Set.of(), 30, 2, 2));
+        floor.sighted(floor.start(), new ClaimFloor.Sighting(100, 500, Set.of(), 30, 2, 2, 0, NONE));
         assertEquals(30, floor.from());
         assertEquals(2, floor.seen());
         assertEquals(0, floor.resets());
@@ -117,7 +117,7 @@ class ClaimFloorTest {
         ClaimFloor.Start before = floor.start(); // a claim's sighting under way meanwhile, from the floor
         floor.foundReady(40); // made ready by hand, found by the walk below the floor
         assertEquals(40, floor.from());
-        floor.sighted(before, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 0));
+        floor.sighted(before, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 0, 0, NONE));
         assertEquals(40, floor.from(), "a sighting sent before the lowering raises nothing");
         sight(40, 500, Set.of(), 0);
         sight(40, 500, Set.of(), 0);
@@ -140,5 +140,45 @@ class ClaimFloorTest {
             sight(120, 500, Set.of(), 0);
         }
         assertEquals(120, floor.from(), "and the floor rises as before");
+    }
+
+    @Test
+    void aForeignReentryWhoseDrawsAreAllLoggedLowersTheFloorToTheLowestLoggedPosition() {
+        sight(100, 500, Set.of(), 3);
+        sight(100, 500, Set.of(), 3);
+        sight(100, 500, Set.of(), 3);
+        assertEquals(100, floor.from());
+        ClaimFloor.Start start = floor.start();
+        assertEquals(3, start.seen());
+        // Another relay drew 4 and 5, releasing events from 70 and from 40, and committed.
+        floor.sighted(start, new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 5, 2, 40));
+        assertEquals(40, floor.from(), "down to the lowest logged position, not to the start");
+        assertEquals(0, floor.resets());
+        assertEquals(5, floor.seen());
+        for (int i = 0; i < 4; i++) {
+            sight(120, 500, Set.of(), 5);
+        }
+        assertEquals(120, floor.from(), "and rises again as usual");
+    }
+
+    @Test
+    void aForeignDrawWithoutAVisibleRowSendsTheFloorToTheStart() {
+        sight(100, 500, Set.of(), 3);
+        sight(100, 500, Set.of(), 3);
+        sight(100, 500, Set.of(), 3);
+        // Draws 4 and 5, but only one row is visible: the other statement has not committed, or rolled back.
+        floor.sighted(floor.start(), new ClaimFloor.Sighting(100, 500, Set.of("7/1"), NONE, NONE, 5, 1, 40));
+        assertEquals(0, floor.from());
+        assertEquals(1, floor.resets());
+    }
+
+    @Test
+    void aForeignLoggedReentryAboveTheFloorLeavesIt() {
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        floor.sighted(floor.start(), new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 1, 1, 300));
+        assertEquals(100, floor.from());
+        assertEquals(0, floor.resets());
     }
 }

@@ -134,7 +134,9 @@ class HorizonTest {
 
         new OutboxOperations(db, table).requeueDead(List.of(poison.id())); // another process, as far as the relay knows
         List<String> next = claimAndPublish(store);
-        assertEquals(List.of("A", "A"), next, "the next claim walks from the start and takes both, in order");
+        assertEquals(List.of("A", "A"), next, "the next claim walks from the requeued event and takes both, in order");
+        long poisonAt = queryLong(db, "SELECT position FROM " + table.qualifiedName() + " WHERE event_type = 'poison'");
+        assertEquals(poisonAt, store.floor(), "down to the position the re-entry log gave, not to the start");
         assertEquals(0, pending());
     }
 
@@ -175,6 +177,31 @@ class HorizonTest {
         List<String> claimed = claimAndPublish(store);
         assertEquals(List.of("R", "R"), claimed, "both, in order, by the next claim");
         assertEquals(0, pending());
+    }
+
+    @Test
+    void theReentryLogKeepsItsNewestRows() throws Exception {
+        String log = table.reentriesQualifiedName();
+        long rows = PostgresStatements.REENTRIES_KEPT + 500;
+        commit(db, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("INSERT INTO " + log + " (draw, position) SELECT g, g FROM generate_series(1, " + rows + ") g");
+            }
+        });
+        PostgresRelayStore store = store();
+        claimAndPublish(store); // the first claim sweeps
+        assertEquals(PostgresStatements.REENTRIES_KEPT + 1, queryLong(db, "SELECT count(*) FROM " + log));
+        assertEquals(rows - PostgresStatements.REENTRIES_KEPT, queryLong(db, "SELECT min(draw) FROM " + log));
+        commit(db, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("INSERT INTO " + log + " (draw, position) SELECT g, g FROM generate_series(" + (rows + 1)
+                        + ", " + (rows + 200) + ") g");
+            }
+        });
+        store.sweepAtNextClaim();
+        claimAndPublish(store);
+        assertEquals(PostgresStatements.REENTRIES_KEPT + 1, queryLong(db, "SELECT count(*) FROM " + log));
+        assertEquals(rows + 200 - PostgresStatements.REENTRIES_KEPT, queryLong(db, "SELECT min(draw) FROM " + log));
     }
 
     @Test
@@ -321,14 +348,14 @@ class HorizonTest {
         // The table as the previous version left it: no aside index, no re-entry sequence; a dead event, its
         // followers parked behind it, and ready events.
         for (String sql : List.of("DROP INDEX \"" + table.name() + "_aside\"",
-                "DROP SEQUENCE " + table.reentrySequenceQualifiedName())) {
+                "DROP SEQUENCE " + table.reentrySequenceQualifiedName(), "DROP TABLE " + table.reentriesQualifiedName())) {
             commit(db, c -> c.createStatement().execute(sql));
         }
         try (JdbcRelay relay = JdbcRelay.builder(db, new RecordingPublisher()).table(table).build()) {
             OutboxException e = assertThrows(OutboxException.class, relay::runOnce);
             assertTrue(e.getMessage().contains(OutboxSchema.POSTGRES_HORIZON_MIGRATION), e.getMessage());
         }
-        assertEquals(2, OutboxSchema.postgresHorizonMigration(table).size());
+        assertEquals(3, OutboxSchema.postgresHorizonMigration(table).size());
         OutboxSchema.migrate(db, table);
         OutboxSchema.migrate(db, table); // again: harmless
         RecordingPublisher publisher = new RecordingPublisher();

@@ -208,7 +208,8 @@ class ParkingTest extends EachDatabase {
         // The table as the earlier version created it.
         for (String sql : List.of(
                 "DROP SEQUENCE " + table.wakeSequenceQualifiedName(),
-                "DROP SEQUENCE " + table.reentrySequenceQualifiedName(), "DROP INDEX \"" + n + "_aside\"",
+                "DROP SEQUENCE " + table.reentrySequenceQualifiedName(), "DROP TABLE " + table.reentriesQualifiedName(),
+                "DROP INDEX \"" + n + "_aside\"",
                 "DROP INDEX \"" + n + "_ready\"", "DROP INDEX \"" + n + "_parked\"", "DROP INDEX \"" + n + "_held\"",
                 "DROP INDEX \"" + n + "_pending_since\"", "DROP INDEX \"" + n + "_dead\"",
                 "ALTER TABLE " + t + " DROP COLUMN parked_until",
