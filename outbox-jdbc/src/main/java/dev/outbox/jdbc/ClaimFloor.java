@@ -2,8 +2,8 @@ package dev.outbox.jdbc;
 
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Where a PostgreSQL relay's claims start their walk of the ready index: the floor, a position below which no event is
@@ -30,11 +30,11 @@ import java.util.TreeSet;
  * <p>Events become ready again below the floor when they are unparked, released or requeued. Those this relay makes
  * ready lower its floor at once ({@link #reentered}, and a sighting's own unparked events). Every statement that makes
  * events ready again draws from the table's re-entry sequence and logs the draw with the lowest position it made
- * ready, in its own transaction. A sighting that finds a draw this relay did not make lowers the floor to the lowest
- * position logged since the count it started from, when it sees a row for every draw since; else (a statement not
- * committed yet, or rolled back) it sets the floor back to the first position, from where it rises again as above:
- * the drawing transaction is among the writers of the sightings after, so the floor does not rise past the events it
- * made ready before they are visible.
+ * ready, in its own transaction; a sighting lowers the floor to the positions logged by draws this relay did not make
+ * ({@link ReentryAccount}, which also waits for the rows of draws whose statements have not committed yet, and reads
+ * each one only once). When more draws went by than it reads one by one, the floor goes back to the first position,
+ * from where it rises again as above: the drawing transactions are among the writers of the sightings after, so the
+ * floor does not rise past the events they made ready before they are visible.
  * Events made ready by statements that
  * drew nothing are found by {@link FloorSweep}'s walk below the floor, which lowers it ({@link #foundReady}).
  *
@@ -66,11 +66,11 @@ final class ClaimFloor {
      * @param unparked the lowest position the sighting's own statement made ready again, or {@link #NONE}
      * @param drawn what that statement drew from the re-entry sequence, or {@link #NONE}
      * @param reentries the re-entry sequence's last value, 0 before its first draw
-     * @param logged how many rows of the re-entry log the sighting sees past its start's {@code seen}
-     * @param loggedLow the lowest position among those rows, or {@link #NONE}
+     * @param logged the rows of the re-entry log past its start's {@code seen} that the sighting sees (at most
+     *        {@link ReentryAccount#MAX_UNACCOUNTED} of them): draw, then the lowest position its statement made ready
      */
     record Sighting(long firstReady, long lastPosition, Set<String> writers, long unparked, long drawn,
-                    long reentries, long logged, long loggedLow) {
+                    long reentries, Map<Long, Long> logged) {
     }
 
     private record Candidate(long position, Set<String> writers, long takenAt, long confirmedAt) {
@@ -83,8 +83,7 @@ final class ClaimFloor {
     private long count;
     private long loweredAt;
     private Candidate candidate;
-    private long reentriesSeen = NONE;
-    private final TreeSet<Long> ownDraws = new TreeSet<>();
+    private final ReentryAccount reentries = new ReentryAccount();
     private long resets;
 
     /** @return the floor the next claim walks from, unless the re-entry sequence moved past {@link #seen()} */
@@ -93,8 +92,8 @@ final class ClaimFloor {
     }
 
     /**
-     * @return how often the floor went back to the first position for a re-entry this relay did not make, whose row
-     *         in the re-entry log the sighting could not see
+     * @return how often the floor went back to the first position because more re-entries went by than a sighting
+     *         reads one by one ({@link ReentryAccount#MAX_UNACCOUNTED})
      */
     synchronized long resets() {
         return resets;
@@ -125,29 +124,27 @@ final class ClaimFloor {
 
     /**
      * @return the re-entry count up to which every draw has been taken into account: a claim that finds the sequence
-     *         past it walks from the first position
+     *         past it walks from the lowest position the log holds past it, or from the first position when more than
+     *         {@link ReentryAccount#MAX_UNACCOUNTED} draws went by
      */
     synchronized long seen() {
-        return Math.max(reentriesSeen, 0);
+        return reentries.seen();
     }
 
     /** Takes in what a sighting saw. */
     synchronized void sighted(Start start, Sighting seen) {
         if (seen.drawn() != NONE) {
-            ownDraws.add(seen.drawn());
-            absorbOwnDraws();
+            reentries.own(seen.drawn());
         }
-        if (foreignReentry(seen.reentries())) {
-            if (seen.logged() == seen.reentries() - start.seen() && seen.loggedLow() != NONE) {
-                lower(seen.loggedLow()); // every draw since is logged and visible: so are the events it made ready
-                if (seen.unparked() != NONE) {
-                    lower(seen.unparked());
-                }
-            } else {
-                resets++;
-                toStart();
-            }
+        ReentryAccount.Outcome reentered = reentries.sighted(start.at(), start.seen(), ++count, seen.reentries(),
+                seen.logged(), seen.writers());
+        if (reentered.overflow()) {
+            resets++;
+            toStart();
             return;
+        }
+        if (reentered.lowest() != NONE) {
+            lower(reentered.lowest()); // the events another relay made ready there are visible, as is its row
         }
         long firstReady = min(seen.firstReady(), seen.unparked());
         if (start.at() > loweredAt) {
@@ -177,8 +174,7 @@ final class ClaimFloor {
      */
     synchronized void reentered(long lowest, long drawn) {
         if (drawn != NONE) {
-            ownDraws.add(drawn);
-            absorbOwnDraws();
+            reentries.own(drawn);
         }
         lower(lowest);
     }
@@ -196,38 +192,6 @@ final class ClaimFloor {
         if (changed) {
             loweredAt = ++count;
         }
-    }
-
-    /** Moves what has been taken into account past this relay's own draws that follow it. */
-    private void absorbOwnDraws() {
-        while (reentriesSeen != NONE && ownDraws.remove(reentriesSeen + 1)) {
-            reentriesSeen++;
-        }
-    }
-
-    /**
-     * @return whether the re-entry sequence moved past what this relay has accounted for by a draw of another's; the
-     *         first sighting only learns where it stands
-     */
-    private boolean foreignReentry(long reentries) {
-        if (reentriesSeen == NONE) {
-            reentriesSeen = reentries;
-            ownDraws.headSet(reentries, true).clear();
-            return false;
-        }
-        if (reentries <= reentriesSeen) {
-            return false;
-        }
-        boolean foreign = false;
-        for (long n = reentriesSeen + 1; n <= reentries; n++) {
-            if (!ownDraws.remove(n)) {
-                foreign = true;
-                break;
-            }
-        }
-        reentriesSeen = reentries;
-        ownDraws.headSet(reentries, true).clear();
-        return foreign;
     }
 
     private static long min(long a, long b) {

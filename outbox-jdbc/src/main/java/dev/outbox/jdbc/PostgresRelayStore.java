@@ -7,8 +7,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.OffsetDateTime;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -214,12 +216,28 @@ final class PostgresRelayStore implements RelayStore {
                 Array writers = rs.getArray(5);
                 ClaimFloor.Sighting seen = new ClaimFloor.Sighting(orNone(rs, 3), orNone(rs, 4),
                         ClaimFloor.writers((Object[]) writers.getArray()), orNone(rs, 1), orNone(rs, 2), rs.getLong(6),
-                        rs.getLong(10), orNone(rs, 11));
+                        logged(rs.getArray(10), rs.getArray(11)));
                 writers.free();
                 floor.sighted(start, seen);
                 return rs.getBoolean(9);
             }
         }
+    }
+
+    /** @return the re-entry log's rows a sighting read, draw to position, from its two arrays (null when none) */
+    private static Map<Long, Long> logged(Array draws, Array positions) throws SQLException {
+        if (draws == null) {
+            return Map.of();
+        }
+        Long[] d = (Long[]) draws.getArray();
+        Long[] p = (Long[]) positions.getArray();
+        Map<Long, Long> logged = new HashMap<>(d.length * 2);
+        for (int i = 0; i < d.length; i++) {
+            logged.put(d[i], p[i]);
+        }
+        draws.free();
+        positions.free();
+        return logged;
     }
 
     private static long orNone(ResultSet rs, int column) throws SQLException {

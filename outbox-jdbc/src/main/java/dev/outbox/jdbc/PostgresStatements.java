@@ -476,22 +476,21 @@ final class PostgresStatements {
         String t = table.qualifiedName();
         String reentry = table.reentrySequenceQualifiedName();
         String reentries = table.reentriesQualifiedName();
-        // Where the claim's walk starts: the relay's floor (parameter 2), unless the re-entry sequence moved past what
-        // the relay has taken into account (parameter 1), that is a statement the relay has not heard of made events
-        // ready again, maybe below its floor: then the lowest position those statements logged, when the claim's
-        // snapshot sees a log row for every draw since, else the first position. The sequence is read after the
-        // snapshot was taken: a statement that made events ready and committed before it drew before it too, and a
-        // draw whose row the snapshot does not see (its statement has not committed, or rolled back) counts as missing.
+        // Where the claim's walk starts: the relay's floor (parameter 2), or below it the lowest position the re-entry
+        // log holds for draws past what the relay has accounted for (parameter 1): statements the relay has not heard
+        // of made events ready again there. A draw whose row the claim's snapshot does not see made nothing ready
+        // that the snapshot sees (its statement has not committed, or rolled back). More draws than the relay reads
+        // one by one (ReentryAccount): from the first position.
         String walk = """
                 walk AS (
                   SELECT CASE WHEN s.last <= s.seen THEN s.floor
-                              WHEN r.n = s.last - s.seen THEN least(r.low, s.floor)
-                              ELSE 0 END AS position
-                  FROM (SELECT coalesce(pg_sequence_last_value('%s'), 0) AS last, ?::bigint AS seen,
+                              WHEN s.last - s.seen > %3$d THEN 0
+                              ELSE least(r.low, s.floor) END AS position
+                  FROM (SELECT coalesce(pg_sequence_last_value('%1$s'), 0) AS last, ?::bigint AS seen,
                                ?::bigint AS floor) s
-                  CROSS JOIN LATERAL (SELECT count(*) AS n, min(position) AS low FROM %s
+                  CROSS JOIN LATERAL (SELECT min(position) AS low FROM %2$s
                                       WHERE draw > s.seen AND draw <= s.last) r
-                )""".formatted(reentry, reentries);
+                )""".formatted(reentry, reentries, ReentryAccount.MAX_UNACCOUNTED);
 
         insert = """
                 INSERT INTO %s (id, aggregate_type, aggregate_id, event_type, payload, headers, occurred_at)
@@ -665,10 +664,11 @@ final class PostgresStatements {
                         WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL AND position >= ?
                           AND (lease_until IS NULL OR lease_until < now())
                         ORDER BY position LIMIT 1) IS NOT NULL,
-                       r.n, r.low
-                FROM (SELECT count(*) AS n, min(position) AS low FROM %5$s WHERE draw > ?) r"""
+                       r.draws, r.positions
+                FROM (SELECT array_agg(draw ORDER BY draw) AS draws, array_agg(position ORDER BY draw) AS positions
+                      FROM (SELECT draw, position FROM %5$s WHERE draw > ? ORDER BY draw LIMIT %6$d) x) r"""
                 .formatted(t, UNPARK_PER_CLAIM, reentry, logged(reentries, "(SELECT min(position) FROM unparked)"),
-                        reentries);
+                        reentries, ReentryAccount.MAX_UNACCOUNTED);
 
         // Rows parked behind an earlier event that no longer holds them back: publishing, requeueing and discarding
         // release them at once, but a claim that parked one while its blocker was being published or requeued by

@@ -17,9 +17,9 @@ CREATE SEQUENCE IF NOT EXISTS ${outbox_reentry} CACHE 1;
 
 -- The re-entry log: one row for each draw from the re-entry sequence, with the lowest position its statement made
 -- ready again, written in that statement's transaction. A relay that sees a draw it did not make lowers its floor to
--- the lowest position logged since what it has taken into account, and walks from the start only when a draw has no
--- row it can see yet (its statement has not committed, or rolled back). Insert-only; relays delete rows far behind
--- the newest now and then.
+-- the position logged with it once it sees the row (the events it made ready become visible with it), and walks from
+-- the start only when it falls more than 1,000 draws behind. Insert-only; relays delete rows far behind the newest
+-- now and then.
 CREATE TABLE IF NOT EXISTS ${outbox_reentries} (
     draw     bigint PRIMARY KEY,
     position bigint NOT NULL

@@ -103,14 +103,15 @@ CREATE SEQUENCE IF NOT EXISTS ${outbox_wake} CACHE 1;
 
 -- Re-entries: every statement that makes events ready again (unparked when due, released when the event holding
 -- them back is published, requeued) draws from this sequence. A relay's claims walk from a floor below which nothing
--- is ready; one that sees a draw it did not make walks from the start again, so no event is left below it.
+-- is ready; one that sees a draw it did not make walks from the position logged with it (below) once it sees that
+-- row, so no event is left below it.
 CREATE SEQUENCE IF NOT EXISTS ${outbox_reentry} CACHE 1;
 
 -- The re-entry log: one row for each draw from the re-entry sequence, with the lowest position its statement made
 -- ready again, written in that statement's transaction. A relay that sees a draw it did not make lowers its floor to
--- the lowest position logged since what it has taken into account, and walks from the start only when a draw has no
--- row it can see yet (its statement has not committed, or rolled back). Insert-only; relays delete rows far behind
--- the newest now and then.
+-- the position logged with it once it sees the row (the events it made ready become visible with it), and walks from
+-- the start only when it falls more than 1,000 draws behind. Insert-only; relays delete rows far behind the newest
+-- now and then.
 CREATE TABLE IF NOT EXISTS ${outbox_reentries} (
     draw     bigint PRIMARY KEY,
     position bigint NOT NULL
