@@ -147,19 +147,19 @@ final class ClaimFloor {
             lower(reentered.lowest()); // the events another relay made ready there are visible, as is its row
         }
         long firstReady = min(seen.firstReady(), seen.unparked());
-        if (start.at() > loweredAt) {
-            if (candidate != null && candidate.confirmedAt() != 0 && start.at() > candidate.confirmedAt()) {
-                floor = Math.max(floor, min(candidate.position(), firstReady));
-                candidate = null;
-            } else if (candidate != null && candidate.confirmedAt() == 0 && start.at() > candidate.takenAt()
-                    && disjoint(candidate.writers(), seen.writers())) {
-                candidate = new Candidate(candidate.position(), candidate.writers(), candidate.takenAt(), ++count);
-            }
-            if (candidate == null) {
-                long position = firstReady != NONE ? firstReady
-                        : seen.lastPosition() != NONE ? seen.lastPosition() + 1 : start.from();
-                candidate = new Candidate(Math.max(position, start.from()), Set.copyOf(seen.writers()), ++count, 0);
-            }
+        // A lowering since the sighting began lowered the candidate too, so the sighting may still confirm or take
+        // it (the floor becomes no higher than the candidate); it may not take a new one, having walked from above.
+        if (candidate != null && candidate.confirmedAt() != 0 && start.at() > candidate.confirmedAt()) {
+            floor = Math.max(floor, min(candidate.position(), firstReady));
+            candidate = null;
+        } else if (candidate != null && candidate.confirmedAt() == 0 && start.at() > candidate.takenAt()
+                && disjoint(candidate.writers(), seen.writers())) {
+            candidate = new Candidate(candidate.position(), candidate.writers(), candidate.takenAt(), ++count);
+        }
+        if (candidate == null && start.at() > loweredAt) {
+            long position = firstReady != NONE ? firstReady
+                    : seen.lastPosition() != NONE ? seen.lastPosition() + 1 : start.from();
+            candidate = new Candidate(Math.max(position, start.from()), Set.copyOf(seen.writers()), ++count, 0);
         }
         if (seen.unparked() != NONE) {
             lower(seen.unparked());

@@ -2,6 +2,7 @@ package dev.outbox.jdbc;
 
 import static dev.outbox.jdbc.ClaimFloor.NONE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 import java.util.Set;
@@ -188,5 +189,21 @@ class ClaimFloorTest {
         floor.sighted(floor.start(), new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 1, Map.of(1L, 300L)));
         assertEquals(100, floor.from());
         assertEquals(1, floor.seen());
+    }
+
+    @Test
+    void theFloorRisesThoughAnotherRelayMakesEventsReadyAgainBeforeEverySighting() {
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        sight(100, 500, Set.of(), 0);
+        assertEquals(100, floor.from());
+        // Another relay retries events a little behind the first ready one, one draw before every sighting; each is
+        // published again by the next.
+        for (int i = 1; i <= 30; i++) {
+            long firstReady = 100 + 100L * i;
+            floor.sighted(floor.start(), new ClaimFloor.Sighting(firstReady, firstReady + 400, Set.of(), NONE, NONE, i,
+                    Map.of((long) i, firstReady - 50)));
+        }
+        assertTrue(floor.from() >= 2_000, "the floor follows the first ready event up: " + floor.from());
     }
 }
