@@ -55,7 +55,7 @@ final class BareClaimLoop {
                 unpark.setLong(4, Long.MAX_VALUE); // no re-entry log rows past it to read
                 unpark.executeQuery().close();
             }
-            s.setLong(1, Long.MAX_VALUE); // never past the re-entries seen
+            s.setArray(1, c.createArrayOf("bigint", new Long[] {Long.MAX_VALUE})); // no draw unread: from the floor
             s.setLong(2, 0);
             s.setString(3, owner);
             s.setObject(4, token);

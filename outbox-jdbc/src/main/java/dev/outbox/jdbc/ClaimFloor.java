@@ -131,6 +131,15 @@ final class ClaimFloor {
         return reentries.seen();
     }
 
+    /**
+     * @return what a claim reads the re-entry log for: the highest draw a sighting has taken in, then the draws that
+     *         wait for their row ({@link ReentryAccount#unread}). Read it before {@link #from}: a sighting taken in
+     *         between lowers the floor for what it settles, so the pair errs only low
+     */
+    synchronized Long[] unread() {
+        return reentries.unread();
+    }
+
     /** Takes in what a sighting saw. */
     synchronized void sighted(Start start, Sighting seen) {
         if (seen.drawn() != NONE) {

@@ -84,10 +84,11 @@ public final class OutboxStatements {
      * @param ordering the relay's ordering
      * @param batchSize most events per claim, written into the text as a literal
      * @param maxBatchBytes most payload bytes per claim (always at least one event), written in as a literal
-     * @return the claim; parameters: the re-entries seen and the floor (the claim walks from the floor; when the
-     *         table's re-entry sequence has moved past the re-entries seen, from the lowest position the re-entry log
-     *         holds past them if it holds a row for each draw, else from the first position; 0 and 0 walk from the
-     *         first position as before), owner id, lease token (uuid), lease in milliseconds; returns position, id,
+     * @return the claim; parameters: the re-entries not read yet ({@code bigint[]}: the highest draw from the
+     *         table's re-entry sequence the relay has taken into account, then the draws whose rows it waits for) and
+     *         the floor (the claim walks from the floor, or from the lowest position the re-entry log holds for those
+     *         draws and the ones past the first element, when lower; from the first position when the sequence is
+     *         more than 1,000 draws past the first element; {0} and 0 walk from the first position), owner id, lease token (uuid), lease in milliseconds; returns position, id,
      *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts, and the row's age in
      *         microseconds (the claim's time minus its creation time). The relay runs
      *         {@link #unparkDue()} just before it. On MySQL and MariaDB the plain read of candidate positions; its one

@@ -88,9 +88,10 @@ final class PostgresRelayStore implements RelayStore {
                 }
                 ClaimedBatch batch;
                 long sent = System.nanoTime();
+                Array unread = connection.createArrayOf("bigint", floor.unread()); // before the floor: see unread()
                 try (PreparedStatement claim = connection.prepareStatement(parking ? parkingClaimSql : claimSql)) {
                     claim.setQueryTimeout(timeoutSeconds);
-                    claim.setLong(1, floor.seen());
+                    claim.setArray(1, unread);
                     claim.setLong(2, floor.from());
                     claim.setString(3, owner);
                     claim.setObject(4, token);
@@ -98,6 +99,8 @@ final class PostgresRelayStore implements RelayStore {
                     try (ResultSet rs = rows(claim, parking, "the claim")) {
                         batch = ClaimedBatch.read(token, rs, sent);
                     }
+                } finally {
+                    unread.free();
                 }
                 commitUnlessAuto(connection, autoCommit);
                 schedule.claimed(batch.size(), parking, passable);

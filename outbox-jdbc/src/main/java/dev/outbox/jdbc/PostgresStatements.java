@@ -477,19 +477,20 @@ final class PostgresStatements {
         String reentry = table.reentrySequenceQualifiedName();
         String reentries = table.reentriesQualifiedName();
         // Where the claim's walk starts: the relay's floor (parameter 2), or below it the lowest position the re-entry
-        // log holds for draws past what the relay has accounted for (parameter 1): statements the relay has not heard
-        // of made events ready again there. A draw whose row the claim's snapshot does not see made nothing ready
-        // that the snapshot sees (its statement has not committed, or rolled back). More draws than the relay reads
-        // one by one (ReentryAccount): from the first position.
+        // log holds for draws the relay has not taken in (parameter 1, an array: the highest draw it has taken in,
+        // then the draws it waits for, ReentryAccount): statements it has not heard of made events ready again there.
+        // A draw whose row the claim's snapshot does not see made nothing ready that the snapshot sees (its statement
+        // has not committed, or rolled back). More draws than the relay reads one by one: from the first position.
         String walk = """
                 walk AS (
-                  SELECT CASE WHEN s.last <= s.seen THEN s.floor
-                              WHEN s.last - s.seen > %3$d THEN 0
+                  SELECT CASE WHEN s.last - s.seen[1] > %3$d THEN 0
                               ELSE least(r.low, s.floor) END AS position
-                  FROM (SELECT coalesce(pg_sequence_last_value('%1$s'), 0) AS last, ?::bigint AS seen,
+                  FROM (SELECT coalesce(pg_sequence_last_value('%1$s'), 0) AS last, ?::bigint[] AS seen,
                                ?::bigint AS floor) s
-                  CROSS JOIN LATERAL (SELECT min(position) AS low FROM %2$s
-                                      WHERE draw > s.seen AND draw <= s.last) r
+                  CROSS JOIN LATERAL (SELECT min(x.position) AS low FROM (
+                                        SELECT position FROM %2$s WHERE draw > s.seen[1] AND draw <= s.last
+                                        UNION ALL
+                                        SELECT position FROM %2$s WHERE draw = ANY(s.seen[2:])) x) r
                 )""".formatted(reentry, reentries, ReentryAccount.MAX_UNACCOUNTED);
 
         insert = """

@@ -43,6 +43,8 @@ final class ReentryAccount {
     }
 
     private long accounted = ClaimFloor.NONE;
+    /** The highest draw a sighting has taken in: each one up to it is settled, this relay's own, or waits. */
+    private long known = ClaimFloor.NONE;
     /** Draws past the count accounted for that a sighting settled: logged, or rolled back. */
     private final TreeSet<Long> settled = new TreeSet<>();
     private final TreeSet<Long> own = new TreeSet<>();
@@ -51,6 +53,20 @@ final class ReentryAccount {
     /** @return the count up to which every draw is settled: sightings and claims read the log's rows past it */
     long seen() {
         return Math.max(accounted, 0);
+    }
+
+    /**
+     * @return what a claim reads the log for: the highest draw a sighting has taken in (or {@link #seen()}, if higher),
+     *         then the draws that wait for their row
+     */
+    Long[] unread() {
+        Long[] unread = new Long[1 + unlogged.size()];
+        unread[0] = Math.max(known, seen());
+        int i = 1;
+        for (Long draw : unlogged.keySet()) {
+            unread[i++] = draw;
+        }
+        return unread;
     }
 
     /** @return how many draws wait for their row */
@@ -83,11 +99,13 @@ final class ReentryAccount {
                     Set<String> writers) {
         if (accounted == ClaimFloor.NONE) { // the first sighting only learns where the sequence stands
             accounted = reentries;
+            known = reentries;
             own.headSet(reentries, true).clear();
             return new Outcome(ClaimFloor.NONE, false);
         }
         if (reentries - accounted > MAX_UNACCOUNTED) {
             accounted = reentries;
+            known = reentries;
             own.headSet(reentries, true).clear();
             settled.clear();
             unlogged.clear();
@@ -118,6 +136,7 @@ final class ReentryAccount {
                 settled.add(draw);
             }
         }
+        known = Math.max(known, upTo);
         advance();
         return new Outcome(lowest, false);
     }

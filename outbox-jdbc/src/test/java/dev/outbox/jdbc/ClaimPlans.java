@@ -26,7 +26,7 @@ final class ClaimPlans {
                 jit.execute();
             }
             try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim)) {
-                s.setLong(1, Long.MAX_VALUE); // never past the re-entries seen: the walk starts at the floor
+                s.setArray(1, c.createArrayOf("bigint", new Long[] {Long.MAX_VALUE})); // no draw unread: from the floor
                 s.setLong(2, floor);
                 s.setString(3, "explain");
                 s.setObject(4, UUID.randomUUID());

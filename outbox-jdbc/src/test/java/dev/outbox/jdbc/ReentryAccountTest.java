@@ -93,4 +93,17 @@ class ReentryAccountTest {
         assertEquals(10 + ReentryAccount.MAX_UNACCOUNTED + 1, account.seen());
         assertFalse(sight(10 + ReentryAccount.MAX_UNACCOUNTED + 1, Map.of(), Set.of()).overflow());
     }
+
+    @Test
+    void aClaimReadsTheLogPastWhatSightingsTookInAndForTheDrawsThatWait() {
+        sight(10, Map.of(), Set.of());
+        assertEquals(java.util.List.of(10L), java.util.List.of(account.unread()));
+        sight(14, Map.of(12L, 80L, 14L, 90L), Set.of("3/7")); // 11 and 13 not committed yet
+        assertEquals(10, account.seen(), "sightings read the log from below 11");
+        assertEquals(java.util.List.of(14L, 11L, 13L), java.util.List.of(account.unread()),
+                "a claim reads it past 14 and for 11 and 13, not again for 12 and 14, settled");
+        sight(14, Map.of(11L, 30L, 12L, 80L, 13L, 20L, 14L, 90L), Set.of());
+        assertEquals(java.util.List.of(14L), java.util.List.of(account.unread()));
+        assertEquals(14, account.seen());
+    }
 }
