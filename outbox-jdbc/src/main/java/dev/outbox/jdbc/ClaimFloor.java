@@ -34,8 +34,7 @@ import java.util.Set;
  * ({@link ReentryAccount}, which also waits for the rows of draws whose statements have not committed yet, and reads
  * each one only once). When more draws went by than it reads one by one, the floor goes back to the first position,
  * from where it rises again as above: the drawing transactions are among the writers of the sightings after, so the
- * floor does not rise past the events they made ready before they are visible.
- * Events made ready by statements that
+ * floor does not rise past the events they made ready before they are visible. Events made ready by statements that
  * drew nothing are found by {@link FloorSweep}'s walk below the floor, which lowers it ({@link #foundReady}).
  *
  * <p>Safe for the relay's loops to share: every method is synchronized and short.
@@ -86,7 +85,10 @@ final class ClaimFloor {
     private final ReentryAccount reentries = new ReentryAccount();
     private long resets;
 
-    /** @return the floor the next claim walks from, unless the re-entry sequence moved past {@link #seen()} */
+    /**
+     * @return the floor the next claim walks from, unless the re-entry log holds a lower position for a draw not taken
+     *         in yet ({@link #unread})
+     */
     synchronized long from() {
         return floor;
     }
@@ -122,11 +124,7 @@ final class ClaimFloor {
         loweredAt = ++count;
     }
 
-    /**
-     * @return the re-entry count up to which every draw has been taken into account: a claim that finds the sequence
-     *         past it walks from the lowest position the log holds past it, or from the first position when more than
-     *         {@link ReentryAccount#MAX_UNACCOUNTED} draws went by
-     */
+    /** @return the re-entry count up to which every draw is settled: sightings read the log's rows past it */
     synchronized long seen() {
         return reentries.seen();
     }
