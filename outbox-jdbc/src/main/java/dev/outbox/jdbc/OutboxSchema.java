@@ -45,9 +45,10 @@ public final class OutboxSchema {
     public static final String POSTGRES_PARKING_MIGRATION = "dev/outbox/jdbc/postgresql-parking.sql";
 
     /**
-     * Classpath location of the migration for tables created before claims walked from a floor: the aside index built
-     * concurrently, the re-entry sequence and the re-entry log; same placeholders as {@link #POSTGRES_RESOURCE}. Run each statement on
-     * its own, outside a transaction block, after {@link #POSTGRES_PARKING_MIGRATION}.
+     * Classpath location of the migration for tables created before claims walked from a floor: the set-aside index
+     * built concurrently, the re-entry sequence and the re-entry log, then the index an earlier form of it built
+     * dropped; same placeholders as {@link #POSTGRES_RESOURCE}. Run each statement on its own, outside a transaction
+     * block, after {@link #POSTGRES_PARKING_MIGRATION}.
      */
     public static final String POSTGRES_HORIZON_MIGRATION = "dev/outbox/jdbc/postgresql-horizon.sql";
 
@@ -223,6 +224,7 @@ public final class OutboxSchema {
         return template(resource)
                 .replace("${outbox_table}", table.qualifiedName())
                 .replace("${outbox_name}", table.name())
+                .replace("${outbox_schema}", table.schema() == null ? "" : '"' + table.schema() + "\".")
                 .replace("${outbox_wake}", table.wakeSequenceQualifiedName())
                 .replace("${outbox_reentry}", table.reentrySequenceQualifiedName())
                 .replace("${outbox_reentries}", table.reentriesQualifiedName());

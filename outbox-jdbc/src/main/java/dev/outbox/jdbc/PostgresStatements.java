@@ -51,11 +51,23 @@ final class PostgresStatements {
     }
 
     /**
-     * Row {@code %s} is pending and set aside from the claim's walk: dead or parked. The aside index holds exactly
-     * these rows, by aggregate.
+     * Row {@code a} is pending and set aside from the claim's walk: dead or parked. The set-aside index holds the dead
+     * and parked rows by aggregate, and is the only index whose predicate this matches: the unpublished test is inside
+     * a CASE, which implies no index predicate. Written as {@code published_at IS NULL AND ...}, it also matched the
+     * per-aggregate index of unpublished events, and once the small index of set-aside events had many pages for its
+     * few rows (events parked for a retry and unparked leave it so), the planner took the other one and walked the
+     * aggregate's whole history for each candidate: under a held horizon, in benchmark 12 with two relays and
+     * retries, a claim of 100 events read 210,000 buffers (0.9 s) after 400 s, and claims stalled.
      */
-    private static final String ASIDE =
-            "%s.published_at IS NULL AND (%s.dead_at IS NOT NULL OR %s.parked_until IS NOT NULL)";
+    private static String aside(String a) {
+        return "(%1$s.dead_at IS NOT NULL OR %1$s.parked_until IS NOT NULL)"
+                .formatted(a) + " AND " + unpublished(a);
+    }
+
+    /** Row {@code a} is unpublished, in a CASE that implies no index predicate (see {@link #aside}). */
+    private static String unpublished(String a) {
+        return "CASE WHEN %1$s.published_at IS NULL THEN true ELSE false END".formatted(a);
+    }
 
     /**
      * An earlier unpublished event of {@code h}'s aggregate that cannot be published now: dead, backing off or
@@ -89,7 +101,7 @@ final class PostgresStatements {
      */
     private static String park(String table, boolean ordered) {
         // Whether an earlier event holds h back, looking no lower than the walk's start (the floor) but for the dead
-        // and parked events below it, which the aside index finds by aggregate. Above the floor, the first earlier
+        // and parked events below it, which the set-aside index finds by aggregate. Above the floor, the first earlier
         // event that holds h back or is under a live lease decides: a lease is left alone (see above), and the look
         // stops there rather than stepping over the rest of the aggregate's events for each of its rows (a busy
         // aggregate's followers, waiting behind its leased head, cost each of them a walk of all the others).
@@ -104,7 +116,7 @@ final class PostgresStatements {
                    SELECT 1 FROM %1$s b
                    WHERE b.aggregate_type = h.aggregate_type AND b.aggregate_id = h.aggregate_id
                      AND b.position < h.position AND %3$s
-                   OFFSET 0))""".formatted(table, holdsBack("b"), ASIDE.replace("%s", "b"));
+                   OFFSET 0))""".formatted(table, holdsBack("b"), aside("b"));
         return """
                 walked AS (
                   SELECT h.position, h.aggregate_type, h.aggregate_id, h.next_attempt_at, %3$s AS blocked
@@ -146,7 +158,7 @@ final class PostgresStatements {
                   WHERE t.position = held.position AND (t.lease_until IS NULL OR t.lease_until < now())
                     AND t.position IN (SELECT position FROM %1$s WHERE position IN (SELECT position FROM held)
                                        FOR UPDATE SKIP LOCKED)
-                )""".formatted(table, PARK_PER_CLAIM, blocked, holdsBack("x"), holdsBack("b"), ASIDE.replace("%s", "x"),
+                )""".formatted(table, PARK_PER_CLAIM, blocked, holdsBack("x"), holdsBack("b"), aside("x"),
                 unleasedReady("h"), unleasedReady("f"));
     }
 
@@ -167,10 +179,10 @@ final class PostgresStatements {
      * made only for aggregates that hold events back.
      *
      * <p>ARRAY(...) computes the positions first, and LATERAL with OFFSET 0 makes each aggregate one lookup in the
-     * held index (with a share, in the aside index, in position order, LIMIT being the fence): the planner, which
-     * cannot estimate the CTE, would otherwise loop over every held row once per aggregate (0.9 s for 500 published
-     * events with 7,500 held). The positions are joined by primary key, with the
-     * unpublished test inside a CASE: written as {@code position = ANY(...) AND published_at IS NULL}, the planner
+     * held index (with a share, in the set-aside index, in position order, LIMIT being the fence; its unpublished test
+     * is in a CASE, as in {@link #aside}): the planner, which cannot estimate the CTE, would otherwise loop over every
+     * held row once per aggregate (0.9 s for 500 published events with 7,500 held). The positions are joined by
+     * primary key, with the unpublished test inside a CASE: written as {@code position = ANY(...) AND published_at IS NULL}, the planner
      * took the partial per-aggregate index, whose predicate that matches, and walked it whole (a second under a held
      * horizon); a CASE implies no index predicate, so only the primary key fits. The park's blocker does the same.
      */
@@ -178,14 +190,14 @@ final class PostgresStatements {
                                   String alsoLowest, int share) {
         boolean shared = share != Integer.MAX_VALUE;
         String held = !shared ? "OFFSET 0" : """
-                AND h.published_at IS NULL
+                AND %3$s
                         ORDER BY h.aggregate_type, h.aggregate_id, h.position
                         LIMIT CASE WHEN (SELECT f.parked_until IS NULL FROM %1$s f
                                          WHERE f.aggregate_type = r.aggregate_type AND f.aggregate_id = r.aggregate_id
                                            AND f.position > r.last AND f.published_at IS NULL
                                            AND (f.lease_until IS NULL OR f.lease_until < now())
                                          ORDER BY f.aggregate_type, f.aggregate_id, f.position
-                                         LIMIT 1) THEN 0 ELSE %2$d END""".formatted(table, share);
+                                         LIMIT 1) THEN 0 ELSE %2$d END""".formatted(table, share, unpublished("h"));
         // With a share, only aggregates that hold events back (one look in the held index each: OFFSET 0, or the
         // planner makes it a semi-join that reads every held row, 50,000 behind a dead event, at every record), each
         // with the last position published of it, from which the look for a waiting share starts.
@@ -563,7 +575,7 @@ final class PostgresStatements {
         // 3. kept (when the relay caps an aggregate's share of a batch): the first claimable events of each aggregate.
         // Then the lease is written. Rows come back in any order; ClaimedBatch sorts them by position.
         // Every walk starts at the relay's floor (walk, ClaimFloor): no event at or below it is ready, and an
-        // unpublished event below it is dead or parked, which the aside index finds by aggregate. So neither the
+        // unpublished event below it is dead or parked, which the set-aside index finds by aggregate. So neither the
         // walk nor the aggregate checks step over the index entries of events published before the floor, which
         // stay until vacuum removes them, and vacuum cannot while a long transaction holds the horizon.
         // OFFSET 0 (LIMIT 1 for the first event) keeps each NOT EXISTS a per-row lookup on an aggregate index:
@@ -606,7 +618,7 @@ final class PostgresStatements {
                   JOIN gap g ON g.aggregate_type = c.aggregate_type AND g.aggregate_id = c.aggregate_id
                   WHERE g.position IS NULL OR c.position < g.position
                 ):cap:park
-                """.formatted(t, CLAIMABLE, ADMITTED, holdsBack("b"), walk, ASIDE.replace("%s", "b")) + lease(t, ":leased");
+                """.formatted(t, CLAIMABLE, ADMITTED, holdsBack("b"), walk, aside("b")) + lease(t, ":leased");
 
         claimUnordered = """
                 WITH %4$s, candidate AS (

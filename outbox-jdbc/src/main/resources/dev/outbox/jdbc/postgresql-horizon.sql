@@ -1,6 +1,7 @@
 -- Migration for outbox tables created before claims walked from a floor (so that their cost stays flat while a long
 -- transaction elsewhere holds the database's horizon). Same placeholders as postgresql.sql (${outbox_table},
--- ${outbox_name}, ${outbox_reentry}, ${outbox_reentries}).
+-- ${outbox_name}, ${outbox_reentry}, ${outbox_reentries}), and ${outbox_schema}: the table's schema, quoted and followed
+-- by a dot, or nothing for a table on the search path.
 --
 -- Run it before deploying the version that needs it: its claims use the index, the sequence and the log. The index is built
 -- without blocking writers (CREATE INDEX CONCURRENTLY cannot run inside a transaction block: run each statement on
@@ -9,9 +10,12 @@
 -- relays of the new version start, or an event they make ready again below a new relay's floor waits for that
 -- relay's sweep (once a minute), and its aggregate's order is not checked against it meanwhile.
 
-CREATE INDEX CONCURRENTLY IF NOT EXISTS ${outbox_name}_aside
+CREATE INDEX CONCURRENTLY IF NOT EXISTS ${outbox_name}_set_aside
     ON ${outbox_table} (aggregate_type, aggregate_id, position)
-    WHERE published_at IS NULL AND (dead_at IS NOT NULL OR parked_until IS NOT NULL);
+    WHERE dead_at IS NOT NULL OR parked_until IS NOT NULL;
+
+-- An index an earlier form of this migration built, which the claims no longer use.
+DROP INDEX CONCURRENTLY IF EXISTS ${outbox_schema}${outbox_name}_aside;
 
 CREATE SEQUENCE IF NOT EXISTS ${outbox_reentry} CACHE 1;
 

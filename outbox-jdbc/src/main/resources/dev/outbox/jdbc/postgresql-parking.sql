@@ -1,5 +1,6 @@
 -- Migration for outbox tables created before claims parked what they cannot take and before appends notified only
--- waiting relays. Same placeholders as postgresql.sql (${outbox_table}, ${outbox_name}, ${outbox_wake}).
+-- waiting relays. Same placeholders as postgresql.sql (${outbox_table}, ${outbox_name}, ${outbox_wake}), and
+-- ${outbox_schema}: the table's schema, quoted and followed by a dot, or nothing for a table on the search path.
 --
 -- Run it before deploying the version that needs it: appends and claims of that version use the new column and
 -- table. Adding a nullable column takes a brief ACCESS EXCLUSIVE lock and rewrites nothing; the indexes are built
@@ -36,4 +37,4 @@ CREATE SEQUENCE IF NOT EXISTS ${outbox_wake} CACHE 1;
 
 -- The old pending index, replaced by the ready and pending_since indexes. Relays of the earlier version claim with
 -- it: while they still run, their claims get slower, never wrong.
-DROP INDEX CONCURRENTLY IF EXISTS ${outbox_name}_pending;
+DROP INDEX CONCURRENTLY IF EXISTS ${outbox_schema}${outbox_name}_pending;

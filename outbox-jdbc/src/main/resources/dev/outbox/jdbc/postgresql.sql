@@ -73,11 +73,14 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_pending_since
     ON ${outbox_table} (created_at)
     WHERE published_at IS NULL AND dead_at IS NULL;
 
--- Pending events set aside from the claim's walk (dead or parked), by aggregate: the claim's check for an earlier
--- event holding an aggregate back, below where the relay's walk starts.
-CREATE INDEX IF NOT EXISTS ${outbox_name}_aside
+-- Events set aside from the claim's walk (dead or parked), by aggregate: the claim's check for an earlier event
+-- holding an aggregate back, below where the relay's walk starts. Publishing clears both columns, so these events are
+-- pending. The predicate leaves published_at out so that those checks, which test it apart, match no other index:
+-- where they also matched the per-aggregate index below, the planner could take that one and walk every entry of the
+-- aggregate's history, which a held horizon keeps.
+CREATE INDEX IF NOT EXISTS ${outbox_name}_set_aside
     ON ${outbox_table} (aggregate_type, aggregate_id, position)
-    WHERE published_at IS NULL AND (dead_at IS NOT NULL OR parked_until IS NOT NULL);
+    WHERE dead_at IS NOT NULL OR parked_until IS NOT NULL;
 
 -- Dead events, for listDead() and the dead count.
 CREATE INDEX IF NOT EXISTS ${outbox_name}_dead

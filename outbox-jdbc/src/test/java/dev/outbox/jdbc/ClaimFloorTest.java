@@ -18,6 +18,18 @@ class ClaimFloorTest {
         floor.sighted(floor.start(), new ClaimFloor.Sighting(firstReady, last, writers, NONE, NONE, reentries, Map.of()));
     }
 
+    /**
+     * Raises the floor to 100 as three sightings with nothing writing do (candidate, confirmed, taken).
+     *
+     * @param reentries the re-entry count the sightings read
+     */
+    private void raisedTo100(long reentries) {
+        for (int i = 0; i < 3; i++) {
+            sight(100, 500, Set.of(), reentries);
+        }
+        assertEquals(100, floor.from());
+    }
+
     @Test
     void risesToTheFirstReadyEventOnceTheWritersSeenWithItHaveEnded() {
         sight(100, 500, Set.of("3/1", "4/7"), 0); // candidate 100, two appends under way
@@ -70,10 +82,7 @@ class ClaimFloorTest {
 
     @Test
     void ownReentriesLowerTheFloorAndAnotherRelaysLowerItToWhereTheirRowsSay() {
-        sight(100, 500, Set.of(), 5);
-        sight(100, 500, Set.of(), 5);
-        sight(100, 500, Set.of(), 5);
-        assertEquals(100, floor.from());
+        raisedTo100(5);
         assertEquals(5, floor.seen());
 
         floor.reentered(40, 6); // this relay released events from 40 and drew 6
@@ -97,9 +106,7 @@ class ClaimFloorTest {
 
     @Test
     void moreDrawsThanARelayReadsOneByOneSendTheFloorToTheStart() {
-        sight(100, 500, Set.of(), 5);
-        sight(100, 500, Set.of(), 5);
-        sight(100, 500, Set.of(), 5);
+        raisedTo100(5);
         sight(100, 500, Set.of(), 5 + ReentryAccount.MAX_UNACCOUNTED + 1);
         assertEquals(0, floor.from());
         assertEquals(1, floor.resets());
@@ -108,10 +115,7 @@ class ClaimFloorTest {
 
     @Test
     void aSightingsOwnUnparkedEventsCountAsReady() {
-        sight(100, 500, Set.of(), 1);
-        sight(100, 500, Set.of(), 1);
-        sight(100, 500, Set.of(), 1);
-        assertEquals(100, floor.from());
+        raisedTo100(1);
         floor.sighted(floor.start(), new ClaimFloor.Sighting(100, 500, Set.of(), 30, 2, 2, Map.of()));
         assertEquals(30, floor.from());
         assertEquals(2, floor.seen());
@@ -130,10 +134,7 @@ class ClaimFloorTest {
 
     @Test
     void aReadyEventFoundBelowTheFloorLowersItAndASightingSentBeforeRaisesNothing() {
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
-        assertEquals(100, floor.from());
+        raisedTo100(0);
         ClaimFloor.Start before = floor.start(); // a claim's sighting under way meanwhile, from the floor
         floor.foundReady(40); // made ready by hand, found by the walk below the floor
         assertEquals(40, floor.from());
@@ -151,9 +152,7 @@ class ClaimFloorTest {
 
     @Test
     void aReadyEventFoundAboveTheFloorMovesNothing() {
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
+        raisedTo100(0);
         floor.foundReady(150);
         assertEquals(100, floor.from());
         for (int i = 0; i < 4; i++) {
@@ -164,10 +163,7 @@ class ClaimFloorTest {
 
     @Test
     void aForeignReentryLowersTheFloorToTheLowestLoggedPosition() {
-        sight(100, 500, Set.of(), 3);
-        sight(100, 500, Set.of(), 3);
-        sight(100, 500, Set.of(), 3);
-        assertEquals(100, floor.from());
+        raisedTo100(3);
         ClaimFloor.Start start = floor.start();
         assertEquals(3, start.seen());
         // Another relay drew 4 and 5, releasing events from 70 and from 40, and committed.
@@ -183,9 +179,7 @@ class ClaimFloorTest {
 
     @Test
     void aForeignLoggedReentryAboveTheFloorLeavesIt() {
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
+        raisedTo100(0);
         floor.sighted(floor.start(), new ClaimFloor.Sighting(100, 500, Set.of(), NONE, NONE, 1, Map.of(1L, 300L)));
         assertEquals(100, floor.from());
         assertEquals(1, floor.seen());
@@ -193,10 +187,7 @@ class ClaimFloorTest {
 
     @Test
     void theFloorRisesThoughAnotherRelayMakesEventsReadyAgainBeforeEverySighting() {
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
-        sight(100, 500, Set.of(), 0);
-        assertEquals(100, floor.from());
+        raisedTo100(0);
         // Another relay retries events a little behind the first ready one, one draw before every sighting; each is
         // published again by the next.
         for (int i = 1; i <= 30; i++) {
