@@ -365,7 +365,11 @@ class HorizonTest {
     private long claimBuffers(long floor) throws SQLException {
         String claim = new PostgresStatements(table).claim(Ordering.PER_AGGREGATE, 100, JdbcRelay.DEFAULT_MAX_BATCH_BYTES,
                 false);
-        String plan = ClaimPlans.explain(db, claim, floor);
+        return buffers(ClaimPlans.explain(db, claim, floor));
+    }
+
+    /** @return the buffers the top node of an EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) plan read */
+    private static long buffers(String plan) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"Shared Hit Blocks\": (\\d+)").matcher(plan);
         long hit = m.find() ? Long.parseLong(m.group(1)) : -1;
         java.util.regex.Matcher r = java.util.regex.Pattern.compile("\"Shared Read Blocks\": (\\d+)").matcher(plan);
