@@ -12,7 +12,7 @@
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS ${outbox_name}_set_aside
     ON ${outbox_table} (aggregate_type, aggregate_id, position)
-    WHERE dead_at IS NOT NULL OR parked_until IS NOT NULL;
+    WHERE (dead_at IS NOT NULL OR parked_until IS NOT NULL) AND aggregate_id IS NOT NULL;
 
 -- An index an earlier form of this migration built, which the claims no longer use.
 DROP INDEX CONCURRENTLY IF EXISTS ${outbox_schema}${outbox_name}_aside;
