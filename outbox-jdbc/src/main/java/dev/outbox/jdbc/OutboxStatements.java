@@ -88,7 +88,8 @@ public final class OutboxStatements {
      *         table's re-entry sequence the relay has taken into account, then the draws whose rows it waits for) and
      *         the floor (the claim walks from the floor, or from the lowest position the re-entry log holds for those
      *         draws and the ones past the first element, when lower; from the first position when the sequence is
-     *         more than 1,000 draws past the first element; {0} and 0 walk from the first position), owner id, lease token (uuid), lease in milliseconds; returns position, id,
+     *         more than 1,000 draws past the first element; {0} and 0 walk from the first position), owner id, lease
+     *         token (uuid), lease in milliseconds; returns position, id,
      *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts, and the row's age in
      *         microseconds (the claim's time minus its creation time). The relay runs
      *         {@link #unparkDue()} just before it. On MySQL and MariaDB the plain read of candidate positions; its one

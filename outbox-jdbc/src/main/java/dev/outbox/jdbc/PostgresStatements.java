@@ -199,9 +199,10 @@ final class PostgresStatements {
      * held index (with a share, in the set-aside index, in position order, LIMIT being the fence; its unpublished test
      * is in a CASE, as in {@link #aside}): the planner, which cannot estimate the CTE, would otherwise loop over every
      * held row once per aggregate (0.9 s for 500 published events with 7,500 held). The positions are joined by
-     * primary key, with the unpublished test inside a CASE: written as {@code position = ANY(...) AND published_at IS NULL}, the planner
-     * took the partial per-aggregate index, whose predicate that matches, and walked it whole (a second under a held
-     * horizon); a CASE implies no index predicate, so only the primary key fits. The park's blocker does the same.
+     * primary key, with the unpublished test inside a CASE: written as
+     * {@code position = ANY(...) AND published_at IS NULL}, the planner took the partial per-aggregate index, whose
+     * predicate that matches, and walked it whole (a second under a held horizon); a CASE implies no index predicate,
+     * so only the primary key fits. The park's blocker does the same.
      */
     private static String release(String table, String cte, String reentry, String reentries, String alsoReentering,
                                   String alsoLowest, int share) {

@@ -274,27 +274,19 @@ class HorizonTest {
                         + " (SELECT position FROM " + t + " ORDER BY position LIMIT 60)",
                 "UPDATE " + t + " SET parked_until = NULL, dead_at = now() WHERE published_at IS NULL",
                 "VACUUM " + t)) {
-            execute(sql);
+            tdb.execute(sql); // on a connection of its own, in autocommit (as VACUUM must run)
         }
         PostgresRelayStore store = store();
         try (Connection pin = pinAndPublish(store)) {
             append("p3", 100); // events of an aggregate with 1,400 published under the pinned horizon
-            execute("ANALYZE " + t);
+            tdb.execute("ANALYZE " + t);
             long withHistory = claimBuffers(store.floor());
-            execute("UPDATE " + t + " SET published_at = now() WHERE aggregate_id = 'p3' AND published_at IS NULL");
+            tdb.execute("UPDATE " + t + " SET published_at = now() WHERE aggregate_id = 'p3' AND published_at IS NULL");
             append("fresh", 100); // and of one without
             long without = claimBuffers(store.floor());
             assertTrue(withHistory < without * 3, "a claim of events with their aggregate's history behind them read "
                     + withHistory + " buffers, of events without " + without);
             pin.rollback();
-        }
-    }
-
-    /** Runs {@code sql} on a connection of its own, outside a transaction block (as VACUUM must). */
-    private void execute(String sql) throws SQLException {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
-            c.setAutoCommit(true);
-            s.execute(sql);
         }
     }
 
@@ -381,7 +373,7 @@ class HorizonTest {
     void aTableOfThePreviousVersionIsMigratedWithEventsPending() throws Exception {
         // In a schema of its own, off the search path: the migration drops an old index by its qualified name.
         String schema = TestDatabase.uniqueName("s");
-        commit(db, c -> c.createStatement().execute("CREATE SCHEMA " + schema));
+        tdb.execute("CREATE SCHEMA " + schema);
         table = new OutboxTable(schema, table.name());
         OutboxSchema.create(db, table);
         outbox = JdbcOutbox.create(table);
