@@ -224,7 +224,7 @@ public final class OutboxSchema {
         return template(resource)
                 .replace("${outbox_table}", table.qualifiedName())
                 .replace("${outbox_name}", table.name())
-                .replace("${outbox_schema}", table.schema() == null ? "" : '"' + table.schema() + "\".")
+                .replace("${outbox_schema}", table.schemaPrefix())
                 .replace("${outbox_wake}", table.wakeSequenceQualifiedName())
                 .replace("${outbox_reentry}", table.reentrySequenceQualifiedName())
                 .replace("${outbox_reentries}", table.reentriesQualifiedName());

@@ -47,7 +47,7 @@ public record OutboxTable(String schema, String name) {
 
     /** @return the double-quoted, schema-qualified name to use in PostgreSQL's SQL */
     public String qualifiedName() {
-        return schema == null ? '"' + name + '"' : '"' + schema + "\".\"" + name + '"';
+        return inSchema(name);
     }
 
     /**
@@ -69,7 +69,7 @@ public record OutboxTable(String schema, String name) {
      */
     public String wakeSequenceQualifiedName() {
         String wake = name + "_wake";
-        return schema == null ? '"' + wake + '"' : '"' + schema + "\".\"" + wake + '"';
+        return inSchema(wake);
     }
 
     /**
@@ -80,7 +80,7 @@ public record OutboxTable(String schema, String name) {
      */
     public String reentrySequenceQualifiedName() {
         String reentry = name + "_reentry";
-        return schema == null ? '"' + reentry + '"' : '"' + schema + "\".\"" + reentry + '"';
+        return inSchema(reentry);
     }
 
     /**
@@ -91,13 +91,22 @@ public record OutboxTable(String schema, String name) {
      */
     public String reentriesQualifiedName() {
         String reentries = name + "_reentries";
-        return schema == null ? '"' + reentries + '"' : '"' + schema + "\".\"" + reentries + '"';
+        return inSchema(reentries);
     }
 
     /** @return the quoted, qualified name of the index {@code <table>_<suffix>}, for {@code to_regclass} */
     String indexName(String suffix) {
         String index = name + "_" + suffix;
-        return schema == null ? '"' + index + '"' : '"' + schema + "\".\"" + index + '"';
+        return inSchema(index);
+    }
+
+    /** @return the double-quoted schema followed by a dot, or the empty string for the search path */
+    String schemaPrefix() {
+        return schema == null ? "" : '"' + schema + "\".";
+    }
+
+    private String inSchema(String relation) {
+        return schemaPrefix() + '"' + relation + '"';
     }
 
     /**

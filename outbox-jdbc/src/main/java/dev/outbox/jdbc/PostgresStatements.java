@@ -64,6 +64,20 @@ final class PostgresStatements {
                 .formatted(a) + " AND " + unpublished(a);
     }
 
+    /**
+     * Row {@code a} is parked behind an earlier event of its aggregate ('infinity'), written so that of the indexes
+     * only the set-aside one fits a look by aggregate: its predicate is implied by the OR, while the 'infinity' test is
+     * inside a CASE, which implies no index predicate and is no index condition. Written as
+     * {@code parked_until = 'infinity'}, the look also fitted the parked index, keyed by that column, and under a held
+     * horizon the planner took it and read every entry parked 'infinity' since the horizon was taken, of every
+     * aggregate, for each aggregate looked at: 2,000 buffers for a record of four events after three minutes of
+     * benchmark 12 with two relays and retries, growing with the time pinned.
+     */
+    private static String held(String a) {
+        return "(%1$s.dead_at IS NOT NULL OR %1$s.parked_until IS NOT NULL)".formatted(a)
+                + " AND CASE WHEN %1$s.parked_until = 'infinity' THEN true ELSE false END".formatted(a);
+    }
+
     /** Row {@code a} is unpublished, in a CASE that implies no index predicate (see {@link #aside}). */
     private static String unpublished(String a) {
         return "CASE WHEN %1$s.published_at IS NULL THEN true ELSE false END".formatted(a);
@@ -196,7 +210,7 @@ final class PostgresStatements {
      * made only for aggregates that hold events back.
      *
      * <p>ARRAY(...) computes the positions first, and LATERAL with OFFSET 0 makes each aggregate one lookup in the
-     * held index (with a share, in the set-aside index, in position order, LIMIT being the fence; its unpublished test
+     * set-aside index ({@link #held}; with a share, in position order, LIMIT being the fence; its unpublished test
      * is in a CASE, as in {@link #aside}): the planner, which cannot estimate the CTE, would otherwise loop over every
      * held row once per aggregate (0.9 s for 500 published events with 7,500 held). The positions are joined by
      * primary key, with the unpublished test inside a CASE: written as
@@ -207,7 +221,7 @@ final class PostgresStatements {
     private static String release(String table, String cte, String reentry, String reentries, String alsoReentering,
                                   String alsoLowest, int share) {
         boolean shared = share != Integer.MAX_VALUE;
-        String held = !shared ? "OFFSET 0" : """
+        String fence = !shared ? "OFFSET 0" : """
                 AND %3$s
                         ORDER BY h.aggregate_type, h.aggregate_id, h.position
                         LIMIT CASE WHEN (SELECT f.parked_until IS NULL FROM %1$s f
@@ -216,16 +230,16 @@ final class PostgresStatements {
                                            AND (f.lease_until IS NULL OR f.lease_until < now())
                                          ORDER BY f.aggregate_type, f.aggregate_id, f.position
                                          LIMIT 1) THEN 0 ELSE %2$d END""".formatted(table, share, unpublished("h"));
-        // With a share, only aggregates that hold events back (one look in the held index each: OFFSET 0, or the
+        // With a share, only aggregates that hold events back (one look in the set-aside index each: OFFSET 0, or the
         // planner makes it a semi-join that reads every held row, 50,000 behind a dead event, at every record), each
         // with the last position published of it, from which the look for a waiting share starts.
         String aggregates = !shared ? "SELECT DISTINCT aggregate_type, aggregate_id FROM " + cte : """
                 SELECT d.aggregate_type, d.aggregate_id, max(d.position) AS last FROM (SELECT * FROM %2$s) d
                       WHERE EXISTS (SELECT 1 FROM %1$s x
                                     WHERE x.aggregate_type = d.aggregate_type AND x.aggregate_id = d.aggregate_id
-                                      AND x.parked_until = 'infinity'
+                                      AND %3$s
                                     OFFSET 0)
-                      GROUP BY d.aggregate_type, d.aggregate_id""".formatted(table, cte);
+                      GROUP BY d.aggregate_type, d.aggregate_id""".formatted(table, cte, held("x"));
         return """
                 released AS (
                   UPDATE %1$s t SET parked_until = NULL
@@ -235,15 +249,15 @@ final class PostgresStatements {
                     CROSS JOIN LATERAL (
                       SELECT position FROM %1$s h
                       WHERE h.aggregate_type = r.aggregate_type AND h.aggregate_id = r.aggregate_id
-                        AND h.parked_until = 'infinity'
+                        AND %8$s
                       %5$s) h)) p(position)
                   WHERE t.position = p.position AND CASE WHEN t.published_at IS NULL THEN true ELSE false END
                   RETURNING t.position
                 ), drawn AS (
                   SELECT nextval('%3$s') AS n WHERE EXISTS (SELECT 1 FROM released)%4$s
-                ), %7$s""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering, held,
+                ), %7$s""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering, fence,
                 aggregates, logged(reentries, alsoLowest == null ? "(SELECT min(position) FROM released)"
-                        : "least((SELECT min(position) FROM released), " + alsoLowest + ")"));
+                        : "least((SELECT min(position) FROM released), " + alsoLowest + ")"), held("h"));
     }
 
     /**

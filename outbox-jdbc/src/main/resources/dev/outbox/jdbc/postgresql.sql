@@ -61,7 +61,8 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_parked
     ON ${outbox_table} (parked_until)
     WHERE parked_until IS NOT NULL;
 
--- Events held back by an earlier event of their aggregate, found by aggregate when that event is published.
+-- Events held back by an earlier event of their aggregate: the relays' sweep for those left with nothing holding
+-- them back.
 CREATE INDEX IF NOT EXISTS ${outbox_name}_held
     ON ${outbox_table} (aggregate_type, aggregate_id)
     WHERE parked_until = 'infinity';
@@ -74,8 +75,10 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_pending_since
     WHERE published_at IS NULL AND dead_at IS NULL;
 
 -- Events set aside from the claim's walk (dead or parked), by aggregate: the claim's check for an earlier event
--- holding an aggregate back, below where the relay's walk starts. Publishing clears both columns, so these events are
--- pending. The predicate leaves published_at out so that those checks, which test it apart, match no other index:
+-- holding an aggregate back, below where the relay's walk starts, and publishing's look for the events held behind
+-- an aggregate's published ones (which tests parked_until inside a CASE, so that the parked index, which holds an
+-- entry for every event ever parked while a horizon is held, does not fit it). Publishing clears both columns, so
+-- these events are pending. The predicate leaves published_at out so that those checks, which test it apart, match no other index:
 -- where they also matched the per-aggregate index below, the planner could take that one and walk every entry of the
 -- aggregate's history, which a held horizon keeps. It names aggregate_id (never null) so that only looks by
 -- aggregate fit it: the look for parked events that are due fitted it too and read all of it.

@@ -7,7 +7,7 @@ import java.sql.SQLException;
 import java.util.UUID;
 import javax.sql.DataSource;
 
-/** What a PostgreSQL claim statement does, by EXPLAIN: for tests that bound the work a claim reads. */
+/** What a PostgreSQL claim or record statement does, by EXPLAIN: for tests that bound the work they read. */
 final class ClaimPlans {
 
     private ClaimPlans() {
@@ -31,6 +31,29 @@ final class ClaimPlans {
                 s.setString(3, "explain");
                 s.setObject(4, UUID.randomUUID());
                 s.setLong(5, 1000);
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    return rs.getString(1);
+                }
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    /**
+     * Runs {@code record} (a statement marking events published: positions, then lease token) under
+     * {@code EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)}, in a transaction rolled back afterwards: the events stay leased.
+     *
+     * @return the plan, as JSON
+     */
+    static String explainRecord(DataSource db, String record, ClaimedBatch batch) throws SQLException {
+        Long[] positions = batch.rows().stream().map(ClaimedBatch.Row::position).toArray(Long[]::new);
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + record)) {
+                s.setArray(1, c.createArrayOf("bigint", positions));
+                s.setObject(2, batch.leaseToken());
                 try (ResultSet rs = s.executeQuery()) {
                     rs.next();
                     return rs.getString(1);
