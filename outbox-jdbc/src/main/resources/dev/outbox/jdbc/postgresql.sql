@@ -78,10 +78,10 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_pending_since
 -- holding an aggregate back, below where the relay's walk starts, and publishing's look for the events held behind
 -- an aggregate's published ones (which tests parked_until inside a CASE, so that the parked index, which holds an
 -- entry for every event ever parked while a horizon is held, does not fit it). Publishing clears both columns, so
--- these events are pending. The predicate leaves published_at out so that those checks, which test it apart, match no other index:
--- where they also matched the per-aggregate index below, the planner could take that one and walk every entry of the
--- aggregate's history, which a held horizon keeps. It names aggregate_id (never null) so that only looks by
--- aggregate fit it: the look for parked events that are due fitted it too and read all of it.
+-- these events are pending. The predicate leaves published_at out so that those checks, which test it apart, match
+-- no other index: where they also matched the per-aggregate index below, the planner could take that one and walk
+-- every entry of the aggregate's history, which a held horizon keeps. It names aggregate_id (never null) so that only
+-- looks by aggregate fit it: the look for parked events that are due fitted it too and read all of it.
 CREATE INDEX IF NOT EXISTS ${outbox_name}_set_aside
     ON ${outbox_table} (aggregate_type, aggregate_id, position)
     WHERE (dead_at IS NOT NULL OR parked_until IS NOT NULL) AND aggregate_id IS NOT NULL;
