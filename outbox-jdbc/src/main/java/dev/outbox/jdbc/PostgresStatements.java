@@ -60,8 +60,7 @@ final class PostgresStatements {
      * retries, a claim of 100 events read 210,000 buffers (0.9 s) after 400 s, and claims stalled.
      */
     private static String aside(String a) {
-        return "(%1$s.dead_at IS NOT NULL OR %1$s.parked_until IS NOT NULL)"
-                .formatted(a) + " AND " + unpublished(a);
+        return setAside(a) + " AND " + unpublished(a);
     }
 
     /**
@@ -74,8 +73,15 @@ final class PostgresStatements {
      * benchmark 12 with two relays and retries, growing with the time pinned.
      */
     private static String held(String a) {
-        return "(%1$s.dead_at IS NOT NULL OR %1$s.parked_until IS NOT NULL)".formatted(a)
-                + " AND CASE WHEN %1$s.parked_until = 'infinity' THEN true ELSE false END".formatted(a);
+        return setAside(a) + " AND CASE WHEN %1$s.parked_until = 'infinity' THEN true ELSE false END".formatted(a);
+    }
+
+    /**
+     * Row {@code a} is dead or parked: the set-aside index's predicate, written as that index declares it, so that the
+     * looks built on it ({@link #aside}, {@link #held}) fit that index.
+     */
+    private static String setAside(String a) {
+        return "(%1$s.dead_at IS NOT NULL OR %1$s.parked_until IS NOT NULL)".formatted(a);
     }
 
     /** Row {@code a} is unpublished, in a CASE that implies no index predicate (see {@link #aside}). */

@@ -20,40 +20,44 @@ final class ClaimPlans {
      * @return the plan, as JSON
      */
     static String explain(DataSource db, String claim, long floor) throws SQLException {
-        try (Connection c = db.getConnection()) {
-            c.setAutoCommit(false);
-            try (PreparedStatement jit = c.prepareStatement(PostgresStatements.JIT_OFF)) {
-                jit.execute();
-            }
-            try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim)) {
-                s.setArray(1, c.createArrayOf("bigint", new Long[] {Long.MAX_VALUE})); // no draw unread: from the floor
-                s.setLong(2, floor);
-                s.setString(3, "explain");
-                s.setObject(4, UUID.randomUUID());
-                s.setLong(5, 1000);
-                try (ResultSet rs = s.executeQuery()) {
-                    rs.next();
-                    return rs.getString(1);
-                }
-            } finally {
-                c.rollback();
-            }
-        }
+        return explain(db, claim, (c, s) -> {
+            s.setArray(1, c.createArrayOf("bigint", new Long[] {Long.MAX_VALUE})); // no draw unread: from the floor
+            s.setLong(2, floor);
+            s.setString(3, "explain");
+            s.setObject(4, UUID.randomUUID());
+            s.setLong(5, 1000);
+        });
     }
 
     /**
      * Runs {@code record} (a statement marking events published: positions, then lease token) under
-     * {@code EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)}, in a transaction rolled back afterwards: the events stay leased.
+     * {@code EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)}, JIT off, in a transaction rolled back afterwards: the events
+     * stay leased.
      *
      * @return the plan, as JSON
      */
     static String explainRecord(DataSource db, String record, ClaimedBatch batch) throws SQLException {
         Long[] positions = batch.rows().stream().map(ClaimedBatch.Row::position).toArray(Long[]::new);
+        return explain(db, record, (c, s) -> {
+            s.setArray(1, c.createArrayOf("bigint", positions));
+            s.setObject(2, batch.leaseToken());
+        });
+    }
+
+    /** Sets a statement's parameters; the connection creates arrays. */
+    @FunctionalInterface
+    private interface Binder {
+        void bind(Connection c, PreparedStatement s) throws SQLException;
+    }
+
+    private static String explain(DataSource db, String sql, Binder binder) throws SQLException {
         try (Connection c = db.getConnection()) {
             c.setAutoCommit(false);
-            try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + record)) {
-                s.setArray(1, c.createArrayOf("bigint", positions));
-                s.setObject(2, batch.leaseToken());
+            try (PreparedStatement jit = c.prepareStatement(PostgresStatements.JIT_OFF)) {
+                jit.execute();
+            }
+            try (PreparedStatement s = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)) {
+                binder.bind(c, s);
                 try (ResultSet rs = s.executeQuery()) {
                     rs.next();
                     return rs.getString(1);

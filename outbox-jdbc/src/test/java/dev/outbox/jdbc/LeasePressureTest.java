@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.outbox.Event;
 import dev.outbox.RetryPolicy;
 import dev.outbox.spi.CallLimits;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -92,10 +97,11 @@ class LeasePressureTest extends EachDatabase {
 
     /**
      * Runs {@code relays} relays of two loops each, a 1 s lease and quick retries, owners {@code prefix}0, 1, ...,
-     * until {@code total} events are published or {@code patience} has passed; then closes them.
+     * until {@code total} events are published or {@code patience} has passed (then prints the first rows left
+     * unpublished); then closes them.
      */
     static void runPressed(TestDb tdb, OutboxTable table, LeaseWitness witness, String prefix, int relays, int total,
-                           Duration patience) throws InterruptedException {
+                           Duration patience) throws InterruptedException, SQLException {
         ExecutorService threads = Executors.newFixedThreadPool(2 * relays);
         List<JdbcRelay> started = new ArrayList<>();
         try {
@@ -113,9 +119,29 @@ class LeasePressureTest extends EachDatabase {
             while (published(tdb, table) < total && System.nanoTime() < deadline) {
                 Thread.sleep(200);
             }
+            if (published(tdb, table) < total) {
+                dumpUnpublished(tdb, table);
+            }
         } finally {
             started.forEach(JdbcRelay::close);
             threads.shutdownNow();
+        }
+    }
+
+    /** Prints the first unpublished rows, whole, so that a run that stalls says what holds its events. */
+    static void dumpUnpublished(TestDb tdb, OutboxTable table) throws SQLException {
+        try (Connection c = tdb.dataSource().getConnection();
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT * FROM " + tdb.q(table)
+                     + " WHERE published_at IS NULL ORDER BY position LIMIT 60")) {
+            ResultSetMetaData meta = rs.getMetaData();
+            while (rs.next()) {
+                StringBuilder row = new StringBuilder("unpublished:");
+                for (int i = 1; i <= meta.getColumnCount(); i++) {
+                    row.append(' ').append(meta.getColumnName(i)).append('=').append(rs.getString(i));
+                }
+                System.out.println(row);
+            }
         }
     }
 
