@@ -17,6 +17,11 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS ${outbox_name}_set_aside
 -- An index an earlier form of this migration built, which the claims no longer use.
 DROP INDEX CONCURRENTLY IF EXISTS ${outbox_schema}${outbox_name}_aside;
 
+-- The index of events held back by an earlier event of their aggregate, which the parking migration built: the
+-- statements that looked in it by aggregate look in the set-aside index, and the relays' sweep for held events left
+-- with nothing holding them back reads the parked index. Dropping it spares every park and release an index write.
+DROP INDEX CONCURRENTLY IF EXISTS ${outbox_schema}${outbox_name}_held;
+
 CREATE SEQUENCE IF NOT EXISTS ${outbox_reentry} CACHE 1;
 
 -- The re-entry log: one row for each draw from the re-entry sequence, with the lowest position its statement made

@@ -18,10 +18,6 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS ${outbox_name}_parked
     ON ${outbox_table} (parked_until)
     WHERE parked_until IS NOT NULL;
 
-CREATE INDEX CONCURRENTLY IF NOT EXISTS ${outbox_name}_held
-    ON ${outbox_table} (aggregate_type, aggregate_id)
-    WHERE parked_until = 'infinity';
-
 CREATE INDEX CONCURRENTLY IF NOT EXISTS ${outbox_name}_pending_since
     ON ${outbox_table} (created_at)
     WHERE published_at IS NULL AND dead_at IS NULL;

@@ -56,16 +56,11 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_ready
     ON ${outbox_table} (position)
     WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL;
 
--- Parked events by the time they are due again: the claim reads only those whose time has come.
+-- Parked events by the time they are due again: the claim reads only those whose time has come, and the relays'
+-- sweep for events held back by an earlier one ('infinity') that nothing holds back any more reads the last key.
 CREATE INDEX IF NOT EXISTS ${outbox_name}_parked
     ON ${outbox_table} (parked_until)
     WHERE parked_until IS NOT NULL;
-
--- Events held back by an earlier event of their aggregate: the relays' sweep for those left with nothing holding
--- them back.
-CREATE INDEX IF NOT EXISTS ${outbox_name}_held
-    ON ${outbox_table} (aggregate_type, aggregate_id)
-    WHERE parked_until = 'infinity';
 
 -- Every pending event, parked or not, by when it became due (created_at): the oldest pending event and the pending
 -- count for stats(), past any events delayed into the future. Keyed by created_at, not position, so that the claim

@@ -210,7 +210,7 @@ class ParkingTest extends EachDatabase {
                 "DROP SEQUENCE " + table.wakeSequenceQualifiedName(),
                 "DROP SEQUENCE " + table.reentrySequenceQualifiedName(), "DROP TABLE " + table.reentriesQualifiedName(),
                 "DROP INDEX \"" + n + "_set_aside\"",
-                "DROP INDEX \"" + n + "_ready\"", "DROP INDEX \"" + n + "_parked\"", "DROP INDEX \"" + n + "_held\"",
+                "DROP INDEX \"" + n + "_ready\"", "DROP INDEX \"" + n + "_parked\"",
                 "DROP INDEX \"" + n + "_pending_since\"", "DROP INDEX \"" + n + "_dead\"",
                 "ALTER TABLE " + t + " DROP COLUMN parked_until",
                 "CREATE INDEX \"" + n + "_pending\" ON " + t + " (position) WHERE published_at IS NULL AND dead_at IS NULL",
@@ -233,7 +233,7 @@ class ParkingTest extends EachDatabase {
             while (rs.next()) {
                 indexes.add(rs.getString(1));
             }
-            assertEquals(List.of(n + "_dead", n + "_held", n + "_id_key", n + "_parked", n + "_pending_since", n + "_pkey",
+            assertEquals(List.of(n + "_dead", n + "_id_key", n + "_parked", n + "_pending_since", n + "_pkey",
                     n + "_published_at", n + "_ready", n + "_set_aside", n + "_unpublished_by_aggregate"), indexes);
         }
         RecordingPublisher publisher = new RecordingPublisher();
