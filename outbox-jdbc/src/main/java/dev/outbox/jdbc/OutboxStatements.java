@@ -190,8 +190,9 @@ public final class OutboxStatements {
      * @return the claim that also parks what it walked past and could not take, which the relay sends instead of
      *         {@link #claim} once in every {@value ParkingSchedule#PARK_EVERY} claims and after a claim that found nothing:
      *         two statements in one round trip, {@code set_config} turning JIT compilation off (the plan is estimated
-     *         expensive enough for it, and compiling took a second), then the claim. Same parameters and columns as
-     *         {@link #claim}; run it with {@code execute()} and read the rows after one {@code getMoreResults()}
+     *         expensive enough for it, and compiling took a second) and choosing generic plans (once the statement is
+     *         prepared on the server, it is not planned again at each execution), then the claim. Same parameters and
+     *         columns as {@link #claim}; run it with {@code execute()} and read the rows after one {@code getMoreResults()}
      */
     public String claimAndPark(Ordering ordering, int batchSize, long maxBatchBytes) {
         return postgresOnly("claimAndPark").parkingClaim(ordering, batchSize, maxBatchBytes);

@@ -29,6 +29,7 @@ final class PostgresRelayStore implements RelayStore {
     private final String parkingClaimSql;
     private final String recordPublishedSql;
     private final String recordOutcomesSql;
+    private final String sightSql;
     private final ParkingSchedule schedule = new ParkingSchedule();
     private final ClaimFloor floor = new ClaimFloor();
     /** The walk below the floor, a slice of about 2 ms beside each claim while it is under way. */
@@ -50,12 +51,14 @@ final class PostgresRelayStore implements RelayStore {
                int perAggregate, Duration statementTimeout) {
         this.dataSource = dataSource;
         this.sql = new PostgresStatements(table);
-        this.claimSql = sql.claim(ordering, batchSize, maxBatchBytes, false, perAggregate);
+        // Each sent after the planning settings, in the same round trip (see PostgresStatements.PLANNING).
+        this.claimSql = PostgresStatements.PLANNING + sql.claim(ordering, batchSize, maxBatchBytes, false, perAggregate);
         this.parkingClaimSql = sql.parkingClaim(ordering, batchSize, maxBatchBytes, perAggregate);
         // A claim that leases a share of an aggregate parks the rest behind it; publishing releases the next share.
         int share = PostgresStatements.share(ordering, batchSize, perAggregate);
-        this.recordPublishedSql = sql.recordPublished(share);
-        this.recordOutcomesSql = sql.recordOutcomes(share);
+        this.recordPublishedSql = PostgresStatements.PLANNING + sql.recordPublished(share);
+        this.recordOutcomesSql = PostgresStatements.PLANNING + sql.recordOutcomes(share);
+        this.sightSql = PostgresStatements.PLANNING + sql.unparkDue;
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
     }
 
@@ -96,7 +99,7 @@ final class PostgresRelayStore implements RelayStore {
                     claim.setString(3, owner);
                     claim.setObject(4, token);
                     claim.setLong(5, lease.toMillis());
-                    try (ResultSet rs = rows(claim, parking, "the claim")) {
+                    try (ResultSet rs = rows(claim, "the claim")) {
                         batch = ClaimedBatch.read(token, rs, sent);
                     }
                 } finally {
@@ -118,25 +121,22 @@ final class PostgresRelayStore implements RelayStore {
      * @return the lowest position made ready and the re-entry draw, or null when there was none
      */
     private long[] unparkOrphans(Connection connection) throws SQLException {
-        try (PreparedStatement unpark = connection.prepareStatement(PostgresStatements.JIT_OFF + sql.unparkOrphans)) {
+        try (PreparedStatement unpark = connection.prepareStatement(PostgresStatements.PLANNING + sql.unparkOrphans)) {
             unpark.setQueryTimeout(timeoutSeconds);
-            try (ResultSet rs = rows(unpark, true, "the orphan sweep")) {
+            try (ResultSet rs = rows(unpark, "the orphan sweep")) {
                 return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : null;
             }
         }
     }
 
     /**
-     * Runs {@code statement} and returns its rows.
+     * Runs {@code statement}, which follows {@link PostgresStatements#PLANNING}, and returns its rows.
      *
-     * @param afterJitOff whether the statement follows {@link PostgresStatements#JIT_OFF}, whose row comes first
      * @param what the statement, for the error when it returns no rows
      */
-    private static ResultSet rows(PreparedStatement statement, boolean afterJitOff, String what) throws SQLException {
-        boolean rows = statement.execute();
-        if (afterJitOff) {
-            rows = statement.getMoreResults(); // past the JIT setting's row
-        }
+    private static ResultSet rows(PreparedStatement statement, String what) throws SQLException {
+        statement.execute();
+        boolean rows = statement.getMoreResults(); // past the settings' row
         if (!rows) {
             throw new SQLException(what + " returned no rows to read");
         }
@@ -205,13 +205,13 @@ final class PostgresRelayStore implements RelayStore {
      */
     private boolean sight(Connection connection) throws SQLException {
         ClaimFloor.Start start = floor.start();
-        try (PreparedStatement sight = connection.prepareStatement(sql.unparkDue)) {
+        try (PreparedStatement sight = connection.prepareStatement(sightSql)) {
             sight.setQueryTimeout(timeoutSeconds);
             sight.setObject(1, unparkWalk.from());
             sight.setLong(2, start.from());
             sight.setLong(3, start.from());
             sight.setLong(4, start.seen());
-            try (ResultSet rs = sight.executeQuery()) {
+            try (ResultSet rs = rows(sight, "the sighting")) {
                 rs.next();
                 if (rs.getLong(8) < PostgresStatements.UNPARK_PER_CLAIM) { // else more are due: look again from here
                     unparkWalk.reached(rs.getObject(7, OffsetDateTime.class));
@@ -395,7 +395,7 @@ final class PostgresRelayStore implements RelayStore {
                     record.setObject(5, token);
                 }
                 Set<Long> recorded = new HashSet<>();
-                try (ResultSet rs = record.executeQuery()) {
+                try (ResultSet rs = rows(record, "the record")) {
                     while (rs.next()) {
                         recorded.add(rs.getLong(1));
                         freed[0] = rs.getInt(2);
