@@ -430,7 +430,7 @@ final class PinnedHorizon {
         Window base = windows.get(firstFree);
         Window worst = windows.get(lastPinned);
         Window last = windows.get(windows.size() - 1);
-        int slowestIndex = firstFree;
+        int slowestIndex = phases.indexOf("pinned"); // the slowest pinned one, even when the free one was slower
         for (int i = 0; i < windows.size(); i++) {
             if (phases.get(i).equals("pinned") && windows.get(i).p99() > windows.get(slowestIndex).p99()) {
                 slowestIndex = i;

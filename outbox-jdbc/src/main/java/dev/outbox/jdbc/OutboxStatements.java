@@ -91,8 +91,9 @@ public final class OutboxStatements {
      *         more than 1,000 draws past the first element; {0} and 0 walk from the first position), owner id, lease
      *         token (uuid), lease in milliseconds; returns position, id,
      *         aggregate type, aggregate id, event type, payload, headers, occurred at, attempts, and the row's age in
-     *         microseconds (the claim's time minus its creation time). The relay runs
-     *         {@link #unparkDue()} just before it. On MySQL and MariaDB the plain read of candidate positions; its one
+     *         microseconds (the claim's time minus its creation time). The relay runs {@link #unparkDue()} just
+     *         before it, and sends each of them after the settings {@link #claimAndPark} starts with (JIT off, generic
+     *         plans), in the same round trip. On MySQL and MariaDB the plain read of candidate positions; its one
      *         parameter is how many (the relay asks for twice the batch size)
      */
     public String claim(Ordering ordering, int batchSize, long maxBatchBytes) {
@@ -192,7 +193,8 @@ public final class OutboxStatements {
      *         two statements in one round trip, {@code set_config} turning JIT compilation off (the plan is estimated
      *         expensive enough for it, and compiling took a second) and choosing generic plans (once the statement is
      *         prepared on the server, it is not planned again at each execution), then the claim. Same parameters and
-     *         columns as {@link #claim}; run it with {@code execute()} and read the rows after one {@code getMoreResults()}
+     *         columns as {@link #claim}; run it with {@code execute()} and read the rows after one
+     *         {@code getMoreResults()}
      */
     public String claimAndPark(Ordering ordering, int batchSize, long maxBatchBytes) {
         return postgresOnly("claimAndPark").parkingClaim(ordering, batchSize, maxBatchBytes);

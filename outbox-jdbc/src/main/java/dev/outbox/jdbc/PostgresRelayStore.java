@@ -52,7 +52,8 @@ final class PostgresRelayStore implements RelayStore {
         this.dataSource = dataSource;
         this.sql = new PostgresStatements(table);
         // Each sent after the planning settings, in the same round trip (see PostgresStatements.PLANNING).
-        this.claimSql = PostgresStatements.PLANNING + sql.claim(ordering, batchSize, maxBatchBytes, false, perAggregate);
+        this.claimSql = PostgresStatements.PLANNING
+                + sql.claim(ordering, batchSize, maxBatchBytes, false, perAggregate);
         this.parkingClaimSql = sql.parkingClaim(ordering, batchSize, maxBatchBytes, perAggregate);
         // A claim that leases a share of an aggregate parks the rest behind it; publishing releases the next share.
         int share = PostgresStatements.share(ordering, batchSize, perAggregate);

@@ -523,13 +523,12 @@ final class PostgresStatements {
      * PostgreSQL plans it for each execution's parameters for five executions and then keeps a generic plan only if
      * that plan's estimated cost is no higher; the claim's generic plan is estimated higher (it cannot know that the
      * floor is near the newest position), so every claim, sighting and record was planned afresh: 1.5 to 3 ms of CPU
-     * for statements that execute in 0.2 to 0.4 ms, more while a long transaction holds the horizon and the planner's
-     * look at the indexes' ends steps over more entries. In benchmark 12 with two relays the mean claim grew from 2.7 to
-     * 4 ms free to 4 to 9.6 ms after ten minutes pinned; with generic plans it stays at 1.2 to 2.1 ms. Their LIMITs are
-     * literals and their walks start from indexed positions, so the generic plans are the custom ones without the
-     * planning; the plan tests explain the generic plans ({@code ClaimPlans}). Where statements are not prepared on the
-     * server ({@code prepareThreshold=0}, behind a pooler in transaction mode), each is planned at each execution, as
-     * before.
+     * for statements that execute in 0.2 to 0.4 ms, more while a long transaction holds the horizon. In benchmark 12
+     * with two relays the mean claim went from 2.7 to 4.0 ms free to 4.1 to 9.6 ms in the last five minutes pinned;
+     * with generic plans, 1.2 to 1.7 ms free and 0.9 to 3.0 ms pinned. Their LIMITs are literals and their walks start
+     * from indexed positions, so the generic plans are the custom ones without the planning; the plan tests explain
+     * the generic plans ({@code ClaimPlans}). Where statements are not prepared on the server
+     * ({@code prepareThreshold=0}), each is planned at each execution, as before.
      */
     static final String PLANNING =
             "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true);\n";
