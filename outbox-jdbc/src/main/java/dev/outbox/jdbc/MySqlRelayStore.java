@@ -93,7 +93,7 @@ final class MySqlRelayStore implements RelayStore {
     public ClaimedBatch claim(String owner, Duration lease) throws SQLException {
         UUID token = UUID.randomUUID();
         boolean parks = schedule.parkNow();
-        if (schedule.sweepNow()) {
+        if (schedule.sweepNow() || schedule.idleOrphanLookNow()) {
             inTransaction(parking::releaseOrphans);
         }
         ClaimedBatch batch = inTransaction(connection -> {

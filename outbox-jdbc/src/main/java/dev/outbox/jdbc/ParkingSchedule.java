@@ -2,6 +2,7 @@ package dev.outbox.jdbc;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * When a relay's claim also parks what it walked past and could not take, and when the relay looks for events left
@@ -18,9 +19,31 @@ final class ParkingSchedule {
     /** How often a relay looks for events left parked behind an event that was published or requeued meanwhile. */
     static final Duration ORPHAN_SWEEP = Duration.ofMinutes(1);
 
+    /**
+     * How often a relay whose last claim found nothing looks for such events: an aggregate left behind by the race
+     * (its first pending event parked behind one published meanwhile, the rest behind that one) waits for this, not
+     * for {@link #ORPHAN_SWEEP}, once the relay has caught up with everything else.
+     */
+    static final Duration IDLE_ORPHAN_LOOK = Duration.ofSeconds(5);
+
     private final AtomicLong claims = new AtomicLong();
     private volatile boolean parkNext = true;
-    private final AtomicLong lastSweep = new AtomicLong(System.nanoTime() - ORPHAN_SWEEP.toNanos());
+    private volatile boolean idle;
+    private final LongSupplier clock;
+    private final AtomicLong lastSweep;
+    private final AtomicLong lastOrphanLook;
+
+    ParkingSchedule() {
+        this(System::nanoTime);
+    }
+
+    /** @param clock nanoseconds, as {@link System#nanoTime()} */
+    ParkingSchedule(LongSupplier clock) {
+        this.clock = clock;
+        long now = clock.getAsLong();
+        lastSweep = new AtomicLong(now - ORPHAN_SWEEP.toNanos());
+        lastOrphanLook = new AtomicLong(now);
+    }
 
     /** @return whether the claim about to run parks; the first one does */
     boolean parkNow() {
@@ -48,17 +71,35 @@ final class ParkingSchedule {
      */
     void claimed(int size, boolean parked, boolean passedOver) {
         parkNext = size == 0 && !parked && passedOver;
+        idle = size == 0;
     }
 
     /** Makes the next claim sweep, whenever the last sweep was. */
     void sweepNext() {
-        lastSweep.set(System.nanoTime() - ORPHAN_SWEEP.toNanos());
+        lastSweep.set(clock.getAsLong() - ORPHAN_SWEEP.toNanos());
     }
 
     /** @return whether this call, alone among concurrent ones, sweeps orphans now: once per {@link #ORPHAN_SWEEP} */
     boolean sweepNow() {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         long last = lastSweep.get();
-        return now - last >= ORPHAN_SWEEP.toNanos() && lastSweep.compareAndSet(last, now);
+        if (now - last >= ORPHAN_SWEEP.toNanos() && lastSweep.compareAndSet(last, now)) {
+            lastOrphanLook.set(now);
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * @return whether this call, alone among concurrent ones, looks for orphans now though no sweep is due: the last
+     *         claim found nothing, and the last look was {@link #IDLE_ORPHAN_LOOK} ago or more
+     */
+    boolean idleOrphanLookNow() {
+        if (!idle) {
+            return false;
+        }
+        long now = clock.getAsLong();
+        long last = lastOrphanLook.get();
+        return now - last >= IDLE_ORPHAN_LOOK.toNanos() && lastOrphanLook.compareAndSet(last, now);
     }
 }

@@ -66,7 +66,8 @@ final class PostgresRelayStore implements RelayStore {
     /**
      * Makes parked events whose time has come ready and sights the table for the floor, then claims from the floor;
      * now and then, first looks for events left parked with nothing holding them back and begins a walk below the
-     * floor, whose slices run before the claims that follow until it reaches the floor.
+     * floor, whose slices run before the claims that follow until it reaches the floor; after a claim that found
+     * nothing, every few seconds, only looks for such events ({@link ParkingSchedule#idleOrphanLookNow}).
      */
     @Override
     public ClaimedBatch claim(String owner, Duration lease) throws SQLException {
@@ -84,6 +85,12 @@ final class PostgresRelayStore implements RelayStore {
                     trimReentries(connection);
                     commitUnlessAuto(connection, autoCommit);
                     sweep.begin();
+                } else if (schedule.idleOrphanLookNow()) {
+                    long[] orphans = unparkOrphans(connection);
+                    commitUnlessAuto(connection, autoCommit);
+                    if (orphans != null) {
+                        floor.reentered(orphans[0], orphans[1]);
+                    }
                 }
                 boolean passable = sight(connection);
                 commitUnlessAuto(connection, autoCommit);

@@ -526,8 +526,8 @@ final class PostgresStatements {
      * for statements that execute in 0.2 to 0.4 ms, more while a long transaction holds the horizon. In benchmark 12
      * with two relays the mean claim went from 2.7 to 4.0 ms free to 4.1 to 9.6 ms in the last five minutes pinned;
      * with generic plans, 1.2 to 1.7 ms free and 0.9 to 3.0 ms pinned. Their LIMITs are literals and their walks start
-     * from indexed positions, so the generic plans are the custom ones without the planning; the plan tests explain
-     * the generic plans ({@code ClaimPlans}). Where statements are not prepared on the server
+     * from positions computed inside the statement, so the generic plans walk the same indexes and cost the same to
+     * execute; the plan tests explain the generic plans ({@code ClaimPlans}). Where statements are not prepared on the server
      * ({@code prepareThreshold=0}), each is planned at each execution, as before.
      */
     static final String PLANNING =

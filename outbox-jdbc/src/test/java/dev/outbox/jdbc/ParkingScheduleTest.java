@@ -72,4 +72,25 @@ class ParkingScheduleTest {
             threads.shutdownNow();
         }
     }
+
+    @Test
+    void aRelayWhoseLastClaimFoundNothingLooksForOrphansEveryFewSecondsBetweenSweeps() {
+        long[] now = {0};
+        ParkingSchedule schedule = new ParkingSchedule(() -> now[0]);
+        assertTrue(schedule.sweepNow(), "the first claim sweeps");
+        schedule.claimed(0, schedule.parkNow());
+        now[0] += ParkingSchedule.IDLE_ORPHAN_LOOK.toNanos() - 1;
+        assertFalse(schedule.idleOrphanLookNow(), "not before the interval");
+        now[0] += 1;
+        schedule.claimed(5, false);
+        assertFalse(schedule.idleOrphanLookNow(), "not while claims find events");
+        schedule.claimed(0, false);
+        assertTrue(schedule.idleOrphanLookNow(), "idle, the interval passed");
+        assertFalse(schedule.idleOrphanLookNow(), "once per interval");
+        assertFalse(schedule.sweepNow(), "the idle look does not replace the minute sweep");
+        now[0] += ParkingSchedule.ORPHAN_SWEEP.toNanos();
+        assertTrue(schedule.sweepNow());
+        now[0] += ParkingSchedule.IDLE_ORPHAN_LOOK.toNanos() - 1;
+        assertFalse(schedule.idleOrphanLookNow(), "a sweep counts as a look");
+    }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.outbox.Event;
+import dev.outbox.RelayLoop;
 import dev.outbox.RelayResult;
 import dev.outbox.RetryPolicy;
 import dev.outbox.spi.PublishOutcome;
@@ -20,6 +21,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedClass;
@@ -173,6 +176,39 @@ class ParkingTest extends EachDatabase {
             relay.drain(Duration.ofSeconds(10)); // a relay sweeps on its first claim, then every minute
         }
         assertEquals(ids(stranded), ids(publisher.deliveries()));
+    }
+
+    @Test
+    void anEventLeftParkedWhileTheRelayRunsIsReleasedWithinSecondsOnceTheRelayFindsNothingElse() throws Exception {
+        RecordingPublisher publisher = new RecordingPublisher();
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try (JdbcRelay relay = JdbcRelay.builder(db, publisher).table(table).pollInterval(Duration.ofMillis(50))
+                .build()) {
+            RelayLoop loop = relay.start(thread); // its first claim sweeps; the next sweep is a minute away
+            Thread.sleep(500);
+            List<Event> stranded = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                stranded.add(Event.of("order", "A", "step", "{\"n\":" + i + "}"));
+            }
+            // Appended and left parked in one transaction: what a claim that lost a race with the publishing of the
+            // event ahead leaves behind, never ready in between.
+            commit(db, c -> {
+                outbox.appendAll(c, stranded);
+                try (Statement s = c.createStatement()) {
+                    s.executeUpdate("UPDATE " + tdb.q(table) + " SET parked_until = " + forever);
+                }
+            });
+            long started = System.nanoTime();
+            while (publisher.deliveries().size() < 2 && System.nanoTime() - started < 20_000_000_000L) {
+                Thread.sleep(50);
+            }
+            long seconds = (System.nanoTime() - started) / 1_000_000_000;
+            assertTrue(loop.stop(Duration.ofSeconds(10)));
+            assertEquals(ids(stranded), ids(publisher.deliveries()), "published in order after " + seconds + " s");
+            assertTrue(seconds < 20, "released by the idle relay's look, not the minute sweep: " + seconds + " s");
+        } finally {
+            thread.shutdownNow();
+        }
     }
 
     @Test
