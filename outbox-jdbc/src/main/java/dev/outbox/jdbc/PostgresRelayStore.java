@@ -30,6 +30,7 @@ final class PostgresRelayStore implements RelayStore {
     private final String recordPublishedSql;
     private final String recordOutcomesSql;
     private final String sightSql;
+    private final String orphansSql;
     private final ParkingSchedule schedule = new ParkingSchedule();
     private final ClaimFloor floor = new ClaimFloor();
     /** The walk below the floor, a slice of about 2 ms beside each claim while it is under way. */
@@ -60,6 +61,7 @@ final class PostgresRelayStore implements RelayStore {
         this.recordPublishedSql = PostgresStatements.PLANNING + sql.recordPublished(share);
         this.recordOutcomesSql = PostgresStatements.PLANNING + sql.recordOutcomes(share);
         this.sightSql = PostgresStatements.PLANNING + sql.unparkDue;
+        this.orphansSql = PostgresStatements.PLANNING + sql.unparkOrphans;
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
     }
 
@@ -77,20 +79,12 @@ final class PostgresRelayStore implements RelayStore {
             boolean autoCommit = connection.getAutoCommit();
             try {
                 if (schedule.sweepNow()) {
-                    long[] orphans = unparkOrphans(connection);
-                    commitUnlessAuto(connection, autoCommit);
-                    if (orphans != null) {
-                        floor.reentered(orphans[0], orphans[1]);
-                    }
+                    unparkOrphans(connection, autoCommit);
                     trimReentries(connection);
                     commitUnlessAuto(connection, autoCommit);
                     sweep.begin();
                 } else if (schedule.idleOrphanLookNow()) {
-                    long[] orphans = unparkOrphans(connection);
-                    commitUnlessAuto(connection, autoCommit);
-                    if (orphans != null) {
-                        floor.reentered(orphans[0], orphans[1]);
-                    }
+                    unparkOrphans(connection, autoCommit);
                 }
                 boolean passable = sight(connection);
                 commitUnlessAuto(connection, autoCommit);
@@ -124,16 +118,22 @@ final class PostgresRelayStore implements RelayStore {
     }
 
     /**
-     * Makes ready the events left parked with nothing holding them back.
-     *
-     * @return the lowest position made ready and the re-entry draw, or null when there was none
+     * Makes ready the events left parked with nothing holding them back, commits (unless autocommit did), and lowers
+     * the floor to the lowest of them.
      */
-    private long[] unparkOrphans(Connection connection) throws SQLException {
-        try (PreparedStatement unpark = connection.prepareStatement(PostgresStatements.PLANNING + sql.unparkOrphans)) {
+    private void unparkOrphans(Connection connection, boolean autoCommit) throws SQLException {
+        long[] orphans = null; // the lowest position made ready and the re-entry draw
+        try (PreparedStatement unpark = connection.prepareStatement(orphansSql)) {
             unpark.setQueryTimeout(timeoutSeconds);
             try (ResultSet rs = rows(unpark, "the orphan sweep")) {
-                return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : null;
+                if (rs.next()) {
+                    orphans = new long[] {rs.getLong(1), rs.getLong(2)};
+                }
             }
+        }
+        commitUnlessAuto(connection, autoCommit);
+        if (orphans != null) {
+            floor.reentered(orphans[0], orphans[1]);
         }
     }
 
