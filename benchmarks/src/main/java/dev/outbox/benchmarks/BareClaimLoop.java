@@ -82,10 +82,15 @@ final class BareClaimLoop {
             Array array = c.createArrayOf("bigint", positions);
             s.setArray(1, array);
             s.setObject(2, token);
-            try (ResultSet rs = s.executeQuery()) {
+            s.execute();
+            try (ResultSet rs = s.getResultSet()) {
                 while (rs.next()) {
                     rs.getLong(1);
                 }
+            }
+            s.getMoreResults(); // the release's row
+            try (ResultSet rs = s.getResultSet()) {
+                rs.next();
             }
             array.free();
         }

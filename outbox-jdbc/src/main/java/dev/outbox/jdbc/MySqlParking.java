@@ -215,7 +215,7 @@ final class MySqlParking {
         }
     }
 
-    /** Releases events parked for ever that nothing holds back any more (see {@link MySqlStatements#orphans}). */
+    /** Releases events parked for ever with no earlier unpublished event left (see {@link MySqlStatements#orphans}). */
     int releaseOrphans(Connection connection) throws SQLException {
         return updateInChunks(connection, positions(connection, sql.orphans), MySqlStatements::releaseOrphans);
     }

@@ -34,6 +34,7 @@ final class MySqlRelayStore implements RelayStore {
     private static final String READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
     private final DataSource dataSource;
+    private final OutboxTable table;
     private final Database database;
     private final MySqlStatements sql;
     private final Ordering ordering;
@@ -48,6 +49,7 @@ final class MySqlRelayStore implements RelayStore {
     MySqlRelayStore(DataSource dataSource, OutboxTable table, Database database, Ordering ordering, int batchSize,
                     long maxBatchBytes, int perAggregate, Duration statementTimeout) {
         this.dataSource = dataSource;
+        this.table = table;
         this.database = database;
         this.sql = new MySqlStatements(table, database);
         this.ordering = ordering;
@@ -94,7 +96,7 @@ final class MySqlRelayStore implements RelayStore {
         UUID token = UUID.randomUUID();
         boolean parks = schedule.parkNow();
         if (schedule.sweepNow() || schedule.idleOrphanLookNow()) {
-            inTransaction(parking::releaseOrphans);
+            RelayStore.orphansReleased(table, inTransaction(parking::releaseOrphans));
         }
         ClaimedBatch batch = inTransaction(connection -> {
             parking.unparkDue(connection);

@@ -220,16 +220,18 @@ final class MySqlStatements {
         unparkPrefix = """
                 UPDATE %s SET parked_until = NULL
                 WHERE parked_until <= UTC_TIMESTAMP(6) AND position IN (""".formatted(t);
-        // Rows parked for ever that nothing holds back any more: a claim that parked one while its blocker was being
-        // published or requeued by someone else can leave it behind. Looked for now and then. Parameter: the limit.
+        // Rows parked for ever with no earlier unpublished event left in their aggregate: stranded, as nothing would
+        // release them (publishing, requeueing or discarding an earlier event does). One behind an event that is ready
+        // again, leased or backing off waits for that event's publish, as it should. Looked for now and then, as a
+        // safety net. Parameter: the limit.
         orphans = """
                 SELECT h.position FROM %1$s h
                 WHERE h.parked_until = %2$s
                   AND NOT EXISTS (
                     SELECT 1 FROM %1$s b
                     WHERE b.aggregate_type = h.aggregate_type AND b.aggregate_id = h.aggregate_id
-                      AND b.published_at IS NULL AND b.position < h.position AND %3$s)
-                LIMIT ?""".formatted(t, FOREVER, holdsBack("b"));
+                      AND b.published_at IS NULL AND b.position < h.position)
+                LIMIT ?""".formatted(t, FOREVER);
         releaseOrphansPrefix = "UPDATE %s SET parked_until = NULL WHERE parked_until = %s AND position IN ("
                 .formatted(t, FOREVER);
 
@@ -417,7 +419,7 @@ final class MySqlStatements {
         return unparkPrefix + in(n);
     }
 
-    /** @return the release of {@code n} positions parked for ever that nothing holds back */
+    /** @return the release of {@code n} positions parked for ever with no earlier unpublished event left */
     String releaseOrphans(int n) {
         return releaseOrphansPrefix + in(n);
     }

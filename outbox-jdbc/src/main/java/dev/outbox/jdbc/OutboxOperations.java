@@ -293,11 +293,11 @@ public final class OutboxOperations {
         if (eventType == null || eventType.isBlank()) {
             throw new InvalidConfigurationException("eventType must not be blank");
         }
-        int n = run("requeueing dead events", connection -> {
+        int n = inTransaction("requeueing dead events", connection -> {
             if (!onMySql(connection)) {
                 try (PreparedStatement s = connection.prepareStatement(sql.requeueDeadByType)) {
                     s.setString(1, eventType);
-                    return count(s);
+                    return changeAndRelease(connection, s);
                 }
             }
             Set<MySqlParking.Aggregate> aggregates;
@@ -322,10 +322,10 @@ public final class OutboxOperations {
      * @return how many were requeued
      */
     public int requeueAllDead() {
-        int n = run("requeueing dead events", connection -> {
+        int n = inTransaction("requeueing dead events", connection -> {
             if (!onMySql(connection)) {
                 try (PreparedStatement s = connection.prepareStatement(sql.requeueAllDead)) {
-                    return count(s);
+                    return changeAndRelease(connection, s);
                 }
             }
             try (Statement s = connection.createStatement()) {
@@ -411,7 +411,7 @@ public final class OutboxOperations {
         if (ids.isEmpty()) {
             return 0;
         }
-        return run(what, connection -> {
+        return inTransaction(what, connection -> {
             if (onMySql(connection)) {
                 // The aggregates first: neither database returns rows from an UPDATE or a DELETE.
                 List<UUID> list = List.copyOf(ids);
@@ -435,23 +435,75 @@ public final class OutboxOperations {
             try (PreparedStatement s = connection.prepareStatement(statement)) {
                 Array array = connection.createArrayOf("uuid", ids.toArray());
                 s.setArray(1, array);
-                int n = count(s);
+                int n = changeAndRelease(connection, s);
                 array.free();
                 return n;
             }
         });
     }
 
-    /** Runs a statement whose one row holds a count. */
-    private static int count(PreparedStatement statement) throws SQLException {
-        try (ResultSet rs = statement.executeQuery()) {
-            rs.next();
-            return rs.getInt(1);
+    /**
+     * Runs a requeue or discard of dead events on PostgreSQL ({@code change}, which returns the aggregate of each event
+     * it changed), then releases the events parked behind those events ({@link PostgresStatements#releaseBehind}), in
+     * a statement of its own: one that starts after the change has its locks sees every event a claim parked behind
+     * them while the change waited for the claim to commit. The caller commits both together.
+     *
+     * @return how many events were changed
+     */
+    private int changeAndRelease(Connection connection, PreparedStatement change) throws SQLException {
+        List<String> types = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        try (ResultSet rs = change.executeQuery()) {
+            while (rs.next()) {
+                types.add(rs.getString(1));
+                ids.add(rs.getString(2));
+            }
         }
+        if (!types.isEmpty()) {
+            try (PreparedStatement release = connection.prepareStatement(sql.releaseBehind)) {
+                Array typeArray = connection.createArrayOf("text", types.toArray());
+                Array idArray = connection.createArrayOf("text", ids.toArray());
+                release.setArray(1, typeArray);
+                release.setArray(2, idArray);
+                release.executeQuery().close();
+                typeArray.free();
+                idArray.free();
+            }
+        }
+        return types.size();
     }
 
     private interface Work<T> {
         T run(Connection connection) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in one transaction, committed at its end (rolled back on a failure), whether or not the pool
+     * hands out connections in auto-commit, which it gets back as they came: a change to dead events and the release
+     * of the events parked behind them are written together or not at all.
+     */
+    private <T> T inTransaction(String what, Work<T> work) {
+        return run(what, connection -> {
+            if (!connection.getAutoCommit()) {
+                return work.run(connection);
+            }
+            connection.setAutoCommit(false);
+            T result;
+            try {
+                result = work.run(connection);
+                connection.commit();
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    connection.rollback();
+                    connection.setAutoCommit(true);
+                } catch (SQLException restoring) {
+                    e.addSuppressed(restoring);
+                }
+                throw e;
+            }
+            connection.setAutoCommit(true);
+            return result;
+        });
     }
 
     private <T> T run(String what, Work<T> work) {

@@ -201,9 +201,13 @@ public final class OutboxStatements {
     }
 
     /**
-     * @return the statement marking a claimed batch published and releasing the events parked behind it;
-     *         parameters: positions ({@code bigint[]}), lease token; returns the positions it wrote, each with the
-     *         number of events released
+     * @return the statements marking a claimed batch published and releasing the events parked behind it: two
+     *         statements in one round trip, which PostgreSQL runs in one transaction (a statement sees the table as of
+     *         its start, and the release must see what claims parked while the update waited for their locks);
+     *         parameters: positions ({@code bigint[]}), lease token. Run it with {@code execute()}: the first result
+     *         is the positions it wrote (a position missing had lost its lease); after {@code getMoreResults()}, one
+     *         row: how many events were released, the lowest position released and the draw from the re-entry
+     *         sequence (both null when none were)
      */
     public String markPublished() {
         return postgresOnly("markPublished()").recordPublished;

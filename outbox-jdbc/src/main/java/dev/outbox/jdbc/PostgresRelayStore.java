@@ -17,13 +17,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 
 /**
- * The relay's statements on PostgreSQL ({@link PostgresStatements}): claim and record, each one statement on a
+ * The relay's statements on PostgreSQL ({@link PostgresStatements}): claim and record, each one round trip on a
  * connection borrowed for it alone. Nothing is held between them, so no connection or transaction stays open while
  * the publisher runs.
  */
 final class PostgresRelayStore implements RelayStore {
 
     private final DataSource dataSource;
+    private final OutboxTable table;
     private final PostgresStatements sql;
     private final String claimSql;
     private final String parkingClaimSql;
@@ -51,6 +52,7 @@ final class PostgresRelayStore implements RelayStore {
     PostgresRelayStore(DataSource dataSource, OutboxTable table, Ordering ordering, int batchSize, long maxBatchBytes,
                int perAggregate, Duration statementTimeout) {
         this.dataSource = dataSource;
+        this.table = table;
         this.sql = new PostgresStatements(table);
         // Each sent after the planning settings, in the same round trip (see PostgresStatements.PLANNING).
         this.claimSql = PostgresStatements.PLANNING
@@ -118,22 +120,23 @@ final class PostgresRelayStore implements RelayStore {
     }
 
     /**
-     * Makes ready the events left parked with nothing holding them back, commits (unless autocommit did), and lowers
-     * the floor to the lowest of them.
+     * Makes ready the stranded events (parked behind an earlier event, none left unpublished), commits (unless
+     * autocommit did), lowers the floor to the lowest of them and warns of them ({@link RelayStore#orphansReleased}).
      */
     private void unparkOrphans(Connection connection, boolean autoCommit) throws SQLException {
-        long[] orphans = null; // the lowest position made ready and the re-entry draw
+        long[] orphans = null; // the lowest position made ready, the re-entry draw, how many
         try (PreparedStatement unpark = connection.prepareStatement(orphansSql)) {
             unpark.setQueryTimeout(timeoutSeconds);
             try (ResultSet rs = rows(unpark, "the orphan sweep")) {
                 if (rs.next()) {
-                    orphans = new long[] {rs.getLong(1), rs.getLong(2)};
+                    orphans = new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)};
                 }
             }
         }
         commitUnlessAuto(connection, autoCommit);
         if (orphans != null) {
             floor.reentered(orphans[0], orphans[1]);
+            RelayStore.orphansReleased(table, orphans[2]);
         }
     }
 
@@ -406,10 +409,16 @@ final class PostgresRelayStore implements RelayStore {
                 try (ResultSet rs = rows(record, "the record")) {
                     while (rs.next()) {
                         recorded.add(rs.getLong(1));
-                        freed[0] = rs.getInt(2);
-                        freed[1] = orNone(rs, 3);
-                        freed[2] = orNone(rs, 4);
                     }
+                }
+                if (!record.getMoreResults()) { // the release, the record's second statement
+                    throw new SQLException("the record's release returned no rows to read");
+                }
+                try (ResultSet rs = record.getResultSet()) {
+                    rs.next();
+                    freed[0] = rs.getInt(1);
+                    freed[1] = orNone(rs, 2);
+                    freed[2] = orNone(rs, 3);
                 }
                 for (Array array : arrays) {
                     array.free();

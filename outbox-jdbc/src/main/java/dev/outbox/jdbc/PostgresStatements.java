@@ -90,16 +90,18 @@ final class PostgresStatements {
     }
 
     /**
-     * An earlier unpublished event of {@code h}'s aggregate that cannot be published now: dead, backing off or
-     * delayed, or parked. Such an event holds {@code h} back until it is published, requeued or discarded.
+     * An earlier unpublished event of {@code h}'s aggregate, whatever its state: publishing, requeueing or discarding
+     * it releases the events parked behind it ('infinity'), {@code h} among them (or, with a share, a later publish of
+     * the aggregate does). An event parked 'infinity' with none is stranded: nothing would ever release it. One
+     * behind an event that is ready again, leased or backing off is waiting, as it should, for that event's publish.
      */
-    private static String blockedBy(String table, String h) {
+    private static String behindAnother(String table, String h) {
         return """
                 EXISTS (
                   SELECT 1 FROM %1$s b
                   WHERE b.aggregate_type = %2$s.aggregate_type AND b.aggregate_id = %2$s.aggregate_id
-                    AND b.position < %2$s.position AND b.published_at IS NULL AND %3$s
-                  OFFSET 0)""".formatted(table, h, holdsBack("b"));
+                    AND b.position < %2$s.position AND b.published_at IS NULL
+                  OFFSET 0)""".formatted(table, h);
     }
 
     /**
@@ -107,7 +109,7 @@ final class PostgresStatements {
      * ready rows before the last candidate, or all of them when the claim found fewer than it asked for (at most
      * {@value #PARK_PER_CLAIM} rows looked at per claim).
      * <ul>
-     * <li>An event held back by an earlier event of its aggregate (see {@link #blockedBy}) is parked until released
+     * <li>An event held back by an earlier event of its aggregate (see {@link #holdsBack}) is parked until released
      *     ('infinity'), and so is every later unparked event of that aggregate: they move when that event is
      *     published ({@link #release}), requeued or discarded, whatever its retries do meanwhile.</li>
      * <li>An event whose own retry or delay is still ahead is parked until then.</li>
@@ -202,8 +204,8 @@ final class PostgresStatements {
     /**
      * Releases the events parked behind an earlier event ('infinity') of the aggregates in {@code cte}, whose event
      * was just published, requeued or discarded. An event still held back by another is parked again by the next
-     * claim that walks it. When it releases any (or {@code alsoReentering} holds), it draws from the re-entry
-     * sequence ({@code drawn}): relays then know that events became ready again, maybe below their floor.
+     * claim that walks it. When it releases any, it draws from the re-entry sequence
+     * ({@code drawn}): relays then know that events became ready again, maybe below their floor.
      *
      * <p>With a {@code share}, each aggregate's first {@code share} held events are released, in position order, unless
      * a share released before is still waiting (the aggregate's first unpublished event under no live lease is not
@@ -224,8 +226,7 @@ final class PostgresStatements {
      * predicate that matches, and walked it whole (a second under a held horizon); a CASE implies no index predicate,
      * so only the primary key fits. The park's blocker does the same.
      */
-    private static String release(String table, String cte, String reentry, String reentries, String alsoReentering,
-                                  String alsoLowest, int share) {
+    private static String release(String table, String cte, String reentry, String reentries, int share) {
         boolean shared = share != Integer.MAX_VALUE;
         String fence = !shared ? "OFFSET 0" : """
                 AND %3$s
@@ -251,19 +252,18 @@ final class PostgresStatements {
                   UPDATE %1$s t SET parked_until = NULL
                   FROM unnest(ARRAY(
                     SELECT h.position
-                    FROM (%6$s) r
+                    FROM (%4$s) r
                     CROSS JOIN LATERAL (
                       SELECT position FROM %1$s h
                       WHERE h.aggregate_type = r.aggregate_type AND h.aggregate_id = r.aggregate_id
-                        AND %8$s
-                      %5$s) h)) p(position)
+                        AND %6$s
+                      %3$s) h)) p(position)
                   WHERE t.position = p.position AND CASE WHEN t.published_at IS NULL THEN true ELSE false END
                   RETURNING t.position
                 ), drawn AS (
-                  SELECT nextval('%3$s') AS n WHERE EXISTS (SELECT 1 FROM released)%4$s
-                ), %7$s""".formatted(table, cte, reentry, alsoReentering == null ? "" : " OR " + alsoReentering, fence,
-                aggregates, logged(reentries, alsoLowest == null ? "(SELECT min(position) FROM released)"
-                        : "least((SELECT min(position) FROM released), " + alsoLowest + ")"), held("h"));
+                  SELECT nextval('%2$s') AS n WHERE EXISTS (SELECT 1 FROM released)
+                ), %5$s""".formatted(table, reentry, fence, aggregates,
+                logged(reentries, "(SELECT min(position) FROM released)"), held("h"));
     }
 
     /**
@@ -358,6 +358,7 @@ final class PostgresStatements {
     final String requeueDeadByType;
     final String requeueAllDead;
     final String discardDeadById;
+    final String releaseBehind;
     final String purgePublished;
 
     /** Writes the lease on the rows of {@code claimed} (a CTE of positions) and returns the events. */
@@ -460,7 +461,7 @@ final class PostgresStatements {
 
     /**
      * Marks events published (parameters: positions, lease token), releasing the events held behind them: all of
-     * them, or each aggregate's first {@code share} (see {@link #release}).
+     * them, or each aggregate's first {@code share} (see {@link #release}). Two statements: see {@link #recording}.
      */
     String recordPublished(int share) {
         return recording("""
@@ -468,13 +469,13 @@ final class PostgresStatements {
                 SET published_at = now(), claimed_by = NULL, lease_token = NULL, lease_until = NULL,
                     parked_until = NULL
                 WHERE t.position = ANY(?::bigint[]) AND t.lease_token = ?
-                RETURNING t.position, t.aggregate_type, t.aggregate_id""".formatted(table.qualifiedName()),
-                "done", share);
+                RETURNING t.position""".formatted(table.qualifiedName()), share);
     }
 
     /**
      * Writes outcomes (parameters: positions, outcomes, delays, errors, lease token), releasing the events held behind
-     * the published ones: all of them, or each aggregate's first {@code share} (see {@link #release}).
+     * the published ones: all of them, or each aggregate's first {@code share} (see {@link #release}). Two statements:
+     * see {@link #recording}.
      */
     String recordOutcomes(int share) {
         return recording("""
@@ -491,24 +492,32 @@ final class PostgresStatements {
                     claimed_by = NULL, lease_token = NULL, lease_until = NULL
                 FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::text[]) AS o(position, outcome, delay_ms, error)
                 WHERE t.position = o.position AND t.lease_token = ?
-                RETURNING t.position, t.aggregate_type, t.aggregate_id, t.published_at IS NOT NULL AS published"""
-                .formatted(table.qualifiedName()), "(SELECT * FROM done WHERE published) p", share);
+                RETURNING t.position""".formatted(table.qualifiedName()), share);
     }
 
     /**
-     * A record statement: {@code update} (returning position and aggregate) as {@code done}, the release of what the
-     * events of {@code publishedOf} held back, then each written position with how many were released, the lowest of
-     * them and the re-entry draw.
+     * A record: two statements, sent in one round trip and so run in one transaction. First {@code update}, returning
+     * each position written; then the release of what the events it published held back, returning how many were
+     * released, the lowest of them and the re-entry draw. The second statement finds the events published by the
+     * first as those whose {@code published_at} is the transaction's time (the published-at index, one entry each).
+     *
+     * <p>Two statements, not one, because a statement sees the table as of its start. A parking claim that parks
+     * events behind one being published locks it ({@code FOR SHARE}, {@link #park}) until the claim commits, and the
+     * update of that event waits for the lock; a release in the same statement as the update then looked at the held
+     * events as they were before the claim committed, and left the ones it had just parked behind an event that was
+     * published, until the relays' look for such events. The second statement starts after the first has its locks,
+     * so it sees every park that committed before: a claim either parks before the publish can lock the event, and
+     * the release sees it, or finds the event locked or published, and parks nothing behind it.
      */
-    private String recording(String update, String publishedOf, int share) {
-        return """
+    private String recording(String update, int share) {
+        String t = table.qualifiedName();
+        return update + ";\n" + """
                 WITH done AS (
-                %s
-                ), %s
-                SELECT position, (SELECT count(*) FROM released), (SELECT min(position) FROM released),
-                       (SELECT n FROM drawn)
-                FROM done""".formatted(update, release(table.qualifiedName(), publishedOf,
-                table.reentrySequenceQualifiedName(), table.reentriesQualifiedName(), null, null, share));
+                  SELECT position, aggregate_type, aggregate_id FROM %1$s WHERE published_at = now()
+                ), %2$s
+                SELECT (SELECT count(*) FROM released), (SELECT min(position) FROM released), (SELECT n FROM drawn)"""
+                .formatted(t, release(t, "done", table.reentrySequenceQualifiedName(), table.reentriesQualifiedName(),
+                        share));
     }
 
     /** How many of the newest rows the re-entry log keeps when relays trim it. */
@@ -740,10 +749,11 @@ final class PostgresStatements {
                 .formatted(t, UNPARK_PER_CLAIM, reentry, logged(reentries, "(SELECT min(position) FROM unparked)"),
                         reentries, ReentryAccount.MAX_UNACCOUNTED);
 
-        // Rows parked behind an earlier event that no longer holds them back: publishing, requeueing and discarding
-        // release them at once, but a claim that parked one while its blocker was being published or requeued by
-        // someone else can leave it behind. Run now and then. Returns the lowest position made ready and the draw
-        // from the re-entry sequence, or no row when there was none.
+        // Rows parked behind an earlier event ('infinity') with no earlier unpublished event left in their aggregate
+        // (behindAnother): stranded. Publishing, requeueing and discarding release what is parked behind an event,
+        // seeing whatever a claim parked while they waited for its lock (recording), so only something else strands
+        // one (RelayStore.orphansReleased). Run now and then, as a safety net. Returns the lowest position made ready,
+        // the draw from the re-entry sequence and how many, or no row when none.
         unparkOrphans = """
                 WITH unparked AS (
                   UPDATE %1$s SET parked_until = NULL
@@ -756,8 +766,9 @@ final class PostgresStatements {
                 ), drawn AS (
                   SELECT nextval('%4$s') AS n WHERE EXISTS (SELECT 1 FROM unparked)
                 ), %5$s
-                SELECT (SELECT min(position) FROM unparked), n FROM drawn""".formatted(t, UNPARK_PER_CLAIM,
-                blockedBy(t, "h"), reentry, logged(reentries, "(SELECT min(position) FROM unparked)"));
+                SELECT (SELECT min(position) FROM unparked), n, (SELECT count(*) FROM unparked) FROM drawn"""
+                .formatted(t, UNPARK_PER_CLAIM,
+                behindAnother(t, "h"), reentry, logged(reentries, "(SELECT min(position) FROM unparked)"));
 
         // One slice of the walk below the floor (FloorSweep): the first ready event from parameter 1 up to, not
         // including, parameter 2. It walks the ready index over that stretch only, so its cost is bounded by the
@@ -850,27 +861,36 @@ final class PostgresStatements {
                 ORDER BY t.position
                 LIMIT ?""".formatted(EVENT_COLUMNS, t);
 
-        // Requeueing or discarding a dead event also releases the events parked behind it, at once.
+        // Requeueing or discarding a dead event also releases the events parked behind it, at once, in a second
+        // statement of the same transaction (releaseBehind, given the aggregates these return), for the reason the
+        // record is two statements (recording): a claim may have parked events behind the dead one while the update
+        // or delete waited for its lock, and only a statement that starts after that sees them. A requeued event is
+        // ready again, maybe below relays' floors: the requeue draws from the re-entry sequence and logs it.
         String requeue = """
                 WITH requeued AS (
                   UPDATE %1$s SET dead_at = NULL, attempts = 0, next_attempt_at = now()
                   WHERE dead_at IS NOT NULL AND published_at IS NULL AND %%s
                   RETURNING position, aggregate_type, aggregate_id
-                ), %2$s
-                SELECT (SELECT count(*) FROM requeued), (SELECT n FROM drawn)""".formatted(t,
-                release(t, "requeued", reentry, reentries, "EXISTS (SELECT 1 FROM requeued)",
-                        "(SELECT min(position) FROM requeued)", Integer.MAX_VALUE));
+                ), drawn AS (
+                  SELECT nextval('%2$s') AS n WHERE EXISTS (SELECT 1 FROM requeued)
+                ), %3$s
+                SELECT aggregate_type, aggregate_id FROM requeued""".formatted(t, reentry,
+                logged(reentries, "(SELECT min(position) FROM requeued)"));
         requeueDeadById = requeue.formatted("id = ANY(?::uuid[])");
         requeueDeadByType = requeue.formatted("event_type = ?");
         requeueAllDead = requeue.formatted("true");
 
         discardDeadById = """
-                WITH discarded AS (
-                  DELETE FROM %1$s WHERE dead_at IS NOT NULL AND published_at IS NULL AND id = ANY(?::uuid[])
-                  RETURNING aggregate_type, aggregate_id
-                ), %2$s
-                SELECT (SELECT count(*) FROM discarded), (SELECT n FROM drawn)""".formatted(t,
-                release(t, "discarded", reentry, reentries, null, null, Integer.MAX_VALUE));
+                DELETE FROM %1$s WHERE dead_at IS NOT NULL AND published_at IS NULL AND id = ANY(?::uuid[])
+                RETURNING aggregate_type, aggregate_id""".formatted(t);
+
+        // Parameters: the aggregates' types and ids (text[] each). Returns how many events it released.
+        releaseBehind = """
+                WITH touched AS (
+                  SELECT * FROM unnest(?::text[], ?::text[]) AS a(aggregate_type, aggregate_id)
+                ), %s
+                SELECT count(*) FROM released""".formatted(
+                release(t, "touched", reentry, reentries, Integer.MAX_VALUE));
 
         // Parameters: retention in milliseconds, how many, and the earliest published_at to look at (parameter 3):
         // OutboxOperations passes a minute before the latest one it deleted, so that the walk of the published_at

@@ -110,6 +110,20 @@ interface RelayStore {
         };
     }
 
+    /**
+     * Says that the store's look for stranded events (parked behind an earlier event, with no earlier unpublished
+     * event of their aggregate left to release them) released {@code released} of them, if any. Publishing,
+     * requeueing and discarding release what is parked behind an event in a statement that sees every park that
+     * committed before, so finding any means something else stranded them: a change made by hand, or a fault to look
+     * into. They are ready again, and nothing is lost.
+     */
+    static void orphansReleased(OutboxTable table, long released) {
+        if (released > 0) {
+            org.slf4j.LoggerFactory.getLogger(RelayStore.class).warn("outbox table {}: released {} stranded event(s),"
+                    + " parked behind an earlier event with none left unpublished", table, released);
+        }
+    }
+
     static void rollbackQuietly(Connection connection, boolean autoCommit, Exception cause) {
         if (autoCommit) {
             return;

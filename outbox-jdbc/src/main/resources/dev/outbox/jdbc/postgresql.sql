@@ -57,7 +57,7 @@ CREATE INDEX IF NOT EXISTS ${outbox_name}_ready
     WHERE published_at IS NULL AND dead_at IS NULL AND parked_until IS NULL;
 
 -- Parked events by the time they are due again: the claim reads only those whose time has come, and the relays'
--- sweep for events held back by an earlier one ('infinity') that nothing holds back any more reads the last key.
+-- sweep for events held back by an earlier one ('infinity') with no earlier unpublished event left reads the last key.
 CREATE INDEX IF NOT EXISTS ${outbox_name}_parked
     ON ${outbox_table} (parked_until)
     WHERE parked_until IS NOT NULL;

@@ -29,41 +29,60 @@ final class ClaimPlans {
     }
 
     /**
-     * Runs {@code record}'s generic plan (a statement marking events published: positions, then lease token) under
-     * {@code EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)}, JIT off, in a transaction rolled back afterwards: the events
-     * stay leased.
+     * Runs {@code record}'s generic plans (the update marking events published: positions, then lease token; then the
+     * release, no parameters) under {@code EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)}, one after the other in one
+     * transaction as the relay runs them, JIT off, rolled back afterwards: the events stay leased.
      *
-     * @return the plan, as JSON
+     * @return the two plans, as JSON, one after the other
      */
     static String explainRecord(DataSource db, String record, ClaimedBatch batch) throws SQLException {
+        String[] statements = record.split(";\n", 2);
+        if (statements.length != 2) {
+            throw new IllegalArgumentException("a record is two statements: " + record);
+        }
         String positions = batch.rows().stream().map(r -> Long.toString(r.position()))
                 .collect(Collectors.joining(",", "'{", "}'::bigint[]"));
-        return explain(db, record, List.of(positions, "'" + batch.leaseToken() + "'::uuid"));
+        return explain(db, List.of(statements[0], statements[1]),
+                List.of(List.of(positions, "'" + batch.leaseToken() + "'::uuid"), List.of()));
+    }
+
+    private static String explain(DataSource db, String sql, List<String> values) throws SQLException {
+        return explain(db, List.of(sql), List.of(values));
     }
 
     /**
-     * Prepares {@code sql} on the server (its {@code ?} numbered), then explains the execution of its generic plan with
-     * {@code values} (SQL literals: EXECUTE under EXPLAIN takes no protocol parameters).
+     * Prepares each of {@code sqls} on the server (its {@code ?} numbered), then explains the execution of its generic
+     * plan with its {@code values} (SQL literals: EXECUTE under EXPLAIN takes no protocol parameters), in order, in
+     * one transaction.
+     *
+     * @return the plans, one after the other
      */
-    private static String explain(DataSource db, String sql, List<String> values) throws SQLException {
+    private static String explain(DataSource db, List<String> sqls, List<List<String>> values) throws SQLException {
         try (Connection c = db.getConnection()) {
             c.setAutoCommit(false);
-            boolean prepared = false;
+            int prepared = 0;
+            StringBuilder plans = new StringBuilder();
             try (Statement s = c.createStatement()) {
                 s.execute("SET LOCAL jit = off");
                 s.execute("SET LOCAL plan_cache_mode = force_generic_plan");
-                s.execute("PREPARE explained AS " + numbered(sql));
-                prepared = true;
-                try (ResultSet rs = s.executeQuery("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE explained("
-                        + String.join(", ", values) + ")")) {
-                    rs.next();
-                    return rs.getString(1);
+                for (int i = 0; i < sqls.size(); i++) {
+                    s.execute("PREPARE explained" + i + " AS " + numbered(sqls.get(i)));
+                    prepared++;
+                    String arguments = values.get(i).isEmpty() ? "" : "(" + String.join(", ", values.get(i)) + ")";
+                    try (ResultSet rs = s.executeQuery("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE explained"
+                            + i + arguments)) {
+                        rs.next();
+                        plans.append(rs.getString(1)).append('\n');
+                    }
                 }
+                return plans.toString();
             } finally {
-                c.rollback(); // the statement's leases and parking; a prepared statement outlives it
-                if (prepared) {
+                c.rollback(); // the statements' leases and parking; a prepared statement outlives it
+                if (prepared > 0) {
                     try (Statement deallocate = c.createStatement()) {
-                        deallocate.execute("DEALLOCATE explained"); // not ALL: the driver's own stay
+                        for (int i = 0; i < prepared; i++) {
+                            deallocate.execute("DEALLOCATE explained" + i); // not ALL: the driver's own stay
+                        }
                     }
                     c.commit();
                 }

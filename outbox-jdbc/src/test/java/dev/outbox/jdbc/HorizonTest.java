@@ -159,10 +159,17 @@ class HorizonTest {
         long poisonAt = queryLong(db, "SELECT position FROM " + table.qualifiedName() + " WHERE event_type = 'poison'");
         assertTrue(store.floor() > poisonAt + 1, "the floor is past aggregate R: " + store.floor());
         try (Connection requeue = db.getConnection()) {
-            // Another process requeues the dead event, drawing from the re-entry sequence, and commits late.
+            // Another process requeues the dead event and releases its follower, drawing from the re-entry sequence,
+            // and commits late.
             requeue.setAutoCommit(false);
-            try (java.sql.PreparedStatement s = requeue.prepareStatement(new PostgresStatements(table).requeueDeadByType)) {
+            PostgresStatements statements = new PostgresStatements(table);
+            try (java.sql.PreparedStatement s = requeue.prepareStatement(statements.requeueDeadByType)) {
                 s.setString(1, "poison");
+                s.executeQuery().close();
+            }
+            try (java.sql.PreparedStatement s = requeue.prepareStatement(statements.releaseBehind)) {
+                s.setArray(1, requeue.createArrayOf("text", new String[] {"order"}));
+                s.setArray(2, requeue.createArrayOf("text", new String[] {"R"}));
                 s.executeQuery().close();
             }
             // Meanwhile this relay sees the draw and, walking from the start, sights the table again and again.
@@ -403,13 +410,20 @@ class HorizonTest {
         return buffers(ClaimPlans.explain(db, claim, floor));
     }
 
-    /** @return the buffers the top node of an EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) plan read */
-    private static long buffers(String plan) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"Shared Hit Blocks\": (\\d+)").matcher(plan);
-        long hit = m.find() ? Long.parseLong(m.group(1)) : -1;
-        java.util.regex.Matcher r = java.util.regex.Pattern.compile("\"Shared Read Blocks\": (\\d+)").matcher(plan);
-        long read = r.find() ? Long.parseLong(r.group(1)) : 0;
-        return hit + read;
+    /**
+     * @return the buffers read by each of the EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) plans in {@code plans} (its top
+     *         node's), added up
+     */
+    private static long buffers(String plans) {
+        long sum = 0;
+        for (String plan : plans.split("\n(?=\\[)")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"Shared Hit Blocks\": (\\d+)").matcher(plan);
+            long hit = m.find() ? Long.parseLong(m.group(1)) : -1;
+            java.util.regex.Matcher r = java.util.regex.Pattern.compile("\"Shared Read Blocks\": (\\d+)").matcher(plan);
+            long read = r.find() ? Long.parseLong(r.group(1)) : 0;
+            sum += hit + read;
+        }
+        return sum;
     }
 
     @Test
