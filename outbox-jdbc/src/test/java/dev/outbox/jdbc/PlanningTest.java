@@ -86,6 +86,41 @@ class PlanningTest {
         }
     }
 
+    @ParameterizedTest(name = "autocommit {0}")
+    @ValueSource(booleans = {true, false})
+    void aStatementCancelledByItsTimeoutLeavesTheConnectionAsItWas(boolean autoCommit) throws Exception {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(tdb.jdbcUrl());
+        config.setMaximumPoolSize(1); // the claim's connection is the one read below
+        config.setAutoCommit(autoCommit);
+        try (HikariDataSource one = new HikariDataSource(config)) {
+            PostgresRelayStore store = new PostgresRelayStore(one, table, Ordering.PER_AGGREGATE, 100,
+                    JdbcRelay.DEFAULT_MAX_BATCH_BYTES, 10, Duration.ofSeconds(1));
+            commit(tdb.dataSource(), c -> JdbcOutbox.create(table).append(c, Event.of("order", "a", "step", "{}")));
+            try (Connection lock = tdb.dataSource().getConnection()) {
+                lock.setAutoCommit(false);
+                try (Statement s = lock.createStatement()) {
+                    s.execute("LOCK TABLE " + table.qualifiedName() + " IN ACCESS EXCLUSIVE MODE");
+                }
+                long started = System.nanoTime();
+                SQLException cancelled = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                        () -> store.claim("planning", Duration.ofSeconds(30)));
+                long millis = (System.nanoTime() - started) / 1_000_000;
+                assertEquals("57014", cancelled.getSQLState(), "cancelled by its timeout: " + cancelled);
+                assertTrue(millis >= 900 && millis < 10_000, "after the 1 s statement timeout: " + millis + " ms");
+                lock.rollback();
+            }
+            try (Connection c = one.getConnection(); Statement s = c.createStatement()) {
+                assertEquals("auto", show(s, "plan_cache_mode"), "the connection's plan cache mode");
+                assertEquals("on", show(s, "jit"), "the connection's JIT");
+                if (!autoCommit) {
+                    c.rollback();
+                }
+            }
+            assertEquals(1, store.claim("planning", Duration.ofSeconds(30)).size(), "the next claim works");
+        }
+    }
+
     private static String kind(String statement) {
         return statement.contains("lease_until = now() +") ? "claim"
                 : statement.contains("published_at = now()") ? "record"
