@@ -16,13 +16,16 @@ final class ParkingSchedule {
     /** How often a claim also parks. */
     static final int PARK_EVERY = 8;
 
-    /** How often a relay looks for events left parked behind an event that was published or requeued meanwhile. */
+    /**
+     * How often a relay looks for stranded events: parked behind an earlier event of their aggregate, with none left
+     * unpublished to release them. A safety net: publishing, requeueing and discarding release what a claim parks
+     * beside them ({@link RelayStore#orphansReleased}).
+     */
     static final Duration ORPHAN_SWEEP = Duration.ofMinutes(1);
 
     /**
-     * How often a relay whose last claim found nothing looks for such events: an aggregate left behind by the race
-     * (its first pending event parked behind one published meanwhile, the rest behind that one) waits for this, not
-     * for {@link #ORPHAN_SWEEP}, once the relay has caught up with everything else.
+     * How often a relay whose last claim found nothing looks for such events: a stranded aggregate waits for this,
+     * not for {@link #ORPHAN_SWEEP}, once the relay has caught up with everything else.
      */
     static final Duration IDLE_ORPHAN_LOOK = Duration.ofSeconds(5);
 
