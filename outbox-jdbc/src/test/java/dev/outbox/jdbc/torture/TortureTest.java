@@ -114,7 +114,7 @@ class TortureTest extends EachDatabase {
         }
     }
 
-    static final Profile CLASSIC = new Profile("classic", 30, FlakyRecordingPublisher.Broker.FLAKY, 0,
+    static final Profile CLASSIC = new Profile("classic", 24, FlakyRecordingPublisher.Broker.FLAKY, 0,
             new int[] {40, 100}, 3000);
     /** The hot aggregate's events go one call at a time: writers slow down so the relays can clear it. */
     static final Profile SLOW_BROKER_HOT_AGGREGATE = new Profile("slow broker, hot aggregate", 15,
