@@ -256,28 +256,27 @@ final class PostgresStatements {
                     CROSS JOIN LATERAL (
                       SELECT position FROM %1$s h
                       WHERE h.aggregate_type = r.aggregate_type AND h.aggregate_id = r.aggregate_id
-                        AND %6$s
+                        AND %5$s
                       %3$s) h)) p(position)
                   WHERE t.position = p.position AND CASE WHEN t.published_at IS NULL THEN true ELSE false END
                   RETURNING t.position
-                ), drawn AS (
-                  SELECT nextval('%2$s') AS n WHERE EXISTS (SELECT 1 FROM released)
-                ), %5$s""".formatted(table, reentry, fence, aggregates,
-                logged(reentries, "(SELECT min(position) FROM released)"), held("h"));
+                ), %2$s""".formatted(table, reentered(reentry, reentries, "released"), fence, aggregates, held("h"));
     }
 
     /**
-     * Logs the draw of {@code drawn} with the lowest position the statement made ready again, in the table's re-entry
-     * log, so that another relay lowers its floor to that position rather than walking from the first one. In the
-     * statement's transaction: the row is visible when the events are.
-     *
-     * @param lowest the expression of that position; null gives 0, the first position
+     * When the statement's CTE {@code cte} (of positions) made any events ready again, draws from the re-entry
+     * sequence ({@code drawn}: relays then know that events became ready again, maybe below their floor) and logs the
+     * draw with the lowest of them in the table's re-entry log ({@code logged}), so that another relay lowers its
+     * floor to that position rather than walking from the first one. In the statement's transaction: the row is
+     * visible when the events are.
      */
-    private static String logged(String reentries, String lowest) {
+    private static String reentered(String reentry, String reentries, String cte) {
         return """
-                logged AS (
-                  INSERT INTO %s (draw, position) SELECT n, coalesce(%s, 0) FROM drawn
-                )""".formatted(reentries, lowest);
+                drawn AS (
+                  SELECT nextval('%1$s') AS n WHERE EXISTS (SELECT 1 FROM %3$s)
+                ), logged AS (
+                  INSERT INTO %2$s (draw, position) SELECT n, coalesce((SELECT min(position) FROM %3$s), 0) FROM drawn
+                )""".formatted(reentry, reentries, cte);
     }
 
     /**
@@ -723,8 +722,6 @@ final class PostgresStatements {
                     LIMIT %2$d
                     FOR UPDATE SKIP LOCKED)
                   RETURNING position
-                ), drawn AS (
-                  SELECT nextval('%3$s') AS n WHERE EXISTS (SELECT 1 FROM unparked)
                 ), %4$s
                 SELECT (SELECT min(position) FROM unparked),
                        (SELECT n FROM drawn),
@@ -746,7 +743,7 @@ final class PostgresStatements {
                        r.draws, r.positions
                 FROM (SELECT array_agg(draw ORDER BY draw) AS draws, array_agg(position ORDER BY draw) AS positions
                       FROM (SELECT draw, position FROM %5$s WHERE draw > ? ORDER BY draw LIMIT %6$d) x) r"""
-                .formatted(t, UNPARK_PER_CLAIM, reentry, logged(reentries, "(SELECT min(position) FROM unparked)"),
+                .formatted(t, UNPARK_PER_CLAIM, reentry, reentered(reentry, reentries, "unparked"),
                         reentries, ReentryAccount.MAX_UNACCOUNTED);
 
         // Rows parked behind an earlier event ('infinity') with no earlier unpublished event left in their aggregate
@@ -763,12 +760,10 @@ final class PostgresStatements {
                     LIMIT %2$d
                     FOR UPDATE SKIP LOCKED)
                   RETURNING position
-                ), drawn AS (
-                  SELECT nextval('%4$s') AS n WHERE EXISTS (SELECT 1 FROM unparked)
-                ), %5$s
+                ), %4$s
                 SELECT (SELECT min(position) FROM unparked), n, (SELECT count(*) FROM unparked) FROM drawn"""
                 .formatted(t, UNPARK_PER_CLAIM,
-                behindAnother(t, "h"), reentry, logged(reentries, "(SELECT min(position) FROM unparked)"));
+                behindAnother(t, "h"), reentered(reentry, reentries, "unparked"));
 
         // One slice of the walk below the floor (FloorSweep): the first ready event from parameter 1 up to, not
         // including, parameter 2. It walks the ready index over that stretch only, so its cost is bounded by the
@@ -871,11 +866,9 @@ final class PostgresStatements {
                   UPDATE %1$s SET dead_at = NULL, attempts = 0, next_attempt_at = now()
                   WHERE dead_at IS NOT NULL AND published_at IS NULL AND %%s
                   RETURNING position, aggregate_type, aggregate_id
-                ), drawn AS (
-                  SELECT nextval('%2$s') AS n WHERE EXISTS (SELECT 1 FROM requeued)
-                ), %3$s
-                SELECT aggregate_type, aggregate_id FROM requeued""".formatted(t, reentry,
-                logged(reentries, "(SELECT min(position) FROM requeued)"));
+                ), %2$s
+                SELECT aggregate_type, aggregate_id FROM requeued""".formatted(t,
+                reentered(reentry, reentries, "requeued"));
         requeueDeadById = requeue.formatted("id = ANY(?::uuid[])");
         requeueDeadByType = requeue.formatted("event_type = ?");
         requeueAllDead = requeue.formatted("true");

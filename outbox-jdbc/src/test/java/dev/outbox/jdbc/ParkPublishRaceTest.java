@@ -22,6 +22,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -88,25 +89,29 @@ class ParkPublishRaceTest {
 
     @Test
     void aDeadEventRequeuedWhileAClaimParksItsFollowersReleasesThem() throws Exception {
-        List<Event> events = deadAheadOfOne();
-        OutboxOperations operations = new OutboxOperations(db, table);
-        Future<Integer> requeued = raceThePark(() -> operations.requeueDead(List.of(events.get(0).id())));
-        assertEquals(1, requeued.get(10, TimeUnit.SECONDS));
-        assertEquals(0, count("parked_until IS NOT NULL"), "nothing left parked");
-        ClaimedBatch batch = store(10).claim("a", Duration.ofSeconds(30));
-        assertEquals(List.of(events.get(0).id(), events.get(1).id()),
-                batch.rows().stream().map(r -> r.event().id()).toList(), "both claimable at once, in order");
+        changeTheDeadEventDuringThePark((operations, id) -> operations.requeueDead(List.of(id)), true);
     }
 
     @Test
     void aDeadEventDiscardedWhileAClaimParksItsFollowersReleasesThem() throws Exception {
+        changeTheDeadEventDuringThePark((operations, id) -> operations.discardDead(List.of(id)), false);
+    }
+
+    /**
+     * Races a parking claim with {@code change} of the dead event ahead of one follower, then checks that nothing is
+     * left parked and that the next claim takes, in order, the dead event if it is {@code kept} and the follower.
+     */
+    private void changeTheDeadEventDuringThePark(BiFunction<OutboxOperations, UUID, Integer> change, boolean kept)
+            throws Exception {
         List<Event> events = deadAheadOfOne();
         OutboxOperations operations = new OutboxOperations(db, table);
-        Future<Integer> discarded = raceThePark(() -> operations.discardDead(List.of(events.get(0).id())));
-        assertEquals(1, discarded.get(10, TimeUnit.SECONDS));
+        Future<Integer> changed = raceThePark(() -> change.apply(operations, events.get(0).id()));
+        assertEquals(1, changed.get(10, TimeUnit.SECONDS));
         assertEquals(0, count("parked_until IS NOT NULL"), "nothing left parked");
+        List<UUID> claimable = (kept ? events : events.subList(1, 2)).stream().map(Event::id).toList();
         ClaimedBatch batch = store(10).claim("a", Duration.ofSeconds(30));
-        assertEquals(List.of(events.get(1).id()), batch.rows().stream().map(r -> r.event().id()).toList());
+        assertEquals(claimable, batch.rows().stream().map(r -> r.event().id()).toList(),
+                "claimable at once, in order");
     }
 
     /** Two events of one aggregate, the first dead; the second ready, not yet parked. */
