@@ -67,8 +67,17 @@ final class BenchDatabase implements AutoCloseable {
         return table;
     }
 
+    /** @return a new {@linkplain OutboxSchema#createRotated rotated} outbox table */
+    OutboxTable newRotatedOutboxTable() {
+        OutboxTable table = new OutboxTable(SCHEMA, "bench_outbox_" + tables.incrementAndGet());
+        OutboxSchema.createRotated(pool, table);
+        return table;
+    }
+
     void drop(OutboxTable table) {
         execute(pool, "DROP TABLE IF EXISTS " + table.qualifiedName());
+        execute(pool, "DROP FUNCTION IF EXISTS " + table.slotSequenceQualifiedName() + "()");
+        execute(pool, "DROP SEQUENCE IF EXISTS " + table.slotSequenceQualifiedName());
         execute(pool, "DROP SEQUENCE IF EXISTS " + table.wakeSequenceQualifiedName());
         execute(pool, "DROP SEQUENCE IF EXISTS " + table.reentrySequenceQualifiedName());
         execute(pool, "DROP TABLE IF EXISTS " + table.reentriesQualifiedName());

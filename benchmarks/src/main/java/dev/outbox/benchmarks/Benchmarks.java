@@ -42,7 +42,7 @@ public final class Benchmarks {
             } else if (arg.startsWith("--only=")) {
                 only = arg.substring("--only=".length());
             } else if (!arg.equals("--quick")) {
-                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|failing|inbox|observe|mariadb|horizon|horizon-relays|mariadb-horizon]");
+                System.err.println("usage: Benchmarks [--quick | --full] [--only=append|relay|peer|latency|sqs|idle|slowsqs|claims|throttle|failing|inbox|observe|mariadb|horizon|horizon-relays|horizon-rotated|mariadb-horizon]");
                 System.exit(2);
             }
         }
@@ -77,6 +77,13 @@ public final class Benchmarks {
             }
             rows.addAll(section("horizon", () -> new PinnedHorizon(PinnedHorizon.postgres(db), m.horizonFree,
                     m.horizonPinned, m.horizonAfter, m.horizonWindow, Duration.ofSeconds(60)).run()));
+            if ("horizon-rotated".equals(only)) {
+                // Opt-in only (--only=horizon-rotated): benchmark 12 on a rotated table, then on a plain one.
+                rows.addAll(new PinnedHorizon(PinnedHorizon.postgres(db, true), m.horizonFree, m.horizonPinned,
+                        m.horizonAfter, m.horizonWindow, Duration.ofSeconds(60)).run());
+                rows.addAll(new PinnedHorizon(PinnedHorizon.postgres(db), m.horizonFree, m.horizonPinned,
+                        m.horizonAfter, m.horizonWindow, Duration.ofSeconds(60)).run());
+            }
             if ("horizon-relays".equals(only)) {
                 // Opt-in only (--only=horizon-relays): benchmark 12 with two relays and retries, as long again.
                 rows.addAll(new PinnedHorizon(PinnedHorizon.postgres(db), m.horizonFree, m.horizonPinned,

@@ -84,9 +84,19 @@ final class PinnedHorizon {
 
     /** @return the benchmark's PostgreSQL as the target */
     static Target postgres(BenchDatabase db) {
+        return postgres(db, false);
+    }
+
+    /**
+     * @param rotated whether the table is a rotated one ({@code OutboxSchema.createRotated})
+     * @return the benchmark's PostgreSQL as the target
+     */
+    static Target postgres(BenchDatabase db, boolean rotated) {
+        // The table's own relation, or its partitions: a partitioned table has no storage or statistics of its own.
+        String relations = "(SELECT relid FROM pg_partition_tree('%1$s') WHERE isleaf UNION SELECT '%1$s'::regclass)";
         return new Target() {
             public String name() {
-                return "PostgreSQL";
+                return rotated ? "PostgreSQL, rotated table" : "PostgreSQL";
             }
 
             public javax.sql.DataSource pool() {
@@ -94,7 +104,7 @@ final class PinnedHorizon {
             }
 
             public OutboxTable newTable() {
-                return db.newOutboxTable();
+                return rotated ? db.newRotatedOutboxTable() : db.newOutboxTable();
             }
 
             public void drop(OutboxTable table) {
@@ -102,8 +112,8 @@ final class PinnedHorizon {
             }
 
             public long oldVersions(OutboxTable table) {
-                return BenchDatabase.queryLong(db.pool(), "SELECT n_dead_tup FROM pg_stat_user_tables"
-                        + " WHERE relid = '" + table.qualifiedName() + "'::regclass");
+                return BenchDatabase.queryLong(db.pool(), "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables"
+                        + " WHERE relid IN " + relations.formatted(table.qualifiedName()));
             }
 
             public String oldVersionsLabel() {
@@ -111,8 +121,8 @@ final class PinnedHorizon {
             }
 
             public long bytes(OutboxTable table) {
-                return BenchDatabase.queryLong(db.pool(), "SELECT pg_total_relation_size('"
-                        + table.qualifiedName() + "'::regclass)");
+                return BenchDatabase.queryLong(db.pool(), "SELECT sum(pg_total_relation_size(r)) FROM "
+                        + relations.formatted(table.qualifiedName()) + " x(r)");
             }
 
             public Connection pin() throws SQLException {

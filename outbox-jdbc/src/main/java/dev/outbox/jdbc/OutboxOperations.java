@@ -33,6 +33,7 @@ public final class OutboxOperations {
     private final MySqlStatements mysql;
     private final MySqlParking mysqlParking;
     private final KnownDatabase database;
+    private final PartitionRotation rotation;
 
     /**
      * Operations on {@code table}, on the database found from the first connection borrowed.
@@ -59,6 +60,7 @@ public final class OutboxOperations {
         this.mysql = new MySqlStatements(table, Database.MYSQL);
         this.mysqlParking = new MySqlParking(mysql, 0);
         this.database = new KnownDatabase(database);
+        this.rotation = new PartitionRotation(table);
     }
 
     private boolean onMySql(Connection connection) throws SQLException {
@@ -353,7 +355,11 @@ public final class OutboxOperations {
 
     /**
      * Deletes events published more than {@code retention} ago, in transactions of at most {@code batchSize}
-     * rows so that locks and WAL stay small, until none is left.
+     * rows so that locks and WAL stay small, until none is left. On a
+     * {@linkplain OutboxSchema#postgresRotated(OutboxTable) rotated table} it first empties with {@code TRUNCATE}
+     * each partition that appends have left whose events were all published more than {@code retention} ago (their
+     * space comes back at once, whatever transaction holds the horizon), and moves appends to an empty partition;
+     * the events it empties are counted in the result.
      *
      * @param retention how long published events are kept, at least zero
      * @param batchSize rows per transaction, 1 to 100,000
@@ -366,7 +372,7 @@ public final class OutboxOperations {
         if (batchSize < 1 || batchSize > 100_000) {
             throw new InvalidConfigurationException("batchSize must be from 1 to 100000, was " + batchSize);
         }
-        long total = 0;
+        long total = rotate(retention);
         int deleted;
         do {
             deleted = run("purging published events", connection -> {
@@ -392,6 +398,26 @@ public final class OutboxOperations {
         } while (deleted == batchSize);
         log.info("purged {} events published more than {} ago from {}", total, retention, table);
         return total;
+    }
+
+    /** @return the events in the partitions a rotation emptied; 0 on a table that is not rotated */
+    private long rotate(Duration retention) {
+        PartitionRotation.Outcome outcome = run("rotating partitions", connection -> {
+            if (onMySql(connection)) {
+                return null;
+            }
+            boolean autoCommit = connection.getAutoCommit();
+            if (!autoCommit) {
+                connection.commit();
+                connection.setAutoCommit(true);
+            }
+            try {
+                return rotation.run(connection, retention);
+            } finally {
+                connection.setAutoCommit(autoCommit);
+            }
+        });
+        return outcome == null ? 0 : outcome.rows();
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.outbox.jdbc;
 
+import dev.outbox.InvalidConfigurationException;
 import dev.outbox.OutboxException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -26,6 +28,13 @@ public final class OutboxSchema {
 
     /** Classpath location of the PostgreSQL DDL template. */
     public static final String POSTGRES_RESOURCE = "dev/outbox/jdbc/postgresql.sql";
+
+    /**
+     * Classpath location of the DDL template for a rotated PostgreSQL table: the plain table's columns and indexes in
+     * four partitions that take appends in turn, which purge empties with {@code TRUNCATE}; see
+     * {@link #postgresRotated(OutboxTable)}.
+     */
+    public static final String POSTGRES_ROTATED_RESOURCE = "dev/outbox/jdbc/postgresql-rotated.sql";
 
     /** Classpath location of the MySQL and MariaDB DDL template: one {@code CREATE TABLE IF NOT EXISTS}. */
     public static final String MYSQL_RESOURCE = "dev/outbox/jdbc/mysql.sql";
@@ -71,6 +80,23 @@ public final class OutboxSchema {
      */
     public static String postgres(OutboxTable table) {
         return render(POSTGRES_RESOURCE, table);
+    }
+
+    /**
+     * The DDL of a rotated table, for PostgreSQL: the plain table's columns (plus {@code slot}) and indexes in four
+     * partitions, {@code <table>_p0} to {@code <table>_p3}, of which one takes appends at a time. Each
+     * {@link OutboxOperations#purgePublished(Duration, int)} empties with {@code TRUNCATE} every other partition
+     * whose events have all been published for longer than the retention, and sends appends to an empty partition,
+     * so the table's size stays bounded by the retention even while a long transaction keeps vacuum from reclaiming
+     * anything. The relay, the outbox and the operations work on it unchanged. What differs from the plain table: an
+     * event id is refused again only within the partition it is in; the sequence and function
+     * {@link OutboxTable#slotSequenceQualifiedName()} say where appends go.
+     *
+     * @param table the outbox table
+     * @return the DDL for {@code table}, ready to run
+     */
+    public static String postgresRotated(OutboxTable table) {
+        return render(POSTGRES_ROTATED_RESOURCE, table);
     }
 
     /**
@@ -155,7 +181,8 @@ public final class OutboxSchema {
 
     /**
      * Brings a table created by an earlier version up to date, statement by statement, each in its own transaction:
-     * safe to run on a live table, and again. On PostgreSQL it runs {@value #POSTGRES_PARKING_MIGRATION} and {@value #POSTGRES_HORIZON_MIGRATION}; on MySQL and
+     * safe to run on a live table, and again. A {@linkplain #postgresRotated(OutboxTable) rotated table} is left as it
+     * is: this version made it. On PostgreSQL it runs {@value #POSTGRES_PARKING_MIGRATION} and {@value #POSTGRES_HORIZON_MIGRATION}; on MySQL and
      * MariaDB the statements of {@value #MYSQL_PENDING_SINCE_MIGRATION} and {@value #MYSQL_PARKING_MIGRATION} that
      * the table still needs (it looks at its columns and indexes first).
      *
@@ -168,6 +195,9 @@ public final class OutboxSchema {
             if (Database.of(connection).mysqlFamily()) {
                 migrateMySql(connection, table);
                 return;
+            }
+            if (rotated(connection, table)) {
+                return; // made by this version's DDL: nothing to bring up to date
             }
             boolean autoCommit = connection.getAutoCommit();
             connection.setAutoCommit(true);
@@ -183,6 +213,18 @@ public final class OutboxSchema {
             }
         } catch (SQLException e) {
             throw new OutboxException("could not migrate outbox table " + table + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** @return whether {@code table} is a partitioned (so rotated) PostgreSQL table */
+    private static boolean rotated(Connection connection, OutboxTable table) throws SQLException {
+        try (java.sql.PreparedStatement s = connection.prepareStatement(
+                "SELECT count(*) FROM pg_class WHERE oid = to_regclass(?) AND relkind = 'p'")) {
+            s.setString(1, table.qualifiedName());
+            try (java.sql.ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1) > 0;
+            }
         }
     }
 
@@ -227,7 +269,8 @@ public final class OutboxSchema {
                 .replace("${outbox_schema}", table.schemaPrefix())
                 .replace("${outbox_wake}", table.wakeSequenceQualifiedName())
                 .replace("${outbox_reentry}", table.reentrySequenceQualifiedName())
-                .replace("${outbox_reentries}", table.reentriesQualifiedName());
+                .replace("${outbox_reentries}", table.reentriesQualifiedName())
+                .replace("${outbox_slot}", table.slotSequenceQualifiedName());
     }
 
     /**
@@ -240,11 +283,33 @@ public final class OutboxSchema {
      * @throws OutboxException wrapping the database's error
      */
     public static void create(DataSource dataSource, OutboxTable table) {
+        create(dataSource, table, false);
+    }
+
+    /**
+     * Creates a {@linkplain #postgresRotated(OutboxTable) rotated table} and its partitions if they do not exist, in
+     * one transaction. PostgreSQL only.
+     *
+     * @param dataSource where to create it
+     * @param table the outbox table
+     * @throws InvalidConfigurationException when the data source is not PostgreSQL
+     * @throws OutboxException wrapping the database's error
+     */
+    public static void createRotated(DataSource dataSource, OutboxTable table) {
+        create(dataSource, table, true);
+    }
+
+    private static void create(DataSource dataSource, OutboxTable table, boolean rotated) {
         try (Connection connection = dataSource.getConnection()) {
+            Database database = Database.of(connection);
+            if (rotated && database.mysqlFamily()) {
+                throw new InvalidConfigurationException("a rotated outbox table is for PostgreSQL only; "
+                        + database + " keeps old row versions in its undo log, not in the table");
+            }
             boolean autoCommit = connection.getAutoCommit();
             connection.setAutoCommit(false);
             try (Statement statement = connection.createStatement()) {
-                statement.execute(ddl(Database.of(connection), table));
+                statement.execute(rotated ? postgresRotated(table) : ddl(database, table));
                 connection.commit();
             } catch (SQLException e) {
                 connection.rollback();
@@ -260,21 +325,25 @@ public final class OutboxSchema {
     /**
      * Prints the DDL.
      *
-     * @param args optionally {@code --mysql} for MySQL and MariaDB, then optionally {@code [schema.]table};
-     *        PostgreSQL and {@code outbox_event} by default
+     * @param args optionally {@code --mysql} for MySQL and MariaDB or {@code --rotated} for a
+     *        {@linkplain #postgresRotated(OutboxTable) rotated} PostgreSQL table, then optionally
+     *        {@code [schema.]table}; the plain PostgreSQL table {@code outbox_event} by default
      */
     public static void main(String[] args) {
         OutboxTable table = OutboxTable.DEFAULT;
         Database database = Database.POSTGRESQL;
+        boolean rotated = false;
         for (String arg : args) {
             if (arg.equals("--mysql")) {
                 database = Database.MYSQL;
+            } else if (arg.equals("--rotated")) {
+                rotated = true;
             } else {
                 String[] parts = arg.split("\\.", 2);
                 table = parts.length == 2 ? new OutboxTable(parts[0], parts[1]) : OutboxTable.named(parts[0]);
             }
         }
-        System.out.println(ddl(database, table));
+        System.out.println(rotated ? postgresRotated(table) : ddl(database, table));
     }
 
     private static String template(String resource) {

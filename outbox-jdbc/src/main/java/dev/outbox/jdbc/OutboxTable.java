@@ -94,6 +94,29 @@ public record OutboxTable(String schema, String name) {
         return inSchema(reentries);
     }
 
+    /**
+     * @return the double-quoted, schema-qualified name of the PostgreSQL sequence that says which partition of a
+     *         {@linkplain OutboxSchema#postgresRotated(OutboxTable) rotated table} appends go to, and since when (and
+     *         of the function of the same name that appends call to read it). This table's name with {@code _slot}
+     *         appended
+     */
+    public String slotSequenceQualifiedName() {
+        return inSchema(name + "_slot");
+    }
+
+    /**
+     * @param slot the partition's number, 0 to {@value PartitionRotation#SLOTS} - 1
+     * @return the double-quoted, schema-qualified name of that partition of a
+     *         {@linkplain OutboxSchema#postgresRotated(OutboxTable) rotated table}: this table's name with
+     *         {@code _p0} to {@code _p3} appended
+     */
+    public String partitionQualifiedName(int slot) {
+        if (slot < 0 || slot >= PartitionRotation.SLOTS) {
+            throw new IllegalArgumentException("slot must be from 0 to " + (PartitionRotation.SLOTS - 1) + ", was " + slot);
+        }
+        return inSchema(name + "_p" + slot);
+    }
+
     /** @return the quoted, qualified name of the index {@code <table>_<suffix>}, for {@code to_regclass} */
     String indexName(String suffix) {
         String index = name + "_" + suffix;

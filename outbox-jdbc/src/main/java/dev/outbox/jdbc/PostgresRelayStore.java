@@ -54,16 +54,16 @@ final class PostgresRelayStore implements RelayStore {
         this.dataSource = dataSource;
         this.table = table;
         this.sql = new PostgresStatements(table);
-        // Each sent after the planning settings, in the same round trip (see PostgresStatements.PLANNING).
-        this.claimSql = PostgresStatements.PLANNING
+        // Each sent after the planning settings, in the same round trip (see PostgresStatements.planning).
+        this.claimSql = sql.planning
                 + sql.claim(ordering, batchSize, maxBatchBytes, false, perAggregate);
         this.parkingClaimSql = sql.parkingClaim(ordering, batchSize, maxBatchBytes, perAggregate);
         // A claim that leases a share of an aggregate parks the rest behind it; publishing releases the next share.
         int share = PostgresStatements.share(ordering, batchSize, perAggregate);
-        this.recordPublishedSql = PostgresStatements.PLANNING + sql.recordPublished(share);
-        this.recordOutcomesSql = PostgresStatements.PLANNING + sql.recordOutcomes(share);
-        this.sightSql = PostgresStatements.PLANNING + sql.unparkDue;
-        this.orphansSql = PostgresStatements.PLANNING + sql.unparkOrphans;
+        this.recordPublishedSql = sql.planning + sql.recordPublished(share);
+        this.recordOutcomesSql = sql.planning + sql.recordOutcomes(share);
+        this.sightSql = sql.planning + sql.unparkDue;
+        this.orphansSql = sql.planning + sql.unparkOrphans;
         this.timeoutSeconds = (int) Math.max(1, statementTimeout.toSeconds());
     }
 

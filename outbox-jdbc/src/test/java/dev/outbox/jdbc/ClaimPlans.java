@@ -16,7 +16,7 @@ final class ClaimPlans {
     }
 
     /**
-     * Runs {@code claim}'s generic plan, as the relay runs it ({@link PostgresStatements#PLANNING}), under
+     * Runs {@code claim}'s generic plan, as the relay runs it ({@link PostgresStatements#planning}), under
      * {@code EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)} from {@code floor}, JIT off, in a transaction rolled back
      * afterwards, so that its leases and parking leave nothing behind.
      *

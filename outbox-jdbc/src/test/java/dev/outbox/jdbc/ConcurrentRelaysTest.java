@@ -22,13 +22,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.MethodSource;
 
 @ParameterizedClass(name = "{0}")
-@MethodSource("dev.outbox.jdbc.TestDb#all")
+@MethodSource("dev.outbox.jdbc.TestDb#allWithRotated")
 class ConcurrentRelaysTest extends EachDatabase {
 
     ConcurrentRelaysTest(TestDb tdb) {
@@ -48,6 +49,16 @@ class ConcurrentRelaysTest extends EachDatabase {
             all.addAll(batch);
         }
         return all;
+    }
+
+    private String queryString(String sql) {
+        try (java.sql.Connection c = db.getConnection(); java.sql.Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+        }
     }
 
     static void awaitDrained(OutboxOperations ops, Duration timeout) throws InterruptedException {
@@ -113,9 +124,24 @@ class ConcurrentRelaysTest extends EachDatabase {
             loops.add(relay.start(relayThreads));
         }
 
+        // On a rotated table a purge with no retention runs all the while, emptying partitions as soon as their
+        // events are published and moving appends from one to the next under the writers and relays.
+        ExecutorService writers = Executors.newFixedThreadPool(5);
+        AtomicBoolean appending = new AtomicBoolean(true);
+        String files = "SELECT string_agg(pg_relation_filenode(c.oid)::text, ',' ORDER BY c.relname) FROM pg_class c"
+                + " JOIN pg_inherits i ON i.inhrelid = c.oid WHERE i.inhparent = '" + table.qualifiedName() + "'::regclass";
+        String filesBefore = tdb.rotated() ? queryString(files) : null;
+        Future<?> purging = !tdb.rotated() ? null : writers.submit(() -> {
+            OutboxOperations purger = new OutboxOperations(db, table);
+            while (appending.get()) {
+                purger.purgePublished(Duration.ZERO, 500);
+                Thread.sleep(20);
+            }
+            return null;
+        });
+
         // Four writers append while the relays run; each writer owns its aggregates, as a service that locks
         // the aggregate row would, and writes 1 to 3 events per transaction.
-        ExecutorService writers = Executors.newFixedThreadPool(4);
         List<Future<?>> writing = new ArrayList<>();
         for (int w = 0; w < 4; w++) {
             int writer = w;
@@ -140,6 +166,16 @@ class ConcurrentRelaysTest extends EachDatabase {
         }
         for (Future<?> f : writing) {
             f.get(2, TimeUnit.MINUTES);
+        }
+        appending.set(false);
+        if (purging != null) {
+            purging.get(1, TimeUnit.MINUTES);
+            assertTrue(tdb.queryLong("SELECT pg_sequence_last_value('" + table.slotSequenceQualifiedName() + "') / 4")
+                    >= 2, "appends moved at least twice");
+            String filesAfter = queryString(files);
+            long emptied = java.util.stream.IntStream.range(0, 4)
+                    .filter(i -> !filesBefore.split(",")[i].equals(filesAfter.split(",")[i])).count();
+            assertTrue(emptied >= 1, "partitions emptied by TRUNCATE: " + filesBefore + " -> " + filesAfter);
         }
         writers.shutdown();
         awaitDrained(new OutboxOperations(db, table), Duration.ofMinutes(2));

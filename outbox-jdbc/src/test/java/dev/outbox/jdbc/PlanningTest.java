@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A PostgreSQL relay's statements that run at every claim and record run generic plans once pgjdbc prepares them on
- * the server, rather than being planned again at each execution ({@link PostgresStatements#PLANNING}), and the
+ * the server, rather than being planned again at each execution ({@link PostgresStatements#planning}), and the
  * settings that choose them end with each statement's transaction: the connection goes back to the pool as it came.
  */
 class PlanningTest {

@@ -24,19 +24,37 @@ public final class TestDb {
     public static final TestDb POSTGRESQL = new TestDb(Database.POSTGRESQL);
     public static final TestDb MARIADB = new TestDb(Database.MARIADB);
     public static final TestDb MYSQL = new TestDb(Database.MYSQL);
+    /** PostgreSQL again, with {@linkplain OutboxSchema#createRotated rotated} tables. */
+    public static final TestDb POSTGRESQL_ROTATED = new TestDb(Database.POSTGRESQL, true);
 
     private final Database database;
+    private final boolean rotated;
     private DataSource dataSource;
     private String unavailable;
     private boolean resolved;
 
     private TestDb(Database database) {
+        this(database, false);
+    }
+
+    private TestDb(Database database, boolean rotated) {
         this.database = database;
+        this.rotated = rotated;
     }
 
     /** @return every database, available or not: each test skips where its database is not */
     public static Stream<TestDb> all() {
         return Stream.of(POSTGRESQL, MARIADB, MYSQL);
+    }
+
+    /** @return {@link #all()} and PostgreSQL with rotated tables */
+    public static Stream<TestDb> allWithRotated() {
+        return Stream.of(POSTGRESQL, POSTGRESQL_ROTATED, MARIADB, MYSQL);
+    }
+
+    /** @return whether {@link #newTable()} makes rotated tables */
+    public boolean rotated() {
+        return rotated;
     }
 
     public Database database() {
@@ -49,12 +67,18 @@ public final class TestDb {
 
     /** @return null when available, else why not and how to enable it */
     public synchronized String unavailable() {
+        if (rotated) {
+            return POSTGRESQL.unavailable();
+        }
         resolve();
         return unavailable;
     }
 
     /** @return a pool of up to 20 connections, shared by the JVM */
     public synchronized DataSource dataSource() {
+        if (rotated) {
+            return POSTGRESQL.dataSource();
+        }
         resolve();
         if (dataSource == null) {
             throw new IllegalStateException(database + " is not available: " + unavailable);
@@ -122,10 +146,18 @@ public final class TestDb {
         return table.qualifiedName(database);
     }
 
-    /** @return a fresh outbox table with a unique name */
+    /**
+     * @return a fresh outbox table with a unique name: a rotated one for {@link #POSTGRESQL_ROTATED}, and for
+     *         {@link #POSTGRESQL} too when the environment variable {@code OUTBOX_TEST_ROTATED} is 1 (to run every
+     *         suite on rotated tables)
+     */
     public OutboxTable newTable() {
         OutboxTable table = OutboxTable.named(TestDatabase.uniqueName("t"));
-        OutboxSchema.create(dataSource(), table);
+        if (rotated || database == Database.POSTGRESQL && "1".equals(System.getenv("OUTBOX_TEST_ROTATED"))) {
+            OutboxSchema.createRotated(dataSource(), table);
+        } else {
+            OutboxSchema.create(dataSource(), table);
+        }
         return table;
     }
 
@@ -160,6 +192,6 @@ public final class TestDb {
 
     @Override
     public String toString() {
-        return database.toString();
+        return rotated ? database + " (rotated)" : database.toString();
     }
 }

@@ -277,6 +277,10 @@ final class Commands {
 
             @Option(names = "--mysql", description = "MySQL 8.0.16 or later, MariaDB 10.6 or later.")
             boolean mysql;
+
+            @Option(names = "--rotated", description = "A rotated PostgreSQL table: four partitions, which purge"
+                    + " empties with TRUNCATE.")
+            boolean rotated;
         }
 
         @Parameters(index = "0", description = "The table, optionally with a schema: app.outbox_event.")
@@ -290,8 +294,8 @@ final class Commands {
             int dot = table.indexOf('.');
             OutboxTable t = dot < 0 ? OutboxTable.named(table)
                     : new OutboxTable(table.substring(0, dot), table.substring(dot + 1));
-            spec.commandLine().getOut().println(OutboxSchema.ddl(dialect.mysql ? Database.MYSQL : Database.POSTGRESQL,
-                    t));
+            spec.commandLine().getOut().println(dialect.rotated ? OutboxSchema.postgresRotated(t)
+                    : OutboxSchema.ddl(dialect.mysql ? Database.MYSQL : Database.POSTGRESQL, t));
             return Main.OK;
         }
     }
@@ -300,13 +304,22 @@ final class Commands {
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = "Create the table (OUTBOX_TABLE) and its indexes, unless they exist.")
     static final class Create implements Callable<Integer> {
+        @Option(names = "--rotated", description = "A rotated table (PostgreSQL): four partitions, which purge empties"
+                + " with TRUNCATE, so the table's size stays bounded by the retention while a long transaction holds"
+                + " the horizon.")
+        boolean rotated;
+
         @Spec
         CommandSpec spec;
 
         @Override
         public Integer call() {
             OutboxTable table = withOutbox(r -> {
-                OutboxSchema.create(r.dataSource(), r.config().table());
+                if (rotated) {
+                    OutboxSchema.createRotated(r.dataSource(), r.config().table());
+                } else {
+                    OutboxSchema.create(r.dataSource(), r.config().table());
+                }
                 return r.config().table();
             });
             spec.commandLine().getOut().println("created " + table);

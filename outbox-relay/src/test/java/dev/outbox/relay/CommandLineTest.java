@@ -140,6 +140,10 @@ class CommandLineTest {
         RelayProcess.Result mysql = RelayProcess.run(Map.of(), "schema", "--mysql", "orders_outbox");
         assertEquals(0, mysql.code(), mysql.err());
         assertTrue(mysql.out().contains("CREATE TABLE IF NOT EXISTS `orders_outbox`"), mysql.out());
+        RelayProcess.Result rotated = RelayProcess.run(Map.of(), "schema", "--rotated", "orders_outbox");
+        assertEquals(0, rotated.code(), rotated.err());
+        assertTrue(rotated.out().contains("CREATE TABLE IF NOT EXISTS \"orders_outbox_p3\" PARTITION OF"),
+                rotated.out());
 
         sql("DROP INDEX \"" + table.name() + "_dead\"");
         RelayProcess.Result migrated = run("migrate");
