@@ -402,9 +402,9 @@ public final class OutboxOperations {
 
     /** @return the events in the partitions a rotation emptied; 0 on a table that is not rotated */
     private long rotate(Duration retention) {
-        PartitionRotation.Outcome outcome = run("rotating partitions", connection -> {
+        return run("rotating partitions", connection -> {
             if (onMySql(connection)) {
-                return null;
+                return 0L;
             }
             boolean autoCommit = connection.getAutoCommit();
             if (!autoCommit) {
@@ -417,7 +417,6 @@ public final class OutboxOperations {
                 connection.setAutoCommit(autoCommit);
             }
         });
-        return outcome == null ? 0 : outcome.rows();
     }
 
     /**

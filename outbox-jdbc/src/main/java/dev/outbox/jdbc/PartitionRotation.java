@@ -49,18 +49,6 @@ final class PartitionRotation {
 
     private static final String LOCK_NOT_AVAILABLE = "55P03";
 
-    /**
-     * What a run did.
-     *
-     * @param emptied the partitions emptied, by number
-     * @param rows the events they held
-     * @param movedTo the partition appends moved to, or -1
-     * @param busy the partitions that could be emptied but whose lock was not granted within {@link #LOCK_WAIT}
-     * @param settled whether every transaction that had read the slot sequence ended in time
-     */
-    record Outcome(List<Integer> emptied, long rows, int movedTo, List<Integer> busy, boolean settled) {
-    }
-
     private final OutboxTable table;
     private final String state;
     private final String holdersLeft;
@@ -107,16 +95,16 @@ final class PartitionRotation {
      *
      * @param connection a connection to the table's database
      * @param retention how long published events are kept
-     * @return what it did, or null when the table is not a rotated one
+     * @return the events in the partitions it emptied; 0 on a table that is not a rotated one
      * @throws SQLException from the database; a lock not granted in time is not one
      */
-    Outcome run(Connection connection, Duration retention) throws SQLException {
+    long run(Connection connection, Duration retention) throws SQLException {
         long value;
         String[] holders;
         long[] sizes = new long[SLOTS];
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(state)) {
             if (!rs.next()) {
-                return null;
+                return 0;
             }
             value = rs.getLong(1);
             Array array = rs.getArray(2);
@@ -125,7 +113,7 @@ final class PartitionRotation {
             for (int slot = 0; slot < SLOTS; slot++) {
                 sizes[slot] = rs.getLong(3 + slot);
                 if (rs.wasNull()) {
-                    return null;
+                    return 0;
                 }
             }
         }
@@ -133,8 +121,12 @@ final class PartitionRotation {
         List<Integer> emptied = new ArrayList<>();
         List<Integer> busy = new ArrayList<>();
         long rows = 0;
-        boolean settled = settle(connection, holders);
-        if (settled) {
+        boolean left = false; // anything in a partition appends have left: only then wait for the holders
+        for (int slot = 0; slot < SLOTS; slot++) {
+            left |= slot != currentSlot && sizes[slot] > 0;
+        }
+        boolean settled = !left || settle(connection, holders);
+        if (left && settled) {
             for (int step = 1; step < SLOTS; step++) {
                 int slot = (currentSlot + step) % SLOTS;
                 if (sizes[slot] == 0) {
@@ -165,7 +157,6 @@ final class PartitionRotation {
                 }
             }
         }
-        Outcome outcome = new Outcome(List.copyOf(emptied), rows, movedTo, List.copyOf(busy), settled);
         if (!emptied.isEmpty() || movedTo >= 0) {
             log.info("rotated outbox table {}: emptied partitions {} ({} events), appends {}", table, emptied, rows,
                     movedTo >= 0 ? "moved to partition " + movedTo : "stay in partition " + currentSlot);
@@ -178,7 +169,7 @@ final class PartitionRotation {
             log.info("outbox table {}: transactions that read where appends go are still open after {} s; a later"
                     + " purge empties partitions", table, SETTLE.toSeconds());
         }
-        return outcome;
+        return rows;
     }
 
     /** @return whether the transactions holding the slot sequence's lock at the start of the run have all ended */

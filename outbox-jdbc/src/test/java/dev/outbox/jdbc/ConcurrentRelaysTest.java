@@ -51,16 +51,6 @@ class ConcurrentRelaysTest extends EachDatabase {
         return all;
     }
 
-    private String queryString(String sql) {
-        try (java.sql.Connection c = db.getConnection(); java.sql.Statement s = c.createStatement();
-             java.sql.ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
-        }
-    }
-
     static void awaitDrained(OutboxOperations ops, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
@@ -130,7 +120,7 @@ class ConcurrentRelaysTest extends EachDatabase {
         AtomicBoolean appending = new AtomicBoolean(true);
         String files = "SELECT string_agg(pg_relation_filenode(c.oid)::text, ',' ORDER BY c.relname) FROM pg_class c"
                 + " JOIN pg_inherits i ON i.inhrelid = c.oid WHERE i.inhparent = '" + table.qualifiedName() + "'::regclass";
-        String filesBefore = tdb.rotated() ? queryString(files) : null;
+        String filesBefore = tdb.rotated() ? tdb.queryString(files) : null;
         Future<?> purging = !tdb.rotated() ? null : writers.submit(() -> {
             OutboxOperations purger = new OutboxOperations(db, table);
             while (appending.get()) {
@@ -172,7 +162,7 @@ class ConcurrentRelaysTest extends EachDatabase {
             purging.get(1, TimeUnit.MINUTES);
             assertTrue(tdb.queryLong("SELECT pg_sequence_last_value('" + table.slotSequenceQualifiedName() + "') / 4")
                     >= 2, "appends moved at least twice");
-            String filesAfter = queryString(files);
+            String filesAfter = tdb.queryString(files);
             long emptied = java.util.stream.IntStream.range(0, 4)
                     .filter(i -> !filesBefore.split(",")[i].equals(filesAfter.split(",")[i])).count();
             assertTrue(emptied >= 1, "partitions emptied by TRUNCATE: " + filesBefore + " -> " + filesAfter);

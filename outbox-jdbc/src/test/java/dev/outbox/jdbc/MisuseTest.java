@@ -364,7 +364,7 @@ class MisuseTest extends EachDatabase {
         });
         RelayResult result = throwing.runOnce();
         assertEquals(1, result.retried());
-        assertTrue(queryString("SELECT last_error FROM " + tdb.q(table)).contains("broker client exploded"));
+        assertTrue(tdb.queryString("SELECT last_error FROM " + tdb.q(table)).contains("broker client exploded"));
         assertEquals(0, queryLong(db, "SELECT count(*) FROM " + tdb.q(table) + " WHERE dead_at IS NOT NULL"));
     }
 
@@ -375,7 +375,7 @@ class MisuseTest extends EachDatabase {
         RelayResult result = miscounting.runOnce();
         assertEquals(0, result.published(), "no event is marked published on a miscount");
         assertEquals(2, result.retried());
-        assertTrue(queryString("SELECT last_error FROM " + tdb.q(table) + " LIMIT 1")
+        assertTrue(tdb.queryString("SELECT last_error FROM " + tdb.q(table) + " LIMIT 1")
                 .contains("1 outcomes for 2 events"));
     }
 
@@ -384,7 +384,7 @@ class MisuseTest extends EachDatabase {
         commit(db, c -> outbox.append(c, good("o1")));
         RelayResult result = relay(events -> null).runOnce();
         assertEquals(1, result.retried());
-        assertTrue(queryString("SELECT last_error FROM " + tdb.q(table)).contains("returned null"));
+        assertTrue(tdb.queryString("SELECT last_error FROM " + tdb.q(table)).contains("returned null"));
     }
 
     @Test
@@ -397,17 +397,8 @@ class MisuseTest extends EachDatabase {
         RelayResult result = relay(new RecordingPublisher(limit)).runOnce();
         assertEquals(1, result.published());
         assertEquals(1, result.dead());
-        assertTrue(queryString("SELECT last_error FROM " + tdb.q(table) + " WHERE dead_at IS NOT NULL")
+        assertTrue(tdb.queryString("SELECT last_error FROM " + tdb.q(table) + " WHERE dead_at IS NOT NULL")
                 .contains("limit is 1024"));
-    }
-
-    String queryString(String sql) {
-        try (Connection c = db.getConnection(); var s = c.createStatement(); var rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        } catch (SQLException e) {
-            throw new IllegalStateException(sql, e);
-        }
     }
 
     /** The same server, another database: {@code outbox_misuse_other}, created when missing. */

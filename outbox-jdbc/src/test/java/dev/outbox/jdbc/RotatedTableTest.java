@@ -242,24 +242,14 @@ class RotatedTableTest {
         String columns = "SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable || ' '"
                 + " || coalesce(column_default, '-'), ', ' ORDER BY ordinal_position) FROM information_schema.columns"
                 + " WHERE table_name = '%s' AND column_name <> 'slot'";
-        assertEquals(queryString(columns.formatted(plain.name())), queryString(columns.formatted(table.name())),
-                "the two resources' columns");
+        assertEquals(tdb.queryString(columns.formatted(plain.name())),
+                tdb.queryString(columns.formatted(table.name())), "the two resources' columns");
         String indexes = "SELECT string_agg(replace(replace(indexdef, '%1$s', 'T'), ' ONLY ', ' '), ' / '"
                 + " ORDER BY indexname) FROM pg_indexes"
                 + " WHERE tablename = '%1$s' AND indexname NOT LIKE '%%pkey' AND indexname NOT LIKE '%%id_key'";
-        String plainIndexes = queryString(indexes.formatted(plain.name()));
+        String plainIndexes = tdb.queryString(indexes.formatted(plain.name()));
         assertEquals(7, plainIndexes.split(" / ").length, plainIndexes);
-        assertEquals(plainIndexes, queryString(indexes.formatted(table.name())), "the two resources' indexes");
-    }
-
-    private String queryString(String sql) {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement();
-             java.sql.ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
-        }
+        assertEquals(plainIndexes, tdb.queryString(indexes.formatted(table.name())), "the two resources' indexes");
     }
 
     private List<Event> append(String aggregate, int n) {

@@ -165,6 +165,19 @@ public final class TestDb {
         return Transactions.queryLong(dataSource(), sql);
     }
 
+    /** @return the first column of the first row {@code sql} returns, as text */
+    public String queryString(String sql) {
+        try (Connection c = dataSource().getConnection(); Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery(sql)) {
+            if (!rs.next()) {
+                throw new IllegalStateException("query returned no row: " + sql);
+            }
+            return rs.getString(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+        }
+    }
+
     public void execute(String sql) {
         try (Connection c = dataSource().getConnection(); Statement s = c.createStatement()) {
             s.execute(sql);
